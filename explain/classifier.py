@@ -1,0 +1,370 @@
+"""The three stages of sequence classification, exposed: tokenize -> infer -> postprocess.
+
+`Classifier.predict_proba` is the one function every explainer consumes. It is batched: unique
+texts are tokenized once, sorted by length and padded per batch under a token budget, run under
+`torch.inference_mode`, and returned in input order. A text's probabilities do not depend on what
+it is batched with.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
+from explain.words import Alignment, align
+
+# Model families whose position ids start after the padding index (max positions minus 2 usable).
+_PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart"}
+
+
+class TruncationWarning(UserWarning):
+    """A text was longer than the model's maximum length and was cut."""
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """Stage 1 output for a batch of texts (padded to the longest in the batch)."""
+
+    input_ids: torch.Tensor  # (batch, seq)
+    attention_mask: torch.Tensor  # (batch, seq)
+    token_type_ids: torch.Tensor | None  # (batch, seq) or None for models without segments
+    tokens: list[list[str]]  # per text, without padding
+    offsets: list[list[tuple[int, int]]]  # character spans in the text; (0, 0) for special tokens
+    special: list[list[bool]]  # per token: is it [CLS]/[SEP]/<s>/...
+    truncated: list[bool]
+
+    def model_inputs(self) -> dict[str, torch.Tensor]:
+        inputs = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
+        if self.token_type_ids is not None:
+            inputs["token_type_ids"] = self.token_type_ids
+        return inputs
+
+    def id_to_token(self, row: int = 0) -> dict[int, str]:
+        """The token id -> token mapping of one text, in order of first appearance."""
+        ids = self.input_ids[row][self.attention_mask[row].bool()].tolist()
+        return dict(zip(ids, self.tokens[row]))
+
+
+@dataclass(frozen=True)
+class Inference:
+    """Stage 2 output: logits, and attentions / hidden states when asked for."""
+
+    logits: torch.Tensor  # (batch, n_labels)
+    attentions: tuple[torch.Tensor, ...] | None = None  # per layer (batch, heads, seq, seq)
+    hidden_states: tuple[torch.Tensor, ...] | None = None  # per layer (batch, seq, hidden)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Everything the three stages produce for one text, as plain Python values."""
+
+    text: str
+    model: str
+    input_ids: list[int]
+    token_type_ids: list[int] | None
+    attention_mask: list[int]
+    tokens: list[str]
+    id_to_token: dict[int, str]
+    truncated: bool
+    max_length: int
+    logits: list[float]
+    probabilities: list[float]
+    id2label: dict[int, str]
+    predictions: dict[str, float] = field(default_factory=dict)  # label -> probability, 3 places
+
+    @property
+    def predicted_label(self) -> str:
+        return self.id2label[int(np.argmax(self.probabilities))]
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """Can we open a connection to the model hub (quickly, instead of minutes of retries)?"""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
+        return False
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    host = urlparse(endpoint).hostname or "huggingface.co"
+    port = urlparse(endpoint).port or (443 if endpoint.startswith("https") else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _looks_like_hub_id(name: str) -> bool:
+    parts = name.split("/")
+    return len(parts) <= 2 and all(parts) and not name.startswith((".", "~"))
+
+
+class Classifier:
+    """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
+
+    def __init__(self, model, tokenizer, name: str = "model", device: str | torch.device = "cpu",
+                 max_tokens_per_batch: int = 8192, max_batch_size: int = 256):
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = torch.device(device)
+        self.max_tokens_per_batch = max_tokens_per_batch
+        self.max_batch_size = max_batch_size
+        config = model.config
+        self.labels: list[str] = [config.id2label[i] for i in range(config.num_labels)]
+        self.max_length = self._max_length()
+        self.has_token_types = "token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 0
+        self.forward_calls = 0  # model forward passes run by this classifier
+        self.forward_seconds = 0.0  # wall time spent inside them
+        self.texts_evaluated = 0
+
+    # ---------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path | None = None, device: str = "cpu",
+                        trust_remote_code: bool = False, **kwargs) -> Classifier:
+        """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
+
+        Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
+        returns no attention weights. Remote code runs only with `trust_remote_code=True`.
+        """
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        if name_or_path is None:
+            from explain.default_model import default_model_dir
+
+            path, name = default_model_dir(), "default (MiniLM-L6 VADER stars)"
+        else:
+            path = Path(name_or_path).expanduser()
+            name = str(name_or_path)
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        local = Path(path).exists()
+        if local:
+            _check_local_folder(Path(path))
+        elif not _looks_like_hub_id(str(name_or_path)):
+            raise ModelNotFoundError(f"model folder {str(path)!r} does not exist")
+        elif not _hub_reachable():
+            raise HubUnreachableError(
+                f"{name!r} is not a local folder and no model hub is reachable from here. Point --model at a "
+                "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
+                "for the embedded default model.")
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                str(path), attn_implementation="eager", trust_remote_code=trust_remote_code
+            )
+        except ValueError as exc:
+            if "trust_remote_code" in str(exc):
+                raise UnsafeModelError(
+                    f"{name} needs its own Python code to load; only if you trust its author, pass "
+                    "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
+                ) from exc
+            raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {exc}") from exc
+        except OSError as exc:
+            if local:
+                raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
+            raise HubUnreachableError(
+                f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
+                "from here, or no such model). Point --model at a local folder holding config.json, "
+                "the tokenizer files and model.safetensors."
+            ) from exc
+        return cls(model, tokenizer, name=name, device=device, **kwargs)
+
+    def _max_length(self) -> int:
+        config = self.model.config
+        limit = getattr(config, "max_position_embeddings", 512) or 512
+        if getattr(config, "model_type", "") in _PADDING_OFFSET_POSITIONS:
+            limit -= (config.pad_token_id or 1) + 1
+        tok_max = getattr(self.tokenizer, "model_max_length", limit) or limit
+        return int(min(limit, tok_max))
+
+    # ---------------------------------------------------------------- labels
+    def label_index(self, label: str | int | None, default: int | None = None) -> int:
+        """Resolve a label name (`"2 stars"`), a label id, or None (-> `default`) to an index."""
+        if label is None:
+            if default is None:
+                raise UnknownLabelError("no label given")
+            return default
+        if isinstance(label, (int, np.integer)) and 0 <= int(label) < len(self.labels):
+            return int(label)
+        if isinstance(label, str):
+            if label in self.labels:
+                return self.labels.index(label)
+            lowered = [name.lower() for name in self.labels]
+            if label.strip().lower() in lowered:
+                return lowered.index(label.strip().lower())
+            if label.strip().isdigit() and 0 <= int(label) < len(self.labels):
+                return int(label)
+        raise UnknownLabelError(f"unknown label {label!r}; this model's labels are: {', '.join(self.labels)}")
+
+    # ---------------------------------------------------------------- stage 1
+    def tokenize(self, texts: Sequence[str]) -> Encoding:
+        """Stage 1: ids, mask, segment ids, tokens and offsets, padded to the batch's longest text."""
+        texts = _as_text_list(texts)
+        enc = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length,
+            return_offsets_mapping=True, return_special_tokens_mask=True, return_tensors="pt",
+        )
+        n_tokens = enc["attention_mask"].sum(dim=1).tolist()
+        tokens = [self.tokenizer.convert_ids_to_tokens(enc["input_ids"][i, :n].tolist()) for i, n in enumerate(n_tokens)]
+        offsets = [[tuple(span) for span in enc["offset_mapping"][i, :n].tolist()] for i, n in enumerate(n_tokens)]
+        special = [[bool(s) for s in enc["special_tokens_mask"][i, :n].tolist()] for i, n in enumerate(n_tokens)]
+        truncated = [bool(e.overflowing) for e in enc.encodings] if enc.encodings else [False] * len(texts)
+        if any(truncated):
+            warnings.warn(
+                f"{sum(truncated)} text(s) longer than {self.name}'s maximum of {self.max_length} tokens "
+                "were truncated; only their first part is classified", TruncationWarning, stacklevel=2)
+        token_type_ids = enc.get("token_type_ids") if self.has_token_types else None
+        return Encoding(enc["input_ids"], enc["attention_mask"], token_type_ids, tokens, offsets, special, truncated)
+
+    def align(self, text: str) -> Alignment:
+        """Tokens of one text (as the model sees them, specials included) grouped into words."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TruncationWarning)
+            enc = self.tokenize([text])
+        return align(text, enc.tokens[0], enc.offsets[0], enc.special[0])
+
+    # ---------------------------------------------------------------- stage 2
+    def infer(self, encoding: Encoding, output_attentions: bool = False,
+              output_hidden_states: bool = False) -> Inference:
+        """Stage 2: the model's logits (and optionally attentions and hidden states), no gradients."""
+        inputs = {k: v.to(self.device) for k, v in encoding.model_inputs().items()}
+        with torch.inference_mode():
+            out = self._forward(inputs, output_attentions=output_attentions,
+                                output_hidden_states=output_hidden_states)
+        return Inference(out.logits.float().cpu(),
+                         tuple(a.cpu() for a in out.attentions) if output_attentions else None,
+                         tuple(h.cpu() for h in out.hidden_states) if output_hidden_states else None)
+
+    def _forward(self, inputs: dict[str, torch.Tensor], **kwargs):
+        """Run the model, counting calls and time spent in the forward pass."""
+        start = time.perf_counter()
+        out = self.model(**inputs, **kwargs)
+        self.forward_seconds += time.perf_counter() - start
+        self.forward_calls += 1
+        self.texts_evaluated += int(inputs["input_ids"].shape[0])
+        return out
+
+    # ---------------------------------------------------------------- stage 3
+    @staticmethod
+    def postprocess(logits: torch.Tensor | np.ndarray) -> np.ndarray:
+        """Stage 3: softmax over labels -> probabilities (n, n_labels), labels in id order."""
+        logits = torch.as_tensor(logits, dtype=torch.float32)
+        return torch.softmax(logits, dim=-1).numpy()
+
+    # ---------------------------------------------------------------- batched prediction
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Probabilities (n, n_labels) for each text, in input order; the function explainers consume.
+
+        Unique texts are tokenized once, sorted by length and run in batches bounded by
+        `max_tokens_per_batch` padded tokens (and `max_batch_size` rows).
+        """
+        texts = _as_text_list(texts, allow_empty=True)
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        unique = list(dict.fromkeys(texts))
+        enc = self.tokenizer(unique, truncation=True, max_length=self.max_length)
+        n_cut = sum(bool(e.overflowing) for e in enc.encodings) if enc.encodings else 0
+        if n_cut:
+            warnings.warn(f"{n_cut} text(s) longer than {self.max_length} tokens were truncated",
+                          TruncationWarning, stacklevel=2)
+        features = [{k: enc[k][i] for k in self._input_keys(enc)} for i in range(len(unique))]
+        lengths = [len(f["input_ids"]) for f in features]
+        probs = np.empty((len(unique), len(self.labels)), dtype=np.float32)
+        for batch in plan_batches(lengths, self.max_tokens_per_batch, self.max_batch_size):
+            padded = self.tokenizer.pad([features[i] for i in batch], return_tensors="pt")
+            inputs = {k: v.to(self.device) for k, v in padded.items()}
+            with torch.inference_mode():
+                logits = self._forward(inputs).logits.float()
+            probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
+        index = {text: i for i, text in enumerate(unique)}
+        return probs[[index[t] for t in texts]]
+
+    def _input_keys(self, enc) -> list[str]:
+        keys = ["input_ids", "attention_mask"]
+        if self.has_token_types and "token_type_ids" in enc:
+            keys.append("token_type_ids")
+        return keys
+
+    # ---------------------------------------------------------------- the whole pipeline, shown
+    def trace(self, text: str) -> Trace:
+        """Run the three stages on one text and keep every intermediate value."""
+        (text,) = _as_text_list([text])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
+            encoding = self.tokenize([text])
+        if encoding.truncated[0]:
+            warnings.warn(f"the text is longer than {self.max_length} tokens and was truncated",
+                          TruncationWarning, stacklevel=2)
+        logits = self.infer(encoding).logits
+        probs = self.postprocess(logits)[0]
+        return Trace(
+            text=text,
+            model=self.name,
+            input_ids=encoding.input_ids[0].tolist(),
+            token_type_ids=encoding.token_type_ids[0].tolist() if encoding.token_type_ids is not None else None,
+            attention_mask=encoding.attention_mask[0].tolist(),
+            tokens=encoding.tokens[0],
+            id_to_token=encoding.id_to_token(0),
+            truncated=encoding.truncated[0],
+            max_length=self.max_length,
+            logits=logits[0].tolist(),
+            probabilities=probs.tolist(),
+            id2label=dict(enumerate(self.labels)),
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs)},
+        )
+
+    def __repr__(self) -> str:
+        return f"Classifier(name={self.name!r}, labels={self.labels}, device={self.device})"
+
+
+def plan_batches(lengths: Sequence[int], max_tokens: int, max_rows: int) -> list[list[int]]:
+    """Group indices into batches of similar length whose padded size stays within `max_tokens`."""
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in order:
+        longest = lengths[i]  # ascending order: the newest is the longest
+        if current and ((len(current) + 1) * longest > max_tokens or len(current) >= max_rows):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
+
+def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("pass a list of texts, e.g. predict_proba([text])")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+        if not allow_empty and not t.strip():
+            raise EmptyTextError("the text is empty; give a review with at least one word" if len(texts) == 1
+                                 else f"text {i + 1} is empty; every review needs at least one word")
+    return texts
+
+
+def _check_local_folder(path: Path) -> None:
+    if path.is_file():
+        raise ModelNotFoundError(f"{path} is a file; pass the folder that holds config.json")
+    if not (path / "config.json").exists():
+        raise ModelNotFoundError(f"{path} has no config.json; it is not a Hugging Face model folder")
+    has_safe = any(path.glob("*.safetensors"))
+    has_pickle = any(path.glob("pytorch_model*.bin"))
+    if not has_safe and has_pickle:
+        warnings.warn(
+            f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
+            "Load folders you trust, and prefer converting them to safetensors.", UserWarning, stacklevel=3)
+    elif not has_safe:
+        raise ModelNotFoundError(f"{path} holds no model weights (model.safetensors)")

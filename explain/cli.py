@@ -1,0 +1,177 @@
+"""The `explain` command. User mistakes print one line and exit with code 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from explain.errors import DataError, EmptyTextError, UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Why did this review get 2 stars? Predict, trace and explain review classifiers.")
+out = Console()
+err = Console(stderr=True)
+
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Local model folder or hub id; default: the embedded default model.")]
+FileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help="Read texts from a file: one per line, or a CSV with --text-col.")]
+TextColOpt = Annotated[Optional[str], typer.Option("--text-col", help="CSV column holding the review text.")]
+RemoteOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow a model's own Python code to run (only for models you trust).")]
+TextsArg = Annotated[Optional[list[str]], typer.Argument(help="Review texts; '-' or none reads standard input.", show_default=False)]
+
+
+def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None) -> list[str]:
+    """Texts from arguments, a file (lines or CSV column) or standard input; empty ones are errors."""
+    if file is not None:
+        if text_col or file.suffix.lower() == ".csv":
+            from explain.data import read_reviews_csv
+
+            if not text_col:
+                raise DataError(f"{file} is a CSV file; name its text column with --text-col")
+            found = [r.text for r in read_reviews_csv(file, text_col)]
+        else:
+            if not file.is_file():
+                raise DataError(f"no such file: {file}")
+            found = [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    elif texts and texts != ["-"]:
+        found = list(texts)
+    elif not sys.stdin.isatty():
+        found = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+    else:
+        raise EmptyTextError("give a review text as an argument, with --file, or on standard input")
+    if not found:
+        raise EmptyTextError("no review text found in the input")
+    for i, t in enumerate(found):
+        if not t.strip():
+            raise EmptyTextError(f"text {i + 1} is empty; every review needs at least one word")
+    return found
+
+
+def load_classifier(model: str | None, trust_remote_code: bool = False):
+    from explain.classifier import Classifier
+
+    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code)
+
+
+@app.command()
+def predict(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
+            as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+            trust_remote_code: RemoteOpt = False) -> None:
+    """Probability of each label for each text; the top label is marked."""
+    from explain.render.terminal import prediction_table
+
+    items = read_texts(texts, file, text_col)
+    clf = load_classifier(model, trust_remote_code)
+    probs = clf.predict_proba(items)
+    if as_json:
+        rows = [{"text": t, "predicted": clf.labels[int(p.argmax())],
+                 "probabilities": dict(zip(clf.labels, map(float, p)))} for t, p in zip(items, probs)]
+        out.print_json(json.dumps(rows))
+        return
+    for text, p in zip(items, probs):
+        out.print(prediction_table(text, clf.labels, p))
+
+
+@app.command()
+def trace(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
+          trust_remote_code: RemoteOpt = False) -> None:
+    """Show the three stages (preprocessing, model inference, post-processing) for each text."""
+    from explain.render.terminal import format_trace
+
+    items = read_texts(texts, file, text_col)
+    clf = load_classifier(model, trust_remote_code)
+    for i, text in enumerate(items):
+        if i:
+            print("\n" + "=" * 72 + "\n")
+        print(format_trace(clf.trace(text)))
+
+
+@app.command()
+def train(data: Annotated[Path, typer.Option("--data", help="CSV of reviews with a header row.")],
+          text_col: Annotated[str, typer.Option("--text-col", help="Column with the review text.")],
+          stars_col: Annotated[str, typer.Option("--stars-col", help="Column with the given stars (1-5).")],
+          out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the fine-tuned model to.")],
+          base: Annotated[Optional[str], typer.Option("--base", help="Base checkpoint folder; default: MiniLM-L6.")] = None,
+          epochs: Annotated[int, typer.Option(min=1)] = 2,
+          learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
+          test_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.2,
+          seed: int = 13) -> None:
+    """Fine-tune a checkpoint into a 1-5 star classifier on your own reviews (same recipe as the default)."""
+    from explain.classifier import Classifier
+    from explain.data import read_reviews_csv
+    from explain.default_model import base_model_dir
+    from explain.training import Example, TrainingConfig, evaluate_stars, fine_tune, grouped_split
+
+    reviews = read_reviews_csv(data, text_col, stars_col)
+    bad = sorted({r.stars for r in reviews if r.stars not in range(1, 6)})
+    if bad:
+        raise DataError(f"{data}: column {stars_col!r} must hold stars 1-5; found {bad[:5]}")
+    examples = [Example(r.text, r.stars, f"row:{i}") for i, r in enumerate(reviews)]
+    train_set, test_set = grouped_split(examples, test_fraction, seed) if test_fraction > 0 else (examples, [])
+    if not train_set:
+        raise DataError(f"{data}: too few reviews to train on ({len(examples)})")
+
+    def evaluate(folder: Path) -> dict:
+        if not test_set:
+            return {"n_train": len(train_set), "n_test": 0}
+        probs = Classifier.from_pretrained(folder).predict_proba([e.text for e in test_set])
+        return {"n_train": len(train_set), "n_test": len(test_set),
+                "heldout": evaluate_stars((probs.argmax(1) + 1).tolist(), [e.stars for e in test_set])}
+
+    config = TrainingConfig(epochs=epochs, learning_rate=learning_rate, seed=seed)
+    fine_tune(base or base_model_dir(), train_set, out_dir, config, on_saved=evaluate)
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    summary = metrics.get("heldout")
+    out.print(f"Model written to {out_dir}" + (
+        f"; held-out accuracy {summary['accuracy']:.3f}, MAE {summary['mae_stars']:.3f} stars (n={summary['n']})"
+        if summary else ""))
+
+
+@app.command("build-default")
+def build_default(force: Annotated[bool, typer.Option(help="Rebuild even if it exists.")] = False) -> None:
+    """Build the embedded default model now (otherwise it is built on first use)."""
+    from explain.default_model import build_default_model, default_model_dir
+
+    path = default_model_dir(build=not force)
+    if force:
+        build_default_model(path)
+    h = json.loads((path / "metrics.json").read_text())["heldout_amazon"]
+    out.print(f"Default model: {path}\n  held-out Amazon accuracy {h['accuracy']:.3f}, MAE {h['mae_stars']:.3f} stars")
+
+
+def main() -> None:
+    """Entry point: run the app, turning user errors into one line and exit code 2."""
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except FileNotFoundError as exc:  # e.g. --file pointing nowhere, reported by click/os
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit codes
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Review datasets: VADER's human-rated sentences (Hutto & Gilbert, ICWSM 2014) and user CSV files.
+
+The ground-truth files ship only in the sdist of `vaderSentiment==3.3.2`, inside
+`additional_resources/hutto_ICWSM_2014.tar.gz`; we fetch that sdist with pip (a package registry is
+the only network we may assume) and cache the extracted files.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from explain.errors import DataError, DataUnavailableError
+from explain.paths import cache_dir
+
+VADER_SDIST = "vaderSentiment==3.3.2"
+CORPORA = {
+    "amazon": "amazonReviewSnippets_GroundTruth.txt",
+    "tweets": "tweets_GroundTruth.txt",
+    "movies": "movieReviewSnippets_GroundTruth.txt",
+    "nyt": "nytEditorialSnippets_GroundTruth.txt",
+}
+
+# Mean human rating (-4..+4) -> stars. Cut-offs: <= -2 | <= -0.5 | < 0.5 | < 2 | else.
+STAR_CUTOFFS = (-2.0, -0.5, 0.5, 2.0)
+
+
+def stars_from_rating(rating: float) -> int:
+    """Map a VADER mean rating on -4..+4 to 1-5 stars with the documented cut-offs."""
+    if rating <= STAR_CUTOFFS[0]:
+        return 1
+    if rating <= STAR_CUTOFFS[1]:
+        return 2
+    if rating < STAR_CUTOFFS[2]:
+        return 3
+    if rating < STAR_CUTOFFS[3]:
+        return 4
+    return 5
+
+
+@dataclass(frozen=True)
+class RatedSentence:
+    """One human-rated sentence; `group` is the review it belongs to (for grouped splits)."""
+
+    id: str
+    corpus: str
+    group: str
+    position: int
+    rating: float
+    text: str
+
+    @property
+    def stars(self) -> int:
+        return stars_from_rating(self.rating)
+
+
+def vader_dir() -> Path:
+    """Folder holding the extracted VADER ground-truth files, downloading the sdist once."""
+    target = cache_dir() / "data" / "vader-3.3.2"
+    if all((target / name).exists() for name in CORPORA.values()):
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               "--disable-pip-version-check", "-q", "-d", tmp, VADER_SDIST]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        sdists = list(Path(tmp).glob("[vV]ader[sS]entiment-3.3.2.tar.gz"))
+        if proc.returncode != 0 or not sdists:
+            raise DataUnavailableError(
+                f"could not download the {VADER_SDIST} sdist with pip (is a package registry "
+                f"reachable?): {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no file'}"
+            )
+        with tarfile.open(sdists[0]) as outer:
+            member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
+            inner_bytes = outer.extractfile(member).read()  # type: ignore[union-attr]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=".vader-", dir=target.parent))
+        with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
+            for m in inner.getmembers():
+                if Path(m.name).name in CORPORA.values():
+                    (partial / Path(m.name).name).write_bytes(inner.extractfile(m).read())  # type: ignore[union-attr]
+        try:
+            partial.rename(target)  # atomic: a killed download leaves no half-filled target
+        except OSError:  # a concurrent download finished first
+            shutil.rmtree(partial, ignore_errors=True)
+    return target
+
+
+def parse_ground_truth(raw: str, corpus: str) -> list[RatedSentence]:
+    """Parse `id<TAB>mean<TAB>text` lines; ids `12_3` are sentence 3 of review 12."""
+    out = []
+    for line in raw.splitlines():
+        parts = line.rstrip("\r").split("\t")
+        if len(parts) < 3 or not parts[2].strip():
+            continue
+        sid, rating, text = parts[0].strip(), float(parts[1]), "\t".join(parts[2:]).strip()
+        group, _, pos = sid.partition("_")
+        out.append(RatedSentence(id=sid, corpus=corpus, group=f"{corpus}:{group}",
+                                 position=int(pos) if pos.isdigit() else 0,
+                                 rating=rating, text=html.unescape(text)))
+    return out
+
+
+def vader_sentences(corpora: Sequence[str] = ("amazon",)) -> list[RatedSentence]:
+    """The human-rated sentences of the named VADER corpora (amazon, tweets, movies, nyt)."""
+    unknown = [c for c in corpora if c not in CORPORA]
+    if unknown:
+        raise DataError(f"unknown VADER corpus {unknown}; choose from {sorted(CORPORA)}")
+    folder = vader_dir()
+    out: list[RatedSentence] = []
+    for corpus in corpora:
+        raw = (folder / CORPORA[corpus]).read_text(encoding="utf-8", errors="replace")
+        out.extend(parse_ground_truth(raw, corpus))
+    return out
+
+
+@dataclass(frozen=True)
+class Review:
+    """A review from a user's file: its text and, when the file has them, its given stars."""
+
+    text: str
+    stars: int | None = None
+
+
+def read_reviews_csv(path: str | Path, text_col: str, stars_col: str | None = None) -> list[Review]:
+    """Read reviews from a CSV with a header row; clear errors for a missing file or column."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such CSV file: {path}")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            columns = reader.fieldnames or []
+            wanted = [c for c in (text_col, stars_col) if c]
+            missing = [c for c in wanted if c not in columns]
+            if missing:
+                raise DataError(f"{path}: no column {', '.join(map(repr, missing))}; "
+                                f"the file has {', '.join(map(repr, columns)) or 'no header'}")
+            rows = list(reader)
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text: {exc.reason}") from exc
+    except csv.Error as exc:
+        raise DataError(f"{path} is not a readable CSV file: {exc}") from exc
+    reviews = []
+    for lineno, row in enumerate(rows, start=2):
+        text = (row.get(text_col) or "").strip()
+        if not text:
+            continue
+        stars = None
+        if stars_col:
+            raw = (row.get(stars_col) or "").strip()
+            try:
+                stars = int(round(float(raw)))
+            except ValueError as exc:
+                raise DataError(f"{path}:{lineno}: stars value {raw!r} is not a number") from exc
+        reviews.append(Review(text=text, stars=stars))
+    if not reviews:
+        raise DataError(f"{path}: column {text_col!r} has no non-empty text")
+    return reviews

@@ -1,0 +1,228 @@
+"""`Explanation`: the one output type of every method — tokens, words, scores, target, diagnostics.
+
+It validates itself on construction (inconsistent tokens/scores raise `ValueError` saying which),
+is immutable, and round-trips through JSON with `to_dict`/`from_dict`.
+
+Scores answer "why `target`" (or "why `target` rather than `contrast`"). Per-token scores are the
+method's own; per-word scores aggregate them with `aggregation` ("sum" for additive methods, so
+word scores still add up to the prediction). Word-level methods (LIME, occlusion) spread a word's
+score evenly over its tokens, which keeps sums intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from explain.words import Alignment
+
+AGGREGATIONS = ("sum", "mean", "absmax")
+
+
+def aggregate(token_scores: np.ndarray, token_to_word: tuple[int, ...], n_words: int, how: str) -> np.ndarray:
+    """Word scores from token scores (first axis), with a named strategy; returns a new array."""
+    if how not in AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {how!r}; choose from {AGGREGATIONS}")
+    token_scores = np.asarray(token_scores, dtype=np.float64)
+    out = np.zeros((n_words,) + token_scores.shape[1:])
+    for w in range(n_words):
+        members = [t for t, tw in enumerate(token_to_word) if tw == w]
+        if not members:
+            continue
+        block = token_scores[members]
+        if how == "sum":
+            out[w] = block.sum(axis=0)
+        elif how == "mean":
+            out[w] = block.mean(axis=0)
+        else:
+            idx = np.abs(block).argmax(axis=0)
+            out[w] = np.take_along_axis(block, idx[None, ...], axis=0)[0]
+    return out
+
+
+def spread(word_scores: np.ndarray, token_to_word: tuple[int, ...]) -> np.ndarray:
+    """Token scores from word scores: each word's score split evenly over its tokens (sums kept)."""
+    word_scores = np.asarray(word_scores, dtype=np.float64)
+    counts = np.bincount([w for w in token_to_word if w >= 0], minlength=len(word_scores))
+    out = np.zeros((len(token_to_word),) + word_scores.shape[1:])
+    for t, w in enumerate(token_to_word):
+        if w >= 0:
+            out[t] = word_scores[w] / counts[w]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Explanation:
+    """Attribution of one prediction to the tokens and words of one text."""
+
+    text: str
+    model: str
+    method: str
+    labels: tuple[str, ...]
+    target: int
+    probabilities: np.ndarray  # (n_labels,) exactly Classifier.predict_proba([text])[0]
+    alignment: Alignment
+    token_scores: np.ndarray  # (n_tokens,) for target (minus contrast)
+    word_scores: np.ndarray  # (n_words,)
+    contrast: int | None = None
+    aggregation: str = "sum"
+    label_token_scores: np.ndarray | None = None  # (n_tokens, n_labels) when the method gives every label
+    params: Mapping[str, Any] = field(default_factory=dict)
+    diagnostics: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        a, n_labels = self.alignment, len(self.labels)
+        object.__setattr__(self, "probabilities", np.asarray(self.probabilities, dtype=np.float64))
+        object.__setattr__(self, "token_scores", np.asarray(self.token_scores, dtype=np.float64))
+        object.__setattr__(self, "word_scores", np.asarray(self.word_scores, dtype=np.float64))
+        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "diagnostics", dict(self.diagnostics))
+        problems = []
+        if self.probabilities.shape != (n_labels,):
+            problems.append(f"probabilities has shape {self.probabilities.shape}, expected ({n_labels},) for {n_labels} labels")
+        if not 0 <= self.target < n_labels:
+            problems.append(f"target {self.target} is not a label index 0..{n_labels - 1}")
+        if self.contrast is not None and not (0 <= self.contrast < n_labels and self.contrast != self.target):
+            problems.append(f"contrast {self.contrast} must be a label index other than the target")
+        n_tok, n_words = len(a.tokens), len(a.words)
+        if not (len(a.token_offsets) == len(a.special) == len(a.token_to_word) == n_tok):
+            problems.append("alignment: tokens, offsets, special flags and token_to_word differ in length")
+        if len(a.word_offsets) != n_words:
+            problems.append(f"alignment: {n_words} words but {len(a.word_offsets)} word offsets")
+        if any(w >= n_words or w < -1 for w in a.token_to_word):
+            problems.append("alignment: token_to_word points outside the words")
+        if self.token_scores.shape != (n_tok,):
+            problems.append(f"token_scores has shape {self.token_scores.shape}, expected ({n_tok},) for {n_tok} tokens")
+        if self.word_scores.shape != (n_words,):
+            problems.append(f"word_scores has shape {self.word_scores.shape}, expected ({n_words},) for {n_words} words")
+        if self.label_token_scores is not None:
+            lts = np.asarray(self.label_token_scores, dtype=np.float64)
+            object.__setattr__(self, "label_token_scores", lts)
+            if lts.shape != (n_tok, n_labels):
+                problems.append(f"label_token_scores has shape {lts.shape}, expected ({n_tok}, {n_labels})")
+        if self.aggregation not in AGGREGATIONS:
+            problems.append(f"aggregation {self.aggregation!r} is not one of {AGGREGATIONS}")
+        if not np.all(np.isfinite(self.token_scores)) or not np.all(np.isfinite(self.word_scores)):
+            problems.append("scores contain NaN or infinity")
+        if problems:
+            raise ValueError("inconsistent Explanation: " + "; ".join(problems))
+        for arr in (self.probabilities, self.token_scores, self.word_scores, self.label_token_scores):
+            if arr is not None:
+                arr.flags.writeable = False
+
+    # ------------------------------------------------------------------ views
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return self.alignment.tokens
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return self.alignment.words
+
+    @property
+    def target_label(self) -> str:
+        return self.labels[self.target]
+
+    @property
+    def contrast_label(self) -> str | None:
+        return None if self.contrast is None else self.labels[self.contrast]
+
+    @property
+    def predicted(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def question(self) -> str:
+        """The question these scores answer, in words."""
+        if self.contrast is None:
+            return f"why {self.target_label}"
+        return f"why {self.target_label} rather than {self.contrast_label}"
+
+    def top_words(self, k: int = 10, positive: bool | None = None) -> list[tuple[str, float]]:
+        """The k words with the largest |score| (or largest / smallest score when `positive` is set)."""
+        scores = self.word_scores
+        key = -np.abs(scores) if positive is None else (-scores if positive else scores)
+        order = np.argsort(key, kind="stable")[:k]
+        return [(self.words[i], float(scores[i])) for i in order]
+
+    def for_label(self, target: int, contrast: int | None = None) -> Explanation:
+        """The same explanation for another target (and contrast), for methods that scored every label."""
+        if self.label_token_scores is None:
+            raise ValueError(f"{self.method} scored only {self.target_label!r}; explain again with that target")
+        lts = self.label_token_scores
+        tok = lts[:, target] - (lts[:, contrast] if contrast is not None else 0.0)
+        words = aggregate(tok, self.alignment.token_to_word, len(self.words), self.aggregation)
+        return replace(self, target=target, contrast=contrast, token_scores=tok, word_scores=words)
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict; `from_dict(to_dict())` gives an equal explanation."""
+        a = self.alignment
+        return {
+            "text": self.text,
+            "model": self.model,
+            "method": self.method,
+            "labels": list(self.labels),
+            "target": self.target,
+            "target_label": self.target_label,
+            "contrast": self.contrast,
+            "probabilities": self.probabilities.tolist(),
+            "tokens": list(a.tokens),
+            "token_offsets": [list(o) for o in a.token_offsets],
+            "special": list(a.special),
+            "words": list(a.words),
+            "word_offsets": [list(o) for o in a.word_offsets],
+            "token_to_word": list(a.token_to_word),
+            "token_scores": self.token_scores.tolist(),
+            "word_scores": self.word_scores.tolist(),
+            "aggregation": self.aggregation,
+            "label_token_scores": None if self.label_token_scores is None else self.label_token_scores.tolist(),
+            "params": _jsonable(self.params),
+            "diagnostics": _jsonable(self.diagnostics),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Explanation:
+        alignment = Alignment(
+            tokens=tuple(data["tokens"]),
+            token_offsets=tuple(tuple(o) for o in data["token_offsets"]),
+            special=tuple(bool(s) for s in data["special"]),
+            words=tuple(data["words"]),
+            word_offsets=tuple(tuple(o) for o in data["word_offsets"]),
+            token_to_word=tuple(int(w) for w in data["token_to_word"]),
+        )
+        lts = data.get("label_token_scores")
+        return cls(
+            text=data["text"], model=data["model"], method=data["method"], labels=tuple(data["labels"]),
+            target=int(data["target"]), contrast=data.get("contrast"),
+            probabilities=np.asarray(data["probabilities"]), alignment=alignment,
+            token_scores=np.asarray(data["token_scores"]), word_scores=np.asarray(data["word_scores"]),
+            aggregation=data.get("aggregation", "sum"),
+            label_token_scores=None if lts is None else np.asarray(lts),
+            params=data.get("params", {}), diagnostics=data.get("diagnostics", {}),
+        )
+
+    def to_html(self, **options: Any) -> str:
+        """A self-contained coloured-token snippet (delegates to `explain.render.html`)."""
+        from explain.render.html import explanation_html  # rendering lives in render/, not here
+
+        return explanation_html(self, **options)
+
+    def __repr__(self) -> str:
+        top = ", ".join(f"{w}={s:+.3f}" for w, s in self.top_words(3))
+        return f"Explanation({self.method}, {self.question}, {len(self.words)} words, top: {top})"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

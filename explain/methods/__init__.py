@@ -1,0 +1,155 @@
+"""The registry of explanation methods, and `explain()`, the one way to run any of them.
+
+Each method is a function in its own module, registered on definition with `@register(...)`:
+
+    @register("occlusion", summary=..., additive=False, per_label=True)
+    def occlusion(classifier, text, target, contrast=None, *, mode="delete") -> Explanation: ...
+
+It takes a `Classifier`, a non-empty text and label indices, and returns an `Explanation`.
+Modules import their heavy libraries (shap, lime, captum) inside the function, so importing the
+registry stays cheap. Budget parameters keep their libraries' names: `max_evals`, `num_samples`,
+`n_steps`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from explain.classifier import Classifier
+from explain.errors import EmptyTextError, UnknownMethodError, UserError
+from explain.explanation import Explanation
+
+# Every module that registers methods; imported when the registry is first used.
+METHOD_MODULES = ("occlusion", "shap", "lime", "attention", "gradients")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A registered method and what it can do (capability flags read by metrics, CLI and dashboard)."""
+
+    name: str
+    function: Callable[..., Explanation]
+    summary: str
+    reference: str = ""
+    aliases: tuple[str, ...] = ()
+    additive: bool = False  # scores (plus a base value) add up to the model output
+    per_label: bool = False  # one run scores every label (so contrasts are free)
+    needs_gradients: bool = False
+    budget: str | None = None  # name of the parameter that trades time for accuracy
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        """Tunable keyword parameters and their defaults."""
+        sig = inspect.signature(self.function)
+        return {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+_REGISTRY: dict[str, Method] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register(name: str, *, summary: str, reference: str = "", aliases: tuple[str, ...] = (),
+             additive: bool = False, per_label: bool = False, needs_gradients: bool = False,
+             budget: str | None = None) -> Callable[[Callable[..., Explanation]], Callable[..., Explanation]]:
+    """Decorator: register an explanation function under `name` (and `aliases`)."""
+    def decorate(function: Callable[..., Explanation]) -> Callable[..., Explanation]:
+        if name in _REGISTRY and _REGISTRY[name].function is not function:
+            raise ValueError(f"method {name!r} is registered twice")
+        _REGISTRY[name] = Method(name, function, summary, reference, tuple(aliases), additive, per_label,
+                                 needs_gradients, budget)
+        for alias in aliases:
+            _ALIASES[alias] = name
+        return function
+    return decorate
+
+
+def _load_all() -> None:
+    for module in METHOD_MODULES:
+        importlib.import_module(f"explain.methods.{module}")
+
+
+def methods() -> list[Method]:
+    """All registered methods, in registration order."""
+    _load_all()
+    return list(_REGISTRY.values())
+
+
+def get_method(name: str) -> Method:
+    """The method called `name` (or one of its aliases); a clear error lists the valid names."""
+    _load_all()
+    key = name.strip().lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in _REGISTRY:
+        raise UnknownMethodError(f"unknown method {name!r}; choose from: {', '.join(_REGISTRY)}")
+    return _REGISTRY[key]
+
+
+def new_explanation(classifier: Classifier, text: str, method: str, target: int, contrast: int | None, *,
+                    token_scores=None, word_scores=None, label_token_scores=None, aggregation: str = "sum",
+                    params: dict | None = None, diagnostics: dict | None = None,
+                    alignment=None) -> Explanation:
+    """Build an Explanation from token scores or word scores (the other is derived).
+
+    Token scores -> word scores by `aggregation`; word scores -> token scores split evenly. With
+    `label_token_scores` (n_tokens, n_labels) the target/contrast scores are taken from it.
+    Probabilities are the classifier's own for this text.
+    """
+    from explain.explanation import aggregate, spread
+
+    alignment = alignment or classifier.align(text)
+    n_words = len(alignment.words)
+    if label_token_scores is not None:
+        label_token_scores = np.asarray(label_token_scores, dtype=np.float64)
+        token_scores = label_token_scores[:, target] - (label_token_scores[:, contrast] if contrast is not None else 0.0)
+    if token_scores is None and word_scores is None:
+        raise ValueError("give token_scores, word_scores or label_token_scores")
+    if token_scores is None:
+        token_scores = spread(word_scores, alignment.token_to_word)
+    if word_scores is None:
+        word_scores = aggregate(token_scores, alignment.token_to_word, n_words, aggregation)
+    return Explanation(
+        text=text, model=classifier.name, method=method, labels=tuple(classifier.labels), target=target,
+        contrast=contrast, probabilities=classifier.predict_proba([text])[0], alignment=alignment,
+        token_scores=token_scores, word_scores=word_scores, aggregation=aggregation,
+        label_token_scores=label_token_scores, params=params or {}, diagnostics=diagnostics or {},
+    )
+
+
+def explain(classifier: Classifier, text: str, method: str = "shap", target: str | int | None = None,
+            contrast: str | int | None = None, **params: object) -> Explanation:
+    """Explain why `classifier` gives `text` the label `target` (default: its prediction).
+
+    `contrast` asks "why target rather than contrast". `params` go to the method (see
+    `get_method(name).parameters`). Adds wall time, model evaluations and the forward-pass share
+    of wall time to the explanation's diagnostics.
+    """
+    m = get_method(method)
+    if not isinstance(text, str) or not text.strip():
+        raise EmptyTextError("the review is empty; give a text with at least one word")
+    unknown = sorted(set(params) - set(m.parameters))
+    if unknown:
+        valid = ", ".join(f"{k}={v!r}" for k, v in m.parameters.items()) or "none"
+        raise UserError(f"{m.name} has no parameter {', '.join(unknown)}; its parameters: {valid}")
+    started = time.perf_counter()
+    calls0, secs0, texts0 = classifier.forward_calls, classifier.forward_seconds, classifier.texts_evaluated
+    predicted = int(classifier.predict_proba([text])[0].argmax()) if target is None else None
+    target_idx = classifier.label_index(target, default=predicted)
+    contrast_idx = None if contrast is None else classifier.label_index(contrast)
+    if contrast_idx == target_idx:
+        raise UserError(f"the contrast label must differ from the target ({classifier.labels[target_idx]!r})")
+    result = m.function(classifier, text, target_idx, contrast_idx, **params)
+    wall = time.perf_counter() - started
+    forward = classifier.forward_seconds - secs0
+    diagnostics = dict(result.diagnostics) | {
+        "seconds": round(wall, 4),
+        "model_evaluations": classifier.texts_evaluated - texts0,
+        "forward_passes": classifier.forward_calls - calls0,
+        "forward_share": round(forward / wall, 4) if wall > 0 else 0.0,
+    }
+    return replace(result, params=m.parameters | dict(params), diagnostics=diagnostics)

@@ -1,0 +1,1 @@
+"""placeholder: attention methods are added in their own module."""

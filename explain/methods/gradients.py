@@ -1,0 +1,1 @@
+"""placeholder: gradients methods are added in their own module."""

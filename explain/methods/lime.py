@@ -1,0 +1,1 @@
+"""placeholder: lime methods are added in their own module."""

