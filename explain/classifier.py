@@ -238,14 +238,18 @@ class Classifier:
         """Stage 2: the model's logits (and optionally attentions and hidden states), no gradients."""
         inputs = {k: v.to(self.device) for k, v in encoding.model_inputs().items()}
         with torch.inference_mode():
-            out = self._forward(inputs, output_attentions=output_attentions,
+            out = self.forward(inputs, output_attentions=output_attentions,
                                 output_hidden_states=output_hidden_states)
         return Inference(out.logits.float().cpu(),
                          tuple(a.cpu() for a in out.attentions) if output_attentions else None,
                          tuple(h.cpu() for h in out.hidden_states) if output_hidden_states else None)
 
-    def _forward(self, inputs: dict[str, torch.Tensor], **kwargs):
-        """Run the model, counting calls and time spent in the forward pass."""
+    def forward(self, inputs: dict[str, torch.Tensor], **kwargs):
+        """Run the model on prepared inputs (gradients allowed), counting calls and forward time.
+
+        Explainers that need gradients or attentions call this instead of `self.model(...)` so
+        that evaluations and the forward-pass share of wall time are counted in one place.
+        """
         start = time.perf_counter()
         out = self.model(**inputs, **kwargs)
         self.forward_seconds += time.perf_counter() - start
@@ -283,7 +287,7 @@ class Classifier:
             padded = self.tokenizer.pad([features[i] for i in batch], return_tensors="pt")
             inputs = {k: v.to(self.device) for k, v in padded.items()}
             with torch.inference_mode():
-                logits = self._forward(inputs).logits.float()
+                logits = self.forward(inputs).logits.float()
             probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
         index = {text: i for i, text in enumerate(unique)}
         return probs[[index[t] for t in texts]]

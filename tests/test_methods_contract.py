@@ -1,0 +1,77 @@
+"""What every registered method must satisfy, on BERT, DistilBERT and RoBERTa (Captum-style contract tests)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from explain.errors import EmptyTextError, UnknownLabelError, UnknownMethodError, UserError
+from explain.explanation import Explanation
+from explain.methods import explain, get_method, methods
+
+ALL = [m.name for m in methods()]
+# Small budgets keep the contract fast; each method's own tests check accuracy.
+FAST = {"shap": {"max_evals": 64}, "lime": {"num_samples": 64}, "ig": {"n_steps": 8}}
+REVIEW = "The battery died after two days, what a waste of money."
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_explanation_shape_and_probabilities(tiny_classifier, method):
+    exp = explain(tiny_classifier, REVIEW, method=method, **FAST.get(method, {}))
+    assert isinstance(exp, Explanation)
+    np.testing.assert_allclose(exp.probabilities, tiny_classifier.predict_proba([REVIEW])[0], atol=1e-6)
+    assert exp.target == int(exp.probabilities.argmax())
+    assert len(exp.token_scores) == len(exp.tokens) and len(exp.word_scores) == len(exp.words)
+    assert exp.words[:3] == ("The", "battery", "died")
+    assert np.all(np.isfinite(exp.word_scores)) and np.any(exp.word_scores != 0)
+    assert exp.method == get_method(method).name
+    assert exp.diagnostics["seconds"] > 0 and exp.diagnostics["model_evaluations"] >= 1
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_target_is_honoured(tiny_bert, method):
+    exp = explain(tiny_bert, REVIEW, method=method, target="2 stars", **FAST.get(method, {}))
+    assert exp.target == 1 and exp.target_label == "2 stars"
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_json_round_trip(tiny_bert, method):
+    exp = explain(tiny_bert, REVIEW, method=method, **FAST.get(method, {}))
+    back = Explanation.from_dict(json.loads(json.dumps(exp.to_dict())))
+    assert back.to_dict() == exp.to_dict()
+
+
+@pytest.mark.parametrize("method", ALL)
+@pytest.mark.parametrize("text", ["ok", "I ❤️ this 👍🏽 phone!!", "<script>alert('x')</script> bad <b>bold</b>",
+                                  "great battery " * 120])
+def test_awkward_texts(tiny_bert, method, text):
+    exp = explain(tiny_bert, text, method=method, **FAST.get(method, {}))
+    assert len(exp.word_scores) == len(exp.words) >= 1
+    for (start, end), word in zip(exp.alignment.word_offsets, exp.words):
+        assert text[start:end] == word
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_empty_text_is_a_user_error(tiny_bert, method):
+    with pytest.raises(EmptyTextError):
+        explain(tiny_bert, "  \n ", method=method)
+
+
+def test_unknown_method_lists_valid_ones(tiny_bert):
+    with pytest.raises(UnknownMethodError, match="occlusion"):
+        explain(tiny_bert, REVIEW, method="magic")
+
+
+def test_unknown_target_and_parameter(tiny_bert):
+    with pytest.raises(UnknownLabelError, match="1 star"):
+        explain(tiny_bert, REVIEW, method="occlusion", target="7 stars")
+    with pytest.raises(UserError, match="mode"):
+        explain(tiny_bert, REVIEW, method="occlusion", n_steps=3)
+    with pytest.raises(UserError, match="differ"):
+        explain(tiny_bert, REVIEW, method="occlusion", target="1 star", contrast="1 star")
+
+
+@pytest.mark.parametrize("method", ALL)
+def test_contrast_changes_the_question(tiny_bert, method):
+    exp = explain(tiny_bert, REVIEW, method=method, target="5 stars", contrast="1 star", **FAST.get(method, {}))
+    assert exp.question == "why 5 stars rather than 1 star"
