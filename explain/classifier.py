@@ -254,7 +254,7 @@ class Classifier:
         out = self.model(**inputs, **kwargs)
         self.forward_seconds += time.perf_counter() - start
         self.forward_calls += 1
-        self.texts_evaluated += int(inputs["input_ids"].shape[0])
+        self.texts_evaluated += int((inputs["input_ids"] if "input_ids" in inputs else inputs["inputs_embeds"]).shape[0])
         return out
 
     # ---------------------------------------------------------------- stage 3

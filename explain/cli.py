@@ -15,8 +15,8 @@ from explain.errors import DataError, EmptyTextError, UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Why did this review get 2 stars? Predict, trace and explain review classifiers.")
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Local model folder or hub id; default: the embedded default model.")]
 FileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help="Read texts from a file: one per line, or a CSV with --text-col.")]
@@ -154,10 +154,10 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except FileNotFoundError as exc:  # e.g. --file pointing nowhere, reported by click/os
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

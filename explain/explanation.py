@@ -75,10 +75,10 @@ class Explanation:
 
     def __post_init__(self) -> None:
         a, n_labels = self.alignment, len(self.labels)
-        object.__setattr__(self, "probabilities", np.asarray(self.probabilities, dtype=np.float64))
-        object.__setattr__(self, "token_scores", np.asarray(self.token_scores, dtype=np.float64))
-        object.__setattr__(self, "word_scores", np.asarray(self.word_scores, dtype=np.float64))
-        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "probabilities", np.array(self.probabilities, dtype=np.float64))
+        object.__setattr__(self, "token_scores", np.array(self.token_scores, dtype=np.float64))
+        object.__setattr__(self, "word_scores", np.array(self.word_scores, dtype=np.float64))
+        object.__setattr__(self, "params", dict(self.params))  # copies: no aliasing of the caller's objects
         object.__setattr__(self, "diagnostics", dict(self.diagnostics))
         problems = []
         if self.probabilities.shape != (n_labels,):
@@ -99,7 +99,7 @@ class Explanation:
         if self.word_scores.shape != (n_words,):
             problems.append(f"word_scores has shape {self.word_scores.shape}, expected ({n_words},) for {n_words} words")
         if self.label_token_scores is not None:
-            lts = np.asarray(self.label_token_scores, dtype=np.float64)
+            lts = np.array(self.label_token_scores, dtype=np.float64)
             object.__setattr__(self, "label_token_scores", lts)
             if lts.shape != (n_tok, n_labels):
                 problems.append(f"label_token_scores has shape {lts.shape}, expected ({n_tok}, {n_labels})")
