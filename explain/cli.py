@@ -91,6 +91,95 @@ def trace(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, 
         print(format_trace(clf.trace(text)))
 
 
+def parse_params(pairs: list[str] | None, method_names: list[str]) -> dict[str, dict[str, object]]:
+    """`--param name=value` pairs -> per-method keyword arguments (each goes to the methods that take it)."""
+    from explain.methods import get_method
+
+    chosen = [get_method(name) for name in method_names]
+    per_method: dict[str, dict[str, object]] = {m.name: {} for m in chosen}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--param takes name=value, got {pair!r}")
+        key = key.strip().replace("-", "_")
+        value: object = raw
+        for cast in (int, float):
+            try:
+                value = cast(raw)
+                break
+            except ValueError:
+                pass
+        takers = [m for m in chosen if key in m.parameters]
+        if not takers:
+            listing = "; ".join(f"{m.name}: {', '.join(m.parameters) or '-'}" for m in chosen)
+            raise UserError(f"no chosen method takes parameter {key!r} ({listing})")
+        for m in takers:
+            per_method[m.name][key] = value
+    return per_method
+
+
+@app.command()
+def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
+        target: Annotated[Optional[str], typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")] = None,
+        contrast: Annotated[Optional[str], typer.Option(help="Explain target *rather than* this label.")] = None,
+        param: Annotated[Optional[list[str]], typer.Option("--param", help="Method parameter name=value, e.g. max_evals=300 (repeatable).")] = None,
+        model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
+        html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
+        top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
+        trust_remote_code: RemoteOpt = False) -> None:
+    """Why did the model give this review its stars? Coloured words per method, prediction on top."""
+    from explain.methods import explain as run_method
+    from explain.render.terminal import colored_words, prediction_table
+
+    items = read_texts(texts, file, text_col)
+    names = [m.strip() for m in method.split(",") if m.strip()]
+    if not names:
+        raise UserError("--method is empty; name at least one method (see `explain methods`)")
+    params = parse_params(param, names)
+    clf = load_classifier(model, trust_remote_code)
+    explanations = []
+    for text in items:
+        probs = clf.predict_proba([text])[0]
+        if not as_json:
+            out.print(prediction_table(text, clf.labels, probs))
+        for name in names:
+            exp = run_method(clf, text, method=name, target=target, contrast=contrast, **params.get(name, {}))
+            explanations.append(exp)
+            if as_json:
+                continue
+            d = exp.diagnostics
+            out.print(f"\n[bold]{exp.method}[/] — {exp.question}  "
+                      f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]")
+            out.print(colored_words(exp))
+            out.print("  top words: " + ", ".join(f"{w} {s:+.3f}" for w, s in exp.top_words(top)), highlight=False)
+        if not as_json:
+            out.print()
+    if as_json:
+        out.print_json(json.dumps([e.to_dict() for e in explanations]))
+    if html is not None:
+        from explain.render.html import explanations_page
+
+        html.write_text(explanations_page(explanations), encoding="utf-8")
+        err.print(f"wrote {html}")
+
+
+@app.command("methods")
+def list_methods() -> None:
+    """List the explanation methods, what they can do and their parameters."""
+    from explain.methods import methods as registered
+
+    for m in registered():
+        flags = [flag for flag, on in (("additive", m.additive), ("all labels", m.per_label),
+                                       ("gradients", m.needs_gradients)) if on]
+        aliases = f" (also: {', '.join(m.aliases)})" if m.aliases else ""
+        out.print(f"[bold]{m.name}[/]{aliases}" + (f"  [dim]{', '.join(flags)}[/]" if flags else ""))
+        out.print(f"    {m.summary}", highlight=False)
+        if m.parameters:
+            out.print("    parameters: " + ", ".join(f"{k}={v!r}" for k, v in m.parameters.items()), highlight=False)
+        if m.reference:
+            out.print(f"    [dim]{m.reference}[/]", highlight=False)
+
 @app.command()
 def train(data: Annotated[Path, typer.Option("--data", help="CSV of reviews with a header row.")],
           text_col: Annotated[str, typer.Option("--text-col", help="Column with the review text.")],
