@@ -1,0 +1,21 @@
+"""review-explainer: why did this review get 2 stars? Explanations for BERT-style review classifiers."""
+
+from explain.classifier import Classifier, Encoding, Inference, Trace, TruncationWarning
+from explain.errors import UserError
+from explain.explanation import Explanation
+from explain.methods import Method, explain, get_method, methods
+
+__all__ = [
+    "Classifier",
+    "Encoding",
+    "Explanation",
+    "Inference",
+    "Method",
+    "Trace",
+    "TruncationWarning",
+    "UserError",
+    "explain",
+    "get_method",
+    "methods",
+]
+__version__ = "0.1.0"
