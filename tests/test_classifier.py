@@ -105,3 +105,40 @@ def test_plan_batches_respects_token_budget():
     assert sorted(i for b in batches for i in b) == list(range(6))
     for b in batches:
         assert len(b) * max(lengths[i] for i in b) <= 60 or len(b) == 1
+
+
+def test_pickle_only_folder_gets_a_warning(tiny_bert_dir, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_bert_dir, folder)
+    state = load_file(folder / "model.safetensors")
+    (folder / "model.safetensors").unlink()
+    torch.save(state, folder / "pytorch_model.bin")
+    with pytest.warns(UserWarning, match="only pickle weights"):
+        clf = Classifier.from_pretrained(folder)
+    ref = Classifier.from_pretrained(tiny_bert_dir)
+    np.testing.assert_allclose(clf.predict_proba(TEXTS[:2]), ref.predict_proba(TEXTS[:2]), atol=1e-6)
+
+
+def test_remote_code_never_runs_without_the_flag(tiny_bert_dir, tmp_path):
+    import json
+    import shutil
+
+    from explain.errors import UnsafeModelError
+
+    folder = tmp_path / "remote"
+    shutil.copytree(tiny_bert_dir, folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["auto_map"] = {"AutoConfig": "modeling_evil.EvilConfig",
+                          "AutoModelForSequenceClassification": "modeling_evil.EvilModel"}
+    (folder / "modeling_evil.py").write_text("raise SystemExit('remote code ran')\n")
+    (folder / "config.json").write_text(json.dumps(config))
+    clf = Classifier.from_pretrained(folder)  # a known architecture: the built-in class, not the folder's code
+    assert type(clf.model).__module__.startswith("transformers.")
+    config["model_type"] = "evil-custom"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(UnsafeModelError, match="trust-remote-code"):
+        Classifier.from_pretrained(folder)
