@@ -1,1 +1,111 @@
-"""placeholder: lime methods are added in their own module."""
+"""LIME: a weighted linear model of the classifier around the review, fitted on word-masked samples.
+
+Ribeiro, Singh & Guestrin 2016, "'Why Should I Trust You?': Explaining the Predictions of Any
+Classifier" (KDD). `lime.lime_text.LimeTextExplainer` draws `num_samples` variants of the review
+with random words replaced by the tokenizer's mask token (`bow=False`: each word position is its own
+feature), scores them with `Classifier.predict_proba` in chunks of `batch_size`, and fits a ridge
+model per label; a word's score is its coefficient. LIME is handed our alignment's words (the split
+is checked to match them one to one), so its words are exactly the ones other methods score. A text
+longer than the model's maximum is explained as the part the model sees.
+
+Diagnostics: `score` (weighted R^2 of the target label's local fit), `intercept` and `local_pred`
+(the local model's value with no word / every word kept, for target minus contrast when one is given).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from explain.classifier import Classifier, TruncationWarning
+from explain.errors import UserError
+from explain.explanation import Explanation, spread
+from explain.methods import new_explanation, register
+from explain.words import Alignment
+
+
+def word_splitter(text: str, alignment: Alignment) -> Callable[[str], list[str]]:
+    """A `split_expression` for LIME giving `alignment`'s words, checked to map one to one onto them."""
+    from lime.lime_text import IndexedString
+
+    words = list(alignment.words)
+
+    def split(raw: str) -> list[str]:
+        if raw != text:
+            raise ValueError("this word split belongs to another text")
+        return words
+
+    indexed = IndexedString(text, split_expression=split, bow=False)
+    starts = [int(s) for s in indexed.string_start[indexed.positions]] if words else []
+    expected = [s for s, _ in alignment.word_offsets]
+    if indexed.inverse_vocab != words or starts != expected:
+        raise ValueError(f"LIME split the text into {indexed.inverse_vocab} at {starts}, not into the words "
+                         f"{words} at {expected}")
+    return split
+
+
+@register("lime", summary="coefficients of a local weighted linear model fitted on word-masked samples",
+          reference="Ribeiro et al. 2016, \"Why Should I Trust You?\": Explaining the Predictions of Any Classifier",
+          per_label=True, budget="num_samples")
+def lime(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
+         num_samples: int = 1000, seed: int = 0, batch_size: int = 256) -> Explanation:
+    """Word coefficients for every label from LIME's local linear model (Ribeiro et al. 2016)."""
+    from lime.lime_text import LimeTextExplainer
+
+    if num_samples < 2:
+        raise UserError(f"lime needs num_samples of at least 2 (got {num_samples}); 1000 is the usual budget")
+    if batch_size < 1:
+        raise UserError(f"batch_size must be at least 1 (got {batch_size})")
+    alignment = classifier.align(text)
+    n_words, n_labels = len(alignment.words), len(classifier.labels)
+    if n_words == 0:  # nothing to perturb (e.g. only characters the tokenizer drops)
+        return new_explanation(classifier, text, "lime", target, contrast, alignment=alignment,
+                               word_scores=np.zeros(0), label_token_scores=np.zeros((len(alignment.tokens), n_labels)))
+    truncated = _truncated(classifier, text)
+    text_seen = text[: alignment.word_offsets[-1][1]] if truncated else text  # what the model sees, whole words
+
+    def predict(texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), n_labels), dtype=np.float64)
+        with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
+            warnings.simplefilter("ignore", TruncationWarning)
+            for start in range(0, len(texts), batch_size):
+                out[start:start + batch_size] = classifier.predict_proba(texts[start:start + batch_size])
+        return out
+
+    explainer = LimeTextExplainer(class_names=list(classifier.labels),
+                                  split_expression=word_splitter(text_seen, alignment), bow=False,
+                                  mask_string=classifier.tokenizer.mask_token or "",  # "" (no mask token): delete
+                                  feature_selection="none", random_state=seed)
+    # LIME keeps the fit score and local prediction of the last label only: put the target last.
+    labels = [label for label in range(n_labels) if label != target] + [target]
+    result = explainer.explain_instance(text_seen, predict, labels=labels, num_features=n_words,
+                                        num_samples=num_samples)
+    coefficients = np.zeros((n_words, n_labels))
+    for label in labels:
+        for word, weight in result.local_exp[label]:
+            coefficients[word, label] = weight
+    intercepts = np.array([float(result.intercept[label]) for label in range(n_labels)])
+    local_preds = intercepts + coefficients.sum(axis=0)  # the sample with every word kept is all ones
+
+    def explained(per_label: np.ndarray) -> np.ndarray:
+        return per_label[..., target] - (per_label[..., contrast] if contrast is not None else 0.0)
+
+    diagnostics = {
+        "score": float(result.score),  # R^2 of the target label's weighted fit
+        "intercept": float(explained(intercepts)),
+        "local_pred": float(explained(local_preds)),
+        "intercepts": intercepts.tolist(),
+        "truncated": truncated,
+    }
+    return new_explanation(classifier, text, "lime", target, contrast, alignment=alignment,
+                           word_scores=explained(coefficients),
+                           label_token_scores=spread(coefficients, alignment.token_to_word), diagnostics=diagnostics)
+
+
+def _truncated(classifier: Classifier, text: str) -> bool:
+    """Is `text` longer than the model's maximum (so the model sees only its first part)?"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        return classifier.tokenize([text]).truncated[0]

@@ -1,0 +1,111 @@
+"""LIME: word split agrees with our words, bounded batches, every label, seeds, a one-word model."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+from explain.classifier import Classifier
+from explain.methods import explain
+from explain.methods.lime import word_splitter
+
+REVIEW = "The battery died after two days, what a waste of money."
+AWKWARD = [
+    "It's not bad, but I wouldn't buy it again.",
+    "good good bad good good",
+    "I ❤️ this 👍🏽 phone!!",
+    "<script>alert('x')</script> bad <b>bold</b>",
+    "Café   naïve\t\tresumé\n\nok...!!! ;-)",
+    "e-mail @user #tag $5.99 50% don't don't",
+]
+
+
+class KeywordClassifier(Classifier):
+    """P("5 stars") = 0.6 when the word 'terrible' is present, else every label 0.2: one word matters."""
+
+    def predict_proba(self, texts):
+        texts = list(texts)
+        self.texts_evaluated += len(texts)
+        out = np.full((len(texts), len(self.labels)), 0.2, dtype=np.float32)
+        hit = np.array([re.search(r"\bterrible\b", t) is not None for t in texts], dtype=bool)
+        out[hit] = [0.1, 0.1, 0.1, 0.1, 0.6]
+        return out
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_lime_words_are_our_words(tiny_classifier, text):
+    """Masking LIME's word i replaces exactly our word i's characters (punctuation, apostrophes, repeats, emoji)."""
+    from lime.lime_text import IndexedString
+
+    alignment = tiny_classifier.align(text)
+    mask = tiny_classifier.tokenizer.mask_token
+    indexed = IndexedString(text, split_expression=word_splitter(text, alignment), bow=False, mask_string=mask)
+    assert indexed.num_words() == len(alignment.words)
+    for i, (start, end) in enumerate(alignment.word_offsets):
+        assert indexed.inverse_removing([i]) == text[:start] + mask + text[end:]
+
+
+def test_repeated_words_are_separate_features(tiny_bert):
+    exp = explain(tiny_bert, "good good bad good", method="lime", num_samples=200)
+    assert exp.words == ("good", "good", "bad", "good")
+    assert len(set(np.round(exp.word_scores, 12))) == 4  # one coefficient per position, not per word type
+
+
+def test_finds_the_one_word_that_matters(tiny_bert):
+    keyword = KeywordClassifier(tiny_bert.model, tiny_bert.tokenizer, name="keyword")
+    exp = explain(keyword, "Great sound, terrible price, honestly!", method="lime", target="5 stars", num_samples=500)
+    hit = exp.words.index("terrible")
+    assert 0.3 < exp.word_scores[hit] <= 0.4
+    assert np.abs(np.delete(exp.word_scores, hit)).max() < 0.02
+    assert exp.diagnostics["score"] > 0.9
+    # every label is fitted: the other labels fall by 0.1 when the word goes
+    np.testing.assert_allclose(exp.label_token_scores[exp.tokens.index("terrible"), :4], -exp.word_scores[hit] / 4,
+                               atol=0.01)
+
+
+def test_samples_go_in_bounded_batches(tiny_bert, monkeypatch):
+    sizes: list[int] = []
+    real = tiny_bert.predict_proba
+
+    def recording(texts):
+        sizes.append(len(texts))
+        return real(texts)
+
+    monkeypatch.setattr(tiny_bert, "predict_proba", recording)
+    explain(tiny_bert, REVIEW, method="lime", num_samples=300, batch_size=64)
+    assert max(sizes) == 64
+    assert sum(s for s in sizes if s > 1) >= 300 - 1 and sizes.count(64) == 4  # 300 = 4 x 64 + 44
+
+
+def test_seed_makes_it_reproducible(tiny_bert):
+    a = explain(tiny_bert, REVIEW, method="lime", num_samples=200, seed=3)
+    b = explain(tiny_bert, REVIEW, method="lime", num_samples=200, seed=3)
+    c = explain(tiny_bert, REVIEW, method="lime", num_samples=200, seed=4)
+    np.testing.assert_array_equal(a.label_token_scores, b.label_token_scores)
+    assert np.abs(a.word_scores - c.word_scores).max() > 0
+
+
+def test_every_label_contrast_and_diagnostics(tiny_bert):
+    exp = explain(tiny_bert, REVIEW, method="lime", target="5 stars", contrast="1 star", num_samples=200)
+    words = np.array([exp.label_token_scores[exp.alignment.word_tokens(w)].sum(axis=0) for w in range(len(exp.words))])
+    assert np.all(np.abs(words).max(axis=0) > 0)  # every label has coefficients
+    np.testing.assert_allclose(exp.word_scores, words[:, 4] - words[:, 0], atol=1e-12)
+    intercepts = np.asarray(exp.diagnostics["intercepts"])
+    assert exp.diagnostics["intercept"] == pytest.approx(intercepts[4] - intercepts[0], abs=1e-12)
+    local_pred = exp.diagnostics["intercept"] + exp.word_scores.sum()  # every word kept: all-ones sample
+    assert exp.diagnostics["local_pred"] == pytest.approx(local_pred, abs=1e-9)
+    alone = explain(tiny_bert, REVIEW, method="lime", target="5 stars", num_samples=200)
+    np.testing.assert_allclose(alone.word_scores, words[:, 4], atol=1e-12)  # same samples, same fit
+    assert alone.diagnostics["score"] <= 1.0
+
+
+def test_long_text_explains_what_the_model_sees(tiny_bert):
+    text = "great battery, awful screen. " * 60
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exp = explain(tiny_bert, text, method="lime", num_samples=100)
+    assert exp.diagnostics["truncated"] is True
+    assert len(exp.tokens) == tiny_bert.max_length and len(exp.words) == len(exp.word_scores) < 60 * 6
