@@ -1,1 +1,166 @@
-"""placeholder: attention methods are added in their own module."""
+"""Attention methods: raw attention, attention rollout, and gradient-weighted attention relevance.
+
+All three read the model's self-attention probabilities (the model is loaded with
+`attn_implementation="eager"`, which returns them) and score each token by the row of the first
+token ([CLS] / <s>, the one the classification head reads):
+
+- `attention`: one layer's attention from [CLS], averaged over heads (class-agnostic);
+- `rollout`: attention rollout (Abnar & Zuidema 2020) through all layers (class-agnostic);
+- `grad_attn`: class-specific relevance from attention weighted by its gradient (Chefer, Gur & Wolf
+  2021, "Generic Attention-model Explainability for Interpreting Bi-Modal and Encoder-Decoder
+  Transformers").
+
+The class-agnostic methods record `target`/`contrast` (the question asked) but their scores do not
+depend on them; diagnostics say so with `class_specific: False`. Scores cover every token, special
+tokens included; words never include special tokens.
+
+`attention_maps` gives every layer's and head's attention with the tokens as the tokenizer shows
+them, for BertViz head/model views and heatmaps.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explain.classifier import Classifier, TruncationWarning
+from explain.errors import UserError
+from explain.explanation import Explanation
+from explain.methods import new_explanation, register
+
+
+@dataclass(frozen=True, eq=False)
+class AttentionMaps:
+    """Every layer's and head's attention probabilities for one text, with its tokens."""
+
+    tokens: tuple[str, ...]  # as the tokenizer shows them (e.g. "Ġgreat" for RoBERTa), specials included
+    attentions: np.ndarray  # (layers, heads, seq, seq); row i = how token i attends; rows sum to 1
+
+    @property
+    def n_layers(self) -> int:
+        return int(self.attentions.shape[0])
+
+    @property
+    def n_heads(self) -> int:
+        return int(self.attentions.shape[1])
+
+    def head_mean(self) -> np.ndarray:
+        """Attention averaged over heads, (layers, seq, seq)."""
+        return self.attentions.mean(axis=1)
+
+
+def _encode(classifier: Classifier, text: str):
+    """Stage 1 for one text (truncated like `predict_proba`, which already warns about it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        return classifier.tokenize([text])
+
+
+def attention_maps(classifier: Classifier, text: str) -> AttentionMaps:
+    """The attention probabilities of every layer and head for `text` (one forward pass, no gradients)."""
+    encoding = _encode(classifier, text)
+    inference = classifier.infer(encoding, output_attentions=True)
+    if not inference.attentions:
+        raise UserError(f"{classifier.name} returns no attention weights; load it with attn_implementation='eager'")
+    attentions = torch.stack([a[0] for a in inference.attentions]).double().numpy()
+    return AttentionMaps(tuple(encoding.tokens[0]), attentions)
+
+
+def rollout_matrix(attentions: np.ndarray) -> np.ndarray:
+    """Attention rollout (Abnar & Zuidema 2020) of one text's attentions (layers, heads, seq, seq) -> (seq, seq).
+
+    Per layer, A' = 0.5 * mean_heads(A) + 0.5 * I (the residual connection), rows renormalised to sum
+    to 1; then R = A'_L ... A'_2 A'_1 (first layer on the right). Every row of R sums to 1.
+    """
+    attentions = np.asarray(attentions, dtype=np.float64)
+    if attentions.ndim != 4 or attentions.shape[2] != attentions.shape[3]:
+        raise ValueError(f"attentions must be (layers, heads, seq, seq), got shape {attentions.shape}")
+    identity = np.eye(attentions.shape[-1])
+    rollout = identity
+    for layer in attentions.mean(axis=1):
+        mixed = 0.5 * layer + 0.5 * identity
+        mixed /= mixed.sum(axis=-1, keepdims=True)
+        rollout = mixed @ rollout
+    return rollout
+
+
+def relevance_matrix(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> np.ndarray:
+    """Gradient-weighted attention relevance R (seq, seq) of Chefer, Gur & Wolf 2021 (Generic Attention-model
+    Explainability), for the target logit (or logit_target - logit_contrast).
+
+    With A_l the attention of layer l and dA_l its gradient, A_bar_l = mean over heads of (dA_l * A_l)^+;
+    R starts as the identity and R <- R + A_bar_l R, from the first layer to the last. Gradients are
+    taken on the very attention tensors the model multiplies the values by (eager attention, dropout
+    off in eval), with `torch.autograd.grad`, so no gradient is left on the model's parameters.
+    """
+    encoding = _encode(classifier, text)
+    inputs = {k: v.to(classifier.device) for k, v in encoding.model_inputs().items()}
+    with torch.enable_grad():
+        out = classifier.forward(inputs, output_attentions=True)
+        if not out.attentions:
+            raise UserError(f"{classifier.name} returns no attention weights; load it with attn_implementation='eager'")
+        logits = out.logits[0]
+        explained = logits[target] - (logits[contrast] if contrast is not None else 0.0)
+        grads = torch.autograd.grad(explained, out.attentions)
+    seq = inputs["input_ids"].shape[1]
+    relevance = torch.eye(seq, dtype=torch.float64)
+    for attention, grad in zip(out.attentions, grads):
+        weighted = (grad[0].double() * attention[0].detach().double()).clamp(min=0).mean(dim=0).cpu()
+        relevance = relevance + weighted @ relevance
+    return relevance.numpy()
+
+
+def _check_layer(layer: int, n_layers: int) -> int:
+    if not isinstance(layer, int) or not -n_layers <= layer < n_layers:
+        raise UserError(f"layer {layer!r} does not exist; this model has {n_layers} layers (0..{n_layers - 1}, "
+                        "or -1 for the last)")
+    return layer % n_layers
+
+
+@register("attention", summary="raw attention from [CLS] in one layer (default the last), averaged over heads",
+          reference="Bahdanau et al. 2015; see Jain & Wallace 2019, Attention is not Explanation",
+          aliases=("raw_attention",))
+def raw_attention(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
+                  layer: int = -1) -> Explanation:
+    """Raw attention: layer `layer`'s attention from the first token ([CLS]) to every token, mean over heads.
+
+    Class-agnostic: the scores are the same for every target and contrast. Non-negative; over all
+    tokens, [CLS] and [SEP] included, they sum to 1.
+    """
+    maps = attention_maps(classifier, text)
+    index = _check_layer(layer, maps.n_layers)
+    scores = maps.attentions[index].mean(axis=0)[0]
+    return new_explanation(classifier, text, "attention", target, contrast, token_scores=scores,
+                           diagnostics={"class_specific": False, "layer": index, "layers": maps.n_layers})
+
+
+@register("rollout", summary="attention rollout: attention from [CLS] propagated through all layers",
+          reference="Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers",
+          aliases=("attention_rollout",))
+def attention_rollout(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+    """Attention rollout (Abnar & Zuidema 2020): the [CLS] row of `rollout_matrix`; class-agnostic, sums to 1."""
+    maps = attention_maps(classifier, text)
+    scores = rollout_matrix(maps.attentions)[0]
+    return new_explanation(classifier, text, "rollout", target, contrast, token_scores=scores,
+                           diagnostics={"class_specific": False, "layers": maps.n_layers})
+
+
+@register("grad_attn", summary="class-specific relevance: attention weighted by its gradient, accumulated over layers",
+          reference="Chefer, Gur & Wolf 2021, Generic Attention-model Explainability for Interpreting Bi-Modal "
+                    "and Encoder-Decoder Transformers",
+          aliases=("gradient_weighted_attention", "chefer"), needs_gradients=True)
+def gradient_weighted_attention(classifier: Classifier, text: str, target: int,
+                                contrast: int | None = None) -> Explanation:
+    """Gradient-weighted attention (Chefer et al. 2021): the [CLS] row of `relevance_matrix` minus the identity.
+
+    The identity R starts from is removed, so [CLS] is not credited with its own starting relevance of
+    1; its score is only the relevance it receives through attention. Other tokens are unaffected.
+    Non-negative; class-specific (contrast: the gradient of logit_target - logit_contrast).
+    """
+    relevance = relevance_matrix(classifier, text, target, contrast)
+    scores = relevance[0] - np.eye(len(relevance))[0]
+    return new_explanation(classifier, text, "grad_attn", target, contrast, token_scores=scores,
+                           diagnostics={"class_specific": True})

@@ -1,1 +1,180 @@
-"""placeholder: gradients methods are added in their own module."""
+"""Gradient methods on the word embeddings: saliency, gradient x input, integrated gradients.
+
+Every method here differentiates one number, the *explained output*: the target label's logit, or
+logit_target - logit_contrast when a contrast is given ("why A rather than B"). They explain logits,
+not probabilities: a softmax probability also moves with every other label's logit.
+
+The word embeddings (the output of `model.get_input_embeddings()`, before position and segment
+embeddings are added) are the input being attributed. `logits_from_embeddings` is the one place that
+runs the model from them, with gradients allowed and through `Classifier.forward` (so evaluations are
+counted); the models are passed exactly the inputs `Classifier.tokenize(...).model_inputs()` gives
+(DistilBERT gets no `token_type_ids`), with `inputs_embeds` in place of `input_ids`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from explain.classifier import Classifier, TruncationWarning
+from explain.errors import UserError
+from explain.explanation import Explanation
+from explain.methods import new_explanation, register
+
+BASELINES = ("pad", "mask")
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddedText:
+    """One text as the model sees it: its token ids and the other model inputs, on the model's device."""
+
+    input_ids: torch.Tensor  # (1, seq)
+    extra_inputs: dict[str, torch.Tensor]  # attention_mask (and token_type_ids where the model has them), (1, seq)
+    special: tuple[bool, ...]  # per token: [CLS]/[SEP]/<s>/... (kept in IG baselines)
+
+
+def embed_text(classifier: Classifier, text: str) -> EmbeddedText:
+    """Tokenize one text (truncated like `predict_proba`, which already warns about it) for the model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        enc = classifier.tokenize([text])
+    inputs = {k: v.to(classifier.device) for k, v in enc.model_inputs().items()}
+    input_ids = inputs.pop("input_ids")
+    return EmbeddedText(input_ids, inputs, tuple(enc.special[0]))
+
+
+def word_embeddings(classifier: Classifier, input_ids: torch.Tensor) -> torch.Tensor:
+    """The model's word embeddings of `input_ids`, (batch, seq, hidden)."""
+    return classifier.model.get_input_embeddings()(input_ids)
+
+
+def logits_from_embeddings(classifier: Classifier, embeddings: torch.Tensor,
+                           extra_inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Logits (batch, n_labels) of the model run from word embeddings (batch, seq, hidden), gradients allowed.
+
+    `extra_inputs` of batch size 1 are broadcast to the embeddings' batch (e.g. IG's interpolation steps).
+    """
+    batch = embeddings.shape[0]
+    inputs = {k: (v.expand(batch, -1) if v.shape[0] == 1 else v) for k, v in extra_inputs.items()}
+    inputs["inputs_embeds"] = embeddings
+    with torch.enable_grad():
+        return classifier.forward(inputs).logits
+
+
+def explained_output(logits: torch.Tensor, target: int, contrast: int | None) -> torch.Tensor:
+    """Per row: the target logit, or logit_target - logit_contrast; shape (batch,)."""
+    out = logits[:, target]
+    return out if contrast is None else out - logits[:, contrast]
+
+
+def embedding_gradient(classifier: Classifier, text: EmbeddedText, target: int,
+                       contrast: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Gradient of the explained output w.r.t. the word embeddings, and the embeddings; each (seq, hidden)."""
+    with torch.enable_grad():
+        embeddings = word_embeddings(classifier, text.input_ids).detach().requires_grad_(True)
+        output = explained_output(logits_from_embeddings(classifier, embeddings, text.extra_inputs), target, contrast)
+        (grad,) = torch.autograd.grad(output.sum(), embeddings)
+    return grad[0].double().cpu().numpy(), embeddings[0].detach().double().cpu().numpy()
+
+
+@register("saliency", summary="L2 norm of the explained logit's gradient w.r.t. each token's word embedding",
+          reference="Simonyan, Vedaldi & Zisserman 2014, Deep Inside Convolutional Networks: Visualising Image "
+                    "Classification Models and Saliency Maps",
+          aliases=("gradient_norm",), needs_gradients=True)
+def saliency(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+    """Saliency (Simonyan et al. 2014): ||d output / d embedding||_2 per token; non-negative, unsigned."""
+    grad, _ = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
+    return new_explanation(classifier, text, "saliency", target, contrast, token_scores=np.linalg.norm(grad, axis=-1))
+
+
+@register("grad_x_input", summary="gradient x input: sum over the hidden size of gradient * word embedding",
+          reference="Shrikumar et al. 2016, Not Just a Black Box: Learning Important Features Through "
+                    "Propagating Activation Differences; Denil et al. 2014",
+          aliases=("input_x_gradient",), needs_gradients=True)
+def grad_x_input(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+    """Gradient x input (Shrikumar et al. 2016): sum_h grad_h * embedding_h per token; signed, not additive."""
+    grad, embeddings = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
+    return new_explanation(classifier, text, "grad_x_input", target, contrast,
+                           token_scores=(grad * embeddings).sum(axis=-1))
+
+
+def baseline_ids(classifier: Classifier, text: EmbeddedText, baseline: str = "pad") -> torch.Tensor:
+    """IG baseline token ids: every non-special token replaced by [PAD] (or [MASK]); specials kept."""
+    if baseline not in BASELINES:
+        raise UserError(f"IG baseline {baseline!r} is not one of {BASELINES}")
+    token_id = classifier.tokenizer.pad_token_id if baseline == "pad" else classifier.tokenizer.mask_token_id
+    if token_id is None:
+        other = "mask" if baseline == "pad" else "pad"
+        raise UserError(f"this model's tokenizer has no {baseline} token; use baseline={other!r}")
+    special = torch.tensor(text.special, device=text.input_ids.device)[None, :]
+    return torch.where(special, text.input_ids, torch.full_like(text.input_ids, token_id))
+
+
+def _output_from_ids(classifier: Classifier, keys: tuple[str, ...], target: int,
+                     contrast: int | None) -> Callable[..., torch.Tensor]:
+    """Captum's forward function: ids (+ the extra inputs, positionally) -> explained output (batch,).
+
+    It embeds the ids through the word-embedding layer (where Captum hooks in the interpolated
+    embeddings) and runs the model from embeddings, so position ids never depend on the ids: the
+    baseline differs from the text in its word embeddings only (RoBERTa would otherwise derive
+    padding positions from [PAD] ids).
+    """
+    def forward(input_ids: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
+        logits = logits_from_embeddings(classifier, word_embeddings(classifier, input_ids), dict(zip(keys, extra)))
+        return explained_output(logits, target, contrast)
+    return forward
+
+
+@register("ig", summary="integrated gradients on the word embeddings, from a [PAD] (or [MASK]) baseline",
+          reference="Sundararajan, Taly & Yan 2017, Axiomatic Attribution for Deep Networks",
+          aliases=("integrated_gradients",), additive=True, needs_gradients=True, budget="n_steps")
+def integrated_gradients(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
+                         n_steps: int = 50, baseline: str = "pad", internal_batch_size: int | None = None
+                         ) -> Explanation:
+    """Integrated gradients (Sundararajan et al. 2017) with Captum's `LayerIntegratedGradients`.
+
+    Attributes the explained *logit* (logit_target, or logit_target - logit_contrast), not the
+    probability, to the word embeddings, integrating its gradient on the straight path from the
+    baseline (every non-special token -> [PAD] or [MASK]; [CLS]/[SEP] kept, so they score 0) to the
+    text with `n_steps` Gauss-Legendre points. Token scores (summed over the hidden size) add up to
+    f(x) - f(baseline) up to the convergence delta: diagnostics `fx`, `base_value`, `delta` =
+    sum(scores) - (fx - base_value) and `relative_delta` = |delta| / |fx - base_value|.
+    Steps run in batches of `internal_batch_size` rows (default: as many as the classifier's token
+    budget, `max_tokens_per_batch`, allows for this text's length; usually all in one forward pass).
+    """
+    from captum.attr import LayerIntegratedGradients
+
+    if not isinstance(n_steps, int) or n_steps < 1:
+        raise UserError(f"n_steps must be a positive integer (got {n_steps!r}); 50 is a good default")
+    if internal_batch_size is not None and (not isinstance(internal_batch_size, int) or internal_batch_size < 1):
+        raise UserError(f"internal_batch_size must be a positive integer or None (got {internal_batch_size!r})")
+    embedded = embed_text(classifier, text)
+    baseline_input = baseline_ids(classifier, embedded, baseline)
+    seq_len = embedded.input_ids.shape[1]
+    rows = internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len)
+    rows = min(rows, n_steps)
+    keys = tuple(embedded.extra_inputs)
+    forward = _output_from_ids(classifier, keys, target, contrast)
+    extra = tuple(embedded.extra_inputs[k] for k in keys)
+    lig = LayerIntegratedGradients(forward, classifier.model.get_input_embeddings())
+    with torch.enable_grad():
+        attributions, delta = lig.attribute(
+            embedded.input_ids, baselines=baseline_input, additional_forward_args=extra or None,
+            n_steps=n_steps, internal_batch_size=rows, return_convergence_delta=True)
+    token_scores = attributions[0].sum(dim=-1).double().cpu().numpy()
+    with torch.no_grad():
+        fx, base_value = forward(torch.cat([embedded.input_ids, baseline_input]), *extra).double().cpu().tolist()
+    delta = float(delta.reshape(-1)[0])
+    gap = abs(fx - base_value)
+    diagnostics = {
+        "fx": fx, "base_value": base_value, "delta": delta,
+        "relative_delta": abs(delta) / gap if gap > 0 else None,
+        "explained_output": "logit" if contrast is None else "logit difference",
+        "internal_batch_size": rows,
+    }
+    return new_explanation(classifier, text, "ig", target, contrast, token_scores=token_scores,
+                           diagnostics=diagnostics)
