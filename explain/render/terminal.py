@@ -75,6 +75,21 @@ def colored_words(explanation: Explanation) -> Text:
     return out
 
 
+def explanation_notes(explanation: Explanation) -> list[str]:
+    """Caveats a reader should see next to the scores (read from the method's diagnostics)."""
+    d, notes = explanation.diagnostics, []
+    if d.get("class_specific") is False:
+        notes.append("class-agnostic: these scores are the same whatever label is asked about")
+    if d.get("relative_delta", 0.0) > 0.05:
+        notes.append(f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
+                     "raise n_steps, e.g. --param n_steps=200")
+    if d.get("additivity_error", 0.0) > 1e-3:
+        notes.append(f"SHAP values miss f(x) by {d['additivity_error']:.4f}")
+    if d.get("truncated"):
+        notes.append("the review was longer than the model's maximum; only the part it sees is explained")
+    return notes
+
+
 def _shorten(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"

@@ -1,0 +1,165 @@
+"""Cached calls into `explain`: a model loads once per process (`st.cache_resource`), and each result
+(trace, explanation, attention view) is kept per input (`st.cache_data`), so a rerun is instant."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+from allowed_models import resolve
+
+from explain.classifier import Classifier, Trace, TruncationWarning
+from explain.explanation import Explanation
+from explain.methods import explain
+
+N_EXAMPLES_PER_STAR = 1
+EXAMPLE_MAX_CHARS = 400
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A classifier shared by every session, and a lock so runs on it do not interleave (their
+    evaluation counts stay per explanation, and two CPU-bound runs do not fight over the cores)."""
+
+    classifier: Classifier
+    lock: threading.Lock
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+def loaded_model(key: str) -> LoadedModel:
+    choice = resolve(key)
+    return LoadedModel(Classifier.from_pretrained(choice.source), threading.Lock())
+
+
+def classifier(key: str) -> Classifier:
+    return loaded_model(key).classifier
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def trace(key: str, text: str) -> Trace:
+    """The three stages for one text; `Trace.truncated` tells the page to show a truncation note."""
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)  # shown on the page instead
+        return model.classifier.trace(text)
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def probabilities(key: str, texts: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+    """(probabilities (n, n_labels), truncation notes) for a batch of texts."""
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncationWarning)
+        probs = model.classifier.predict_proba(list(texts))
+    return probs, tuple(str(w.message) for w in caught if issubclass(w.category, TruncationWarning))
+
+
+@st.cache_data(max_entries=5000, show_spinner=False)
+def _explanation_dict(key: str, text: str, method: str, target: int | None, contrast: int | None,
+                      params: tuple[tuple[str, object], ...]) -> dict:
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)  # the page shows a truncation note
+        return explain(model.classifier, text, method=method, target=target, contrast=contrast, **dict(params)).to_dict()
+
+
+def explanation(key: str, text: str, method: str, target: int | None = None, contrast: int | None = None,
+                params: dict | None = None) -> Explanation:
+    """`explain.explain(...)` for an allowed model, cached on all of its arguments."""
+    items = tuple(sorted((params or {}).items()))
+    return Explanation.from_dict(_explanation_dict(key, text, method, target, contrast, items))
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def attention(key: str, text: str) -> tuple[tuple[str, ...], np.ndarray] | None:
+    """Tokens and attentions (layers, heads, seq, seq), or None while `attention_maps` is missing."""
+    from explain.render.attention_view import attention_inputs
+
+    model = loaded_model(key)
+    try:
+        with model.lock:
+            return attention_inputs(model.classifier, text)
+    except ImportError:  # explain.methods.attention predates attention_maps
+        return None
+
+
+@st.cache_resource(show_spinner="Fetching the attention view's JavaScript libraries with npm (once)...")
+def js_assets() -> Path:
+    from explain.render.attention_view import ensure_assets
+
+    return ensure_assets()
+
+
+@st.cache_data(max_entries=50, show_spinner=False)
+def attention_views(key: str, text: str, layers: tuple[int, ...]) -> tuple[str, str]:
+    """(head view HTML, model view HTML), offline."""
+    from explain.render.attention_view import head_view_html, model_view_html
+
+    js_assets()
+    tokens, attentions = attention(key, text)
+    return (head_view_html(tokens, attentions, layers=layers),
+            model_view_html(tokens, attentions, layers=layers))
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def rollout(key: str, text: str) -> np.ndarray | None:
+    """Attention rollout matrix (seq, seq), or None while the attention methods lack `rollout_matrix`."""
+    try:
+        from explain.methods.attention import rollout_matrix
+    except ImportError:
+        return None
+    maps = attention(key, text)
+    return None if maps is None else rollout_matrix(maps[1])
+
+
+@st.cache_data(max_entries=100, show_spinner=False)
+def relevance(key: str, text: str, target: int, contrast: int | None) -> np.ndarray | None:
+    """Gradient-weighted attention relevance (seq, seq), or None while `relevance_matrix` is missing."""
+    try:
+        from explain.methods.attention import relevance_matrix
+    except ImportError:
+        return None
+    model = loaded_model(key)
+    with model.lock:
+        return np.asarray(relevance_matrix(model.classifier, text, target, contrast))
+
+
+@st.cache_data(show_spinner=False)
+def examples() -> list[tuple[str, str]]:
+    """(label, text) examples: the seed's two sentences, then a short held-out review per star."""
+    from explain.default_model import SEED_SENTENCES, heldout_reviews
+    from explain.errors import UserError
+
+    found = [(f"Seed: {s}", s) for s in SEED_SENTENCES]
+    try:
+        reviews = heldout_reviews()
+    except UserError:  # no data yet (registry unreachable): the seed sentences still work
+        return found
+    for stars in range(1, 6):
+        short = [r for r in reviews if r.stars == stars and len(r.text) <= EXAMPLE_MAX_CHARS]
+        for review in short[:N_EXAMPLES_PER_STAR]:
+            preview = review.text if len(review.text) <= 60 else review.text[:57] + "..."
+            found.append((f"Held-out, people gave {stars} star{'s' if stars > 1 else ''}: {preview}", review.text))
+    return found
+
+
+@st.cache_data(max_entries=2000, show_spinner=False)
+def _faithfulness(key: str, text: str, method: str, target: int | None, contrast: int | None,
+                  params: tuple[tuple[str, object], ...], random_rankings: int) -> dict[str, dict[str, float]]:
+    from explain.metrics import faithfulness
+
+    exp = explanation(key, text, method, target, contrast, dict(params))
+    model = loaded_model(key)
+    with model.lock:
+        result = faithfulness(model.classifier, exp, random_rankings=random_rankings)
+    return {"values": dict(result.values), "random": dict(result.random)}
+
+
+def faithfulness_values(key: str, text: str, method: str, target: int | None, contrast: int | None,
+                        params: dict | None, random_rankings: int = 3) -> dict[str, dict[str, float]]:
+    """{"values": metric -> value, "random": metric -> chance level} for one explanation (cached)."""
+    return _faithfulness(key, text, method, target, contrast, tuple(sorted((params or {}).items())), random_rankings)

@@ -1,0 +1,83 @@
+"""Panel: BertViz head view and model view (offline), attention rollout and gradient-weighted attention.
+
+The views run as scripts in an iframe (`st.iframe`), which may reach the app: they are BertViz's code
+and our inlined libraries only; review tokens enter as escaped JSON data and BertViz draws them with
+d3's `.text()`, never as HTML.
+"""
+
+from __future__ import annotations
+
+import cached
+import charts
+import controls
+import numpy as np
+import streamlit as st
+
+from explain.errors import UserError
+from explain.render.attention_view import MAX_TOKENS, head_view_height, model_view_height
+
+MAX_FRAME_HEIGHT = 1400
+
+selection = st.session_state["selection"]
+st.header("Attention")
+classifier = controls.require_classifier(selection)
+text = controls.require_text(selection)
+controls.truncation_note(selection)
+maps = cached.attention(selection.model_key, text)
+if maps is None:
+    st.info("The attention views appear here once the attention methods are installed.")
+    st.stop()
+tokens, attentions = maps
+n_layers, n_heads = int(attentions.shape[0]), int(attentions.shape[1])
+st.caption(f"{n_layers} layers x {n_heads} heads over {len(tokens)} tokens. Raw attention shows where the model "
+           "looks, not why it decides; rollout and gradient-weighted attention below get closer to that.")
+
+if len(tokens) > MAX_TOKENS:
+    st.warning(f"This review has {len(tokens)} tokens; the attention views and heatmaps show at most {MAX_TOKENS} "
+               "(they embed every token pair). Shorten the review to see them.")
+    st.stop()
+
+layers = st.multiselect("Layers to show", list(range(n_layers)), default=list(range(n_layers)), key="att_layers",
+                        help="Fewer layers make the views lighter for long reviews.")
+if not layers:
+    st.info("Choose at least one layer.")
+else:
+    try:
+        head_html, model_html = cached.attention_views(selection.model_key, text, tuple(sorted(layers)))
+    except UserError as exc:
+        st.error(str(exc))
+    else:
+        st.subheader("Head view")
+        st.caption("Lines: how much each token (left) attends to each token (right) in the chosen layer; "
+                   "colours are heads (click a colour to toggle it, double-click to show only it).")
+        st.iframe(head_html, height=min(head_view_height(len(tokens)), MAX_FRAME_HEIGHT))
+        st.subheader("Model view")
+        st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
+        st.iframe(model_html, height=min(model_view_height(len(tokens), len(layers), n_heads), MAX_FRAME_HEIGHT))
+
+st.subheader("Attention rollout")
+rollout = cached.rollout(selection.model_key, text)
+if rollout is None:
+    st.info("Attention rollout appears here once the attention methods are installed.")
+else:
+    st.caption("Abnar & Zuidema 2020: attention propagated through all layers (residual included, heads "
+               "averaged). Row i: where token i's final representation draws from. The [CLS] row is the "
+               "'rollout' explanation.")
+    st.altair_chart(charts.heatmap_chart(rollout, tokens, "attention rollout"))
+
+st.subheader("Gradient-weighted attention")
+predicted = int(np.argmax(cached.trace(selection.model_key, text).probabilities))
+target, contrast = controls.label_pickers(classifier, predicted, key="att")
+try:
+    relevance = cached.relevance(selection.model_key, text, target, contrast)
+except UserError as exc:
+    st.error(str(exc))
+else:
+    if relevance is None:
+        st.info("Gradient-weighted attention appears here once the attention methods are installed.")
+    else:
+        st.caption("Chefer, Gur & Wolf 2021: per layer, attention weighted by its gradient for the chosen label "
+                   "(positive part, heads averaged), accumulated over layers. The [CLS] row is the 'grad_attn' "
+                   "explanation; it changes with the label, unlike raw attention.")
+        st.altair_chart(charts.heatmap_chart(relevance, tokens, f"relevance for {classifier.labels[target]}",
+                                             value="relevance"))

@@ -1,0 +1,59 @@
+"""Panel: the prediction for the review, a first explanation, and the three stages behind it."""
+
+from __future__ import annotations
+
+import cached
+import charts
+import controls
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from explain.errors import UserError
+from explain.methods import methods
+from explain.render.html import explanation_html
+
+QUICK_METHOD = "occlusion"  # one batched model call: the fastest word-level explanation
+
+selection = st.session_state["selection"]
+st.header("Explain a review")
+classifier = controls.require_classifier(selection)
+text = controls.require_text(selection)
+trace = cached.trace(selection.model_key, text)
+probs = np.asarray(trace.probabilities)
+predicted = int(probs.argmax())
+
+left, right = st.columns([2, 3])
+with left:
+    st.subheader(f"Prediction: {classifier.labels[predicted]}")
+    st.caption(f"{probs[predicted]:.1%} probability · model: {classifier.name}")
+    st.altair_chart(charts.prediction_chart(classifier.labels, probs))
+with right:
+    controls.truncation_note(selection)
+    if QUICK_METHOD in {m.name for m in methods()}:
+        st.subheader("Which words mattered")
+        try:
+            quick = cached.explanation(selection.model_key, text, QUICK_METHOD)
+        except UserError as exc:
+            st.error(str(exc))
+        else:
+            st.html(explanation_html(quick))
+            st.caption(f"Leave-one-out: how much the probability of {quick.target_label} drops without each word "
+                       f"({quick.diagnostics.get('seconds', 0):.2f} s). More methods: **Attributions**, **Compare**.")
+
+with st.expander("The three stages: tokenize -> infer -> postprocess"):
+    st.markdown("**Stage 1: preprocessing** (tokenizer)")
+    stage1 = {"token": trace.tokens, "input_id": trace.input_ids[:len(trace.tokens)],
+              "attention_mask": trace.attention_mask[:len(trace.tokens)]}
+    if trace.token_type_ids is not None:
+        stage1["token_type_id"] = trace.token_type_ids[:len(trace.tokens)]
+    st.dataframe(pd.DataFrame(stage1), hide_index=False)
+    if trace.truncated:
+        st.caption(f"Truncated to the model's maximum of {trace.max_length} tokens.")
+    st.markdown("**Stage 2: model inference** (logits)")
+    st.dataframe(pd.DataFrame({"label": classifier.labels, "logit": trace.logits}), hide_index=True)
+    st.markdown("**Stage 3: post-processing** (softmax over the logits)")
+    st.dataframe(pd.DataFrame({"id": list(trace.id2label), "label": list(trace.id2label.values()),
+                               "probability": trace.probabilities}), hide_index=True)
+    st.markdown("**Token id -> token**")
+    st.json({str(k): v for k, v in trace.id_to_token.items()}, expanded=False)

@@ -1,0 +1,265 @@
+"""The dashboard's panels, run headless with Streamlit's AppTest on a tiny model (no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest
+
+from explain.classifier import Classifier
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+REVIEW = "I hate very cold, and cloudy winter days"
+TIMEOUT = 120
+
+
+@pytest.fixture
+def app(tiny_bert_dir, monkeypatch) -> AppTest:
+    """The dashboard with the tiny BERT as its default model (and no extra models)."""
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
+    monkeypatch.delenv("REVIEW_EXPLAINER_MODELS", raising=False)
+    monkeypatch.delenv("REVIEW_EXPLAINER_MODELS_FILE", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, at.exception
+    at.sidebar.text_area(key="review").input(REVIEW).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def html_blocks(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.main.get("html")]
+
+
+def tiny_probabilities(tiny_bert_dir) -> np.ndarray:
+    return Classifier.from_pretrained(tiny_bert_dir).predict_proba([REVIEW])[0]
+
+
+def test_explain_panel(app, tiny_bert_dir):
+    probs = tiny_probabilities(tiny_bert_dir)
+    labels = [f"{i} star" + ("s" if i > 1 else "") for i in range(1, 6)]
+    assert app.subheader[0].value == f"Prediction: {labels[int(probs.argmax())]}"
+    assert f"{probs.max():.1%}" in app.caption[0].value
+    assert len(app.get("vega_lite_chart")) == 1  # the bar chart over the stars
+    coloured = html_blocks(app)
+    assert len(coloured) == 1 and 'data-method="occlusion"' in coloured[0]
+    for word in ("hate", "cold", "cloudy", "winter"):
+        assert f">{word}</span>" in coloured[0]
+    stage_tables = [df.value for df in app.dataframe]
+    tokens = list(stage_tables[0]["token"])
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]" and "cloudy" in "".join(tokens).replace("##", "")
+    assert list(stage_tables[2]["probability"]) == pytest.approx(probs.tolist(), abs=1e-6)
+
+
+def test_examples_fill_the_review_box(app):
+    box = app.sidebar.selectbox(key="example")
+    seed = next(o for o in box.options if o.startswith("Seed: I really loved"))
+    box.select(seed).run()
+    assert app.sidebar.text_area(key="review").value == "I really loved that movie"
+    assert any(o.startswith("Held-out, people gave") for o in box.options)  # real reviews from held-out data
+
+
+def test_model_picker_offers_only_allowed_models(tiny_bert_dir, tiny_roberta_dir, monkeypatch):
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
+    monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", f"tiny roberta={tiny_roberta_dir}")
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    picker = at.sidebar.selectbox(key="model")
+    assert picker.options == ["default (MiniLM-L6, 1-5 stars)", "tiny roberta"]
+    picker.select(str(tiny_roberta_dir)).run()
+    assert not at.exception and not at.error
+    assert 'data-method="occlusion"' in html_blocks(at)[0]
+    tokens = list(at.dataframe[0].value["token"])
+    assert tokens[0] == "<s>"  # RoBERTa's tokenizer: the picked model really is in use
+
+
+def test_unlisted_model_is_refused(tiny_bert_dir, monkeypatch):
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
+    from explain.errors import UserError
+
+    allowed_models, resolve = dashboard_module("allowed_models").allowed_models, dashboard_module("allowed_models").resolve
+
+    with pytest.raises(UserError, match="not on this dashboard's list"):
+        resolve("/etc")
+    env = {"REVIEW_EXPLAINER_MODELS": "a=/m/a, /m/b\n# comment\nhub/id,/m/b"}
+    assert [(c.label, c.source) for c in allowed_models(env)] == [
+        ("default (MiniLM-L6, 1-5 stars)", None), ("a", "/m/a"), ("/m/b", "/m/b"), ("hub/id", "hub/id")]
+
+
+def test_attributions_panel(app):
+    app.session_state["attr_methods"] = ["occlusion"]  # skip the slower default methods on the first run
+    app.switch_page("panels/attributions.py").run()
+    assert not app.exception, app.exception
+    assert not app.warning
+    target = app.selectbox(key="attr_target")
+    before = html_blocks(app)[0]
+    assert 'data-level="word"' in before
+    other = (target.value + 1) % 5
+    target.select(other).run()
+    after = html_blocks(app)[0]
+    assert after != before and f"why {other + 1} star" in after
+    app.selectbox(key="attr_contrast").select((other + 1) % 5).run()
+    assert "rather than" in html_blocks(app)[0]
+    app.radio(key="attr_level").set_value("subword tokens").run()
+    tokens_html = html_blocks(app)[0]
+    assert 'data-level="token"' in tokens_html and ">[CLS]</span>" in tokens_html
+    assert len(app.get("vega_lite_chart")) == 1  # the ranked top-words chart
+    diagnostics = dict(app.dataframe[0].value.values.tolist())
+    assert int(diagnostics["model_evaluations"]) > 0 and "seconds" in diagnostics
+
+
+def test_attributions_show_every_chosen_method(app):
+    from explain.methods import methods
+
+    names = [m.name for m in methods() if m.budget is None][:3]  # the quick ones (no sampling budget)
+    app.session_state["attr_methods"] = names
+    app.switch_page("panels/attributions.py").run()
+    assert not app.exception, app.exception
+    shown = [re.search(r'data-method="([^"]+)"', h).group(1) for h in html_blocks(app)]
+    assert shown == names or len(app.error) > 0  # a failing method shows an error instead of its tokens
+    assert [s.value for s in app.subheader] == names
+
+
+def test_attention_panel(app):
+    app.switch_page("panels/attention.py").run()
+    assert not app.exception, app.exception
+    frames = app.get("iframe")
+    assert len(frames) == 2  # head view and model view
+    for frame in frames:
+        body = frame.proto.srcdoc
+        assert "RequireJS 2.3.6" in body and "https://d3js.org v5.7.0" in body
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?https?:""", body)
+    headings = [s.value for s in app.subheader]
+    assert headings[:2] == ["Head view", "Model view"]
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == ("Attention rollout" in headings) + ("Gradient-weighted attention" in headings)
+    app.multiselect(key="att_layers").set_value([1]).run()
+    assert '"include_layers": [1]' in app.get("iframe")[0].proto.srcdoc
+
+
+def test_compare_panel(app):
+    app.session_state["cmp_methods"] = ["occlusion"]
+    app.switch_page("panels/compare.py").run()
+    assert any("at least two" in i.value for i in app.info)
+    from explain.methods import methods
+
+    second = next(m.name for m in methods() if m.name != "occlusion" and m.budget is None)
+    app.multiselect(key="cmp_methods").set_value(["occlusion", second]).run()
+    assert not app.exception, app.exception
+    assert len(html_blocks(app)) == 2
+    scores = app.dataframe[0].value
+    assert list(scores.columns[:3]) == ["word", "occlusion", second]
+    assert list(scores["word"]) == ["I", "hate", "very", "cold", ",", "and", "cloudy", "winter", "days"]
+
+
+def csv_upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.switch_page("panels/batch.py").run()
+    at.file_uploader(key="batch_file").set_value((name, data, "text/csv")).run()
+    return at
+
+
+def test_batch_panel(app):
+    data = (f'review,stars\n"{REVIEW}",2\n"Great, would buy again",5\n"=HYPERLINK(""x"")",3\n').encode()
+    csv_upload(app, "reviews.csv", data)
+    assert app.selectbox(key="batch_text_col").value == "review"
+    assert app.selectbox(key="batch_stars_col").value == "stars"
+    assert app.selectbox(key="batch_method").value == "occlusion"
+    app.button(key="batch_run").click().run()
+    assert not app.exception, app.exception
+    table = app.dataframe[0].value
+    assert list(table.columns) == ["text", "predicted", "confidence", "given stars", "top words"]
+    assert list(table["text"]) == [REVIEW, "Great, would buy again", '=HYPERLINK("x")']
+    assert list(table["given stars"]) == [2, 5, 3] and table["top words"].str.count(r"\(").min() == 3
+    assert "Predicted stars equal the given stars" in app.caption[-1].value
+    downloads = {b.proto.label: b for b in app.get("download_button")}
+    assert set(downloads) == {"Download CSV", "Download JSON"}
+
+
+def test_batch_rejects_bad_files_with_a_message(app, monkeypatch):
+    csv_upload(app, "latin1.csv", "text\ncaf\xe9 cr\xe8me\n".encode("latin-1"))
+    assert not app.exception and "not UTF-8" in app.error[0].value
+    csv_upload(app, "empty.csv", b"")
+    assert not app.exception and "no header row" in app.error[0].value
+    csv_upload(app, "stars.csv", b"text,stars\ngood phone,five\n")
+    app.button(key="batch_run").click().run()
+    assert not app.exception and "'five' is not a number" in app.error[0].value
+    assert "uploaded file" in app.error[0].value
+
+
+def test_batch_upload_size_limit(app):
+    big = b"text\n" + b"a long review line\n" * 300_000  # > 5 MB
+    csv_upload(app, "big.csv", big)
+    assert not app.exception and "the limit is 5 MB" in app.error[0].value
+
+
+def test_long_review_is_flagged_as_truncated(app):
+    app.sidebar.text_area(key="review").input("great phone " * 200).run()
+    assert not app.exception, app.exception
+    assert any("longer than the model's limit" in w.value for w in app.warning)
+
+
+def test_empty_review_asks_for_text(app):
+    app.sidebar.text_area(key="review").input("   ").run()
+    assert not app.exception and any("Type a review" in i.value for i in app.info)
+
+
+def dashboard_module(name: str):
+    """A helper module of the dashboard (they import each other by plain name, as Streamlit runs them)."""
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(APP.parent))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(APP.parent))
+
+
+def test_batch_downloads(tiny_bert):
+    from explain.explanation import Explanation
+    from explain.methods import explain
+
+    batch_io = dashboard_module("batch_io")
+    texts = [REVIEW, "=SUM(A1:A9) great"]
+    exps = [explain(tiny_bert, t, method="occlusion") for t in texts]
+    rows = [{"text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
+            for t, e in zip(texts, exps)]
+    result = batch_io.BatchResult(("run",), "occlusion", rows, [e.to_dict() for e in exps], ())
+    lines = batch_io.csv_bytes(result).decode().splitlines()
+    assert lines[0] == "text,predicted,top words" and lines[2].startswith("'=SUM(A1:A9) great,")
+    records = json.loads(batch_io.json_bytes(result))
+    assert [r["method"] for r in records] == ["occlusion", "occlusion"]
+    back = Explanation.from_dict(records[1]["explanation"])
+    np.testing.assert_allclose(back.word_scores, exps[1].word_scores)
+    assert batch_io.guess_column(["id", "Review", "Rating"], "text") == 1
+    assert batch_io.guess_column(["id", "Review", "Rating"], "stars") == 2
+
+
+def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from explain.cli import app as cli
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", "/models/a")
+    result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
+    assert result.exit_code == 0, result.output
+    (cmd, env), = calls
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == APP
+    options = dict(zip(cmd[5::2], cmd[6::2]))
+    assert options["--server.port"] == "8610" and options["--browser.gatherUsageStats"] == "false"
+    assert options["--server.address"] == "localhost" and options["--server.headless"] == "true"
+    assert env["REVIEW_EXPLAINER_MODELS"] == "/models/a,/models/b"
+    assert options["--logger.hideWelcomeMessage"] == "false"
+    calls.clear()
+    assert CliRunner().invoke(cli, ["dashboard", "--address", "0.0.0.0"]).exit_code == 0
+    # on a wildcard address Streamlit's banner would look up this machine's public IP from outside: hidden
+    assert dict(zip(calls[0][0][5::2], calls[0][0][6::2]))["--logger.hideWelcomeMessage"] == "true"

@@ -1,0 +1,164 @@
+"""HTML snippets: user text escaped, colours follow the sign, every word shown, nothing fetched."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+
+from explain.classifier import TruncationWarning
+from explain.methods import new_explanation
+from explain.render.html import (
+    NEGATIVE_RGB,
+    POSITIVE_RGB,
+    explanation_html,
+    prediction_bar_html,
+    score_color,
+    top_words_html,
+)
+
+EVIL = 'Great <script>alert("x")</script> phone & "cheap" <img src=x onerror=alert(1)> cloudy'
+
+
+class Spans(HTMLParser):
+    """Collects (class, data-score, style, text) of every scored span, and every tag/attribute seen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[dict] = []
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+        self._open: dict | None = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.attrs.extend(attrs)
+        a = dict(attrs)
+        if tag == "span" and "data-score" in a:
+            self._open = {"class": a.get("class"), "score": float(a["data-score"]), "style": a.get("style", ""),
+                          "title": a.get("title", ""), "text": ""}
+            self.spans.append(self._open)
+
+    def handle_endtag(self, tag):
+        if tag == "span":
+            self._open = None
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._open["text"] += data
+
+
+def parse(html: str) -> Spans:
+    parser = Spans()
+    parser.feed(html)
+    return parser
+
+
+def background(style: str) -> tuple[int, int, int] | None:
+    m = re.search(r"background:rgb\((\d+),(\d+),(\d+)\)", style)
+    return tuple(map(int, m.groups())) if m else None
+
+
+@pytest.fixture(scope="module")
+def evil_explanation(tiny_bert):
+    """Scores alternate in sign over the words of a review full of markup."""
+    a = tiny_bert.align(EVIL)
+    scores = np.array([(-1.0) ** i * (i + 1) for i in range(len(a.words))])
+    return new_explanation(tiny_bert, EVIL, "test", 1, None, word_scores=scores, alignment=a)
+
+
+@pytest.mark.parametrize("level", ["word", "token"])
+def test_user_text_is_escaped(evil_explanation, level):
+    html = explanation_html(evil_explanation, level=level)
+    p = parse(html)
+    assert "script" not in p.tags and "img" not in p.tags
+    assert "<script" not in html and "<img" not in html
+    assert not any(name.startswith("on") for name, _ in p.attrs)  # no event handler attribute got through
+    assert "&lt;" in html and "&amp;" in html
+
+
+def test_every_word_present_in_order(evil_explanation):
+    spans = parse(explanation_html(evil_explanation)).spans
+    assert [s["text"] for s in spans] == list(evil_explanation.words)
+    np.testing.assert_allclose([s["score"] for s in spans], evil_explanation.word_scores, rtol=1e-5)
+    for s, word in zip(spans, evil_explanation.words):
+        assert s["title"].startswith(f"{word}: ")  # hover shows the word and its score
+
+
+def test_colours_follow_the_sign_and_scale(evil_explanation):
+    spans = parse(explanation_html(evil_explanation)).spans
+    strongest = max(abs(s["score"]) for s in spans)
+    for s in spans:
+        rgb = background(s["style"])
+        assert rgb is not None
+        if s["score"] > 0:
+            assert rgb[2] > rgb[0], s  # blue
+        else:
+            assert rgb[0] > rgb[2], s  # red
+        if abs(s["score"]) == strongest:
+            assert rgb == (POSITIVE_RGB if s["score"] > 0 else NEGATIVE_RGB)  # full colour at max |score|
+    weakest = min(spans, key=lambda s: abs(s["score"]))
+    assert sum(background(weakest["style"])) > sum(background(max(spans, key=lambda s: abs(s["score"]))["style"]))
+
+
+def test_score_color_is_centred_at_zero():
+    assert score_color(0.0, 1.0)[0] == "transparent"
+    assert score_color(1.0, 1.0)[0] == "rgb({},{},{})".format(*POSITIVE_RGB)
+    assert score_color(-2.0, 1.0)[0] == "rgb({},{},{})".format(*NEGATIVE_RGB)  # clipped at full colour
+    assert score_color(0.5, 0.0)[0] == "transparent"  # all-zero explanation: nothing coloured
+
+
+def test_token_level_shows_every_token(evil_explanation):
+    p = parse(explanation_html(evil_explanation, level="token"))
+    tokens = evil_explanation.tokens
+    assert [s["text"] for s in p.spans] == list(tokens)
+    special = [s for s in p.spans if s["class"] == "rx-special"]
+    assert [s["text"] for s in special] == [t for t, sp in zip(tokens, evil_explanation.alignment.special) if sp]
+    assert all(background(s["style"]) is None for s in special)  # specials are not coloured
+
+
+def test_unknown_level_is_refused(evil_explanation):
+    with pytest.raises(ValueError, match="level"):
+        explanation_html(evil_explanation, level="sentence")
+
+
+def test_text_past_truncation_is_marked_unseen(tiny_bert):
+    text = " ".join(["word"] * 300) + " TAIL"
+    with pytest.warns(TruncationWarning):
+        exp = new_explanation(tiny_bert, text, "test", 0, None, word_scores=np.ones(len(tiny_bert.align(text).words)))
+    html = explanation_html(exp)
+    assert len(parse(html).spans) == len(exp.words) < 301
+    assert re.search(r'<span class="rx-unseen"[^>]*>[^<]*TAIL</span>', html)
+
+
+def test_snippets_fetch_nothing(evil_explanation, tiny_bert):
+    pieces = [explanation_html(evil_explanation), explanation_html(evil_explanation, level="token"),
+              prediction_bar_html(tiny_bert.labels, evil_explanation.probabilities), top_words_html(evil_explanation)]
+    for html in pieces:
+        assert not re.search(r"https?:", html)
+        assert not re.search(r"<(script|link|img|iframe|style)\b", html)
+
+
+def test_prediction_bar(tiny_bert):
+    probs = np.array([0.1, 0.6, 0.1, 0.15, 0.05])
+    html = prediction_bar_html(["<b>1</b>", "2 stars", "3 stars", "4 stars", "5 stars"], probs)
+    assert "&lt;b&gt;1&lt;/b&gt;" in html and "<b>1" not in html
+    widths = [float(w) for w in re.findall(r"width:([\d.]+)%", html)]
+    assert widths == pytest.approx([10.0, 60.0, 10.0, 15.0, 5.0])
+    assert html.count("font-weight:bold") == 1 and "0.600" in html
+    with pytest.raises(ValueError):
+        prediction_bar_html(["a", "b"], probs)
+
+
+def test_top_words_ranked_and_signed(evil_explanation):
+    html = top_words_html(evil_explanation, k=3)
+    top = evil_explanation.top_words(3)
+    values = re.findall(r">([+-]\d+\.\d{3})</span>", html)
+    assert [float(v) for v in values] == pytest.approx([s for _, s in top], abs=1e-3)
+    assert html.count(f"background:rgb{NEGATIVE_RGB}") == sum(s < 0 for _, s in top)
+
+
+def test_explanation_to_html_delegates(evil_explanation):
+    assert evil_explanation.to_html() == explanation_html(evil_explanation)
