@@ -1,0 +1,314 @@
+"""SQLite explanation cache: one row per (model fingerprint, method, parameters, question, text).
+
+The file (default `cache_dir()/explanations.sqlite`) runs in WAL mode with a busy timeout, and every
+write is one short `INSERT OR IGNORE` transaction, so several processes can fill the same cache at
+once, a killed writer loses at most the row it had not committed, and no key is ever stored twice.
+Rows hold `Explanation.to_dict()` as JSON (reports also keep each review's three-stage trace here,
+under the method name `_trace`). The model fingerprint hashes the weights, the config and the
+tokenizer, so a retrained or different model never reads another model's explanations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from explain.errors import UserError
+from explain.explanation import Explanation
+
+if TYPE_CHECKING:
+    from explain.classifier import Classifier
+
+SCHEMA_VERSION = 1
+DEFAULT_FILE = "explanations.sqlite"
+PREDICTED = -1  # the `target` column's value for "the label the model predicts"
+NO_CONTRAST = -1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS explanations (
+    model     TEXT    NOT NULL,  -- fingerprint of weights + config + tokenizer
+    method    TEXT    NOT NULL,  -- registered (canonical) method name
+    params    TEXT    NOT NULL,  -- canonical JSON of the method's parameters, defaults filled in
+    target    INTEGER NOT NULL,  -- label index, or -1 for the predicted label
+    contrast  INTEGER NOT NULL,  -- label index, or -1 for none
+    text_hash TEXT    NOT NULL,  -- sha256 of the UTF-8 text
+    payload   TEXT    NOT NULL,  -- Explanation.to_dict() as JSON
+    created   REAL    NOT NULL,  -- unix time of the insert
+    PRIMARY KEY (model, method, params, target, contrast, text_hash)
+) WITHOUT ROWID;
+"""
+
+
+class StoreError(UserError):
+    """The cache file cannot be used (not a database, or written by an incompatible version)."""
+
+
+@dataclass(frozen=True)
+class StoreKey:
+    """What identifies one cached explanation."""
+
+    model: str
+    method: str
+    params: str
+    target: int
+    contrast: int
+    text_hash: str
+
+
+# ---------------------------------------------------------------------------- keys
+# Config entries that say where or how a model was loaded, not what it computes.
+_RUNTIME_CONFIG_KEYS = {"transformers_version", "output_attentions", "output_hidden_states", "return_dict"}
+_FINGERPRINTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Classifier -> fingerprint
+
+
+def fingerprint(classifier: Classifier) -> str:
+    """Hash of the classifier's weights, config and tokenizer; computed once per Classifier object.
+
+    The weights are hashed tensor by tensor from the state dict (no copy of the model), in name
+    order, so a model loaded from a folder and the same model built in memory agree. Being cached
+    per object, it assumes the weights are not changed in place after the first call.
+    """
+    import torch
+
+    cached = _FINGERPRINTS.get(classifier)
+    if cached is not None:
+        return cached
+    h = hashlib.blake2b(digest_size=16)
+    config = {k: v for k, v in classifier.model.config.to_dict().items()
+              if not k.startswith("_") and k not in _RUNTIME_CONFIG_KEYS}
+    h.update(canonical_json(config).encode())
+    h.update(_tokenizer_identity(classifier.tokenizer).encode())
+    for name, tensor in sorted(classifier.model.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        h.update(memoryview(t.reshape(-1).view(dtype=torch.uint8).numpy()))
+    value = h.hexdigest()
+    _FINGERPRINTS[classifier] = value
+    return value
+
+
+def _tokenizer_identity(tokenizer: Any) -> str:
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:  # truncation/padding are call-time state the tokenizer keeps, not identity
+        state = {k: v for k, v in json.loads(backend.to_str()).items() if k not in ("truncation", "padding")}
+        return canonical_json(state)
+    vocab = tokenizer.get_vocab()
+    return type(tokenizer).__name__ + json.dumps(sorted(vocab.items()))
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no spaces; numpy scalars/arrays and tuples become plain JSON."""
+    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def text_hash(text: str) -> str:
+    """sha256 of the text's UTF-8 bytes (exact text: no normalisation)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def method_params(method: str, params: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """The canonical method name and its full parameters (defaults filled in); unknown ones are errors."""
+    from explain.methods import get_method
+
+    m = get_method(method)
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(m.parameters))
+    if unknown:
+        valid = ", ".join(f"{k}={v!r}" for k, v in m.parameters.items()) or "none"
+        raise UserError(f"{m.name} has no parameter {', '.join(unknown)}; its parameters: {valid}")
+    return m.name, m.parameters | params
+
+
+def make_key(classifier: Classifier, text: str, method: str, params: Mapping[str, Any] | None = None,
+             target: str | int | None = None, contrast: str | int | None = None) -> StoreKey:
+    """The cache key of `explain(classifier, text, method, target, contrast, **params)`."""
+    name, full = method_params(method, params)
+    return StoreKey(
+        model=fingerprint(classifier), method=name, params=canonical_json(full),
+        target=PREDICTED if target is None else classifier.label_index(target),
+        contrast=NO_CONTRAST if contrast is None else classifier.label_index(contrast),
+        text_hash=text_hash(text),
+    )
+
+
+# ---------------------------------------------------------------------------- the store
+class ExplanationStore:
+    """A SQLite file of explanations, safe for concurrent readers and writers (WAL, short transactions).
+
+    `path=None` is the default file under the user cache dir; `":memory:"` keeps nothing on disk.
+    One connection per store object, guarded by a lock so threads (e.g. Streamlit) may share it.
+    """
+
+    def __init__(self, path: str | Path | None = None, timeout: float = 60.0):
+        if path is None:
+            from explain.paths import cache_dir
+
+            path = cache_dir() / DEFAULT_FILE
+        self.path = str(path) if str(path) == ":memory:" else str(Path(path).expanduser())
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            if not parent.is_dir():
+                raise StoreError(f"cannot create the cache {self.path}: folder {parent} does not exist")
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            if self.path != ":memory:":
+                mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise StoreError(f"{self.path}: could not switch the cache to WAL mode (got {mode!r})")
+            self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: commits survive a killed process
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a usable explanation cache ({exc}); "
+                             "delete it or point --cache at another file") from exc
+
+    def _migrate(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if version not in (0, SCHEMA_VERSION) or (version == 0 and tables - {"explanations"}):
+                raise StoreError(f"{self.path} was written by another version of review-explainer "
+                                 f"(schema {version}, this one reads {SCHEMA_VERSION}); delete it or use --cache")
+            self._db.execute(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ writing
+    def put(self, key: StoreKey, explanation: Explanation | Mapping[str, Any]) -> bool:
+        """Store one explanation (its own short transaction); False if the key was already there."""
+        payload = explanation.to_dict() if isinstance(explanation, Explanation) else dict(explanation)
+        return self.put_many([(key, payload)]) == 1
+
+    def put_many(self, items: Iterable[tuple[StoreKey, Explanation | Mapping[str, Any]]]) -> int:
+        """Store several explanations in one transaction; returns how many were new."""
+        rows = []
+        now = time.time()
+        for key, explanation in items:
+            payload = explanation.to_dict() if isinstance(explanation, Explanation) else dict(explanation)
+            rows.append((key.model, key.method, key.params, key.target, key.contrast, key.text_hash,
+                         json.dumps(payload, separators=(",", ":"), ensure_ascii=False), now))
+        if not rows:
+            return 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                before = self._db.total_changes
+                self._db.executemany("INSERT OR IGNORE INTO explanations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                added = self._db.total_changes - before
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return added
+
+    # ------------------------------------------------------------------ reading
+    def get(self, key: StoreKey) -> Explanation | None:
+        """The stored explanation for `key`, or None."""
+        payload = self.get_payload(key)
+        return None if payload is None else Explanation.from_dict(payload)
+
+    def get_payload(self, key: StoreKey) -> dict[str, Any] | None:
+        """The stored `to_dict()` of `key`, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT payload FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
+                "AND contrast=? AND text_hash=?",
+                (key.model, key.method, key.params, key.target, key.contrast, key.text_hash)).fetchone()
+        return None if row is None else json.loads(row[0])
+
+    def text_hashes(self, model: str, method: str, params: str, target: int = PREDICTED,
+                    contrast: int = NO_CONTRAST) -> set[str]:
+        """Hashes of the texts already explained under this model, method, parameters and question."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT text_hash FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
+                "AND contrast=?", (model, method, params, target, contrast)).fetchall()
+        return {r[0] for r in rows}
+
+    def __contains__(self, key: StoreKey) -> bool:
+        with self._lock:
+            return self._db.execute(
+                "SELECT 1 FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
+                "AND contrast=? AND text_hash=?",
+                (key.model, key.method, key.params, key.target, key.contrast, key.text_hash)).fetchone() is not None
+
+    def __len__(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM explanations").fetchone()[0])
+
+    def rows(self, model: str | None = None, method: str | None = None) -> Iterator[tuple[StoreKey, dict[str, Any]]]:
+        """Every stored (key, payload), optionally for one model fingerprint and/or method."""
+        where, args = [], []
+        for column, value in (("model", model), ("method", method)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        sql = "SELECT model, method, params, target, contrast, text_hash, payload FROM explanations"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        with self._lock:
+            fetched = self._db.execute(sql + " ORDER BY created, text_hash", args).fetchall()
+        for *key, payload in fetched:
+            yield StoreKey(*key), json.loads(payload)
+
+    def integrity(self) -> str:
+        """SQLite's own integrity check: "ok" when the file is sound."""
+        with self._lock:
+            return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> ExplanationStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ExplanationStore({self.path!r})"
+
+
+def cached_explain(store: ExplanationStore, classifier: Classifier, text: str, method: str,
+                   target: str | int | None = None, contrast: str | int | None = None,
+                   **params: Any) -> Explanation:
+    """`explain(...)`, answered from `store` when it holds the result, else computed and stored."""
+    from explain.methods import explain
+
+    key = make_key(classifier, text, method, params, target, contrast)
+    found = store.get(key)
+    if found is not None:
+        return found
+    result = explain(classifier, text, method=key.method, target=target, contrast=contrast, **params)
+    store.put(key, result)
+    return result
