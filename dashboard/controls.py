@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cached
+import numpy as np
 import streamlit as st
 from allowed_models import DEFAULT_CHOICE_LABEL, DEFAULT_KEY, MODELS_ENV, ModelChoice, allowed_models
 
@@ -73,6 +74,14 @@ def truncation_note(selection: Selection) -> None:
     if t.truncated:
         st.warning(f"This review is longer than the model's limit of {t.max_length} tokens: only its first "
                    f"{t.max_length} tokens are classified and explained; the rest is shown in grey.")
+
+
+def review_context(selection: Selection) -> tuple[Classifier, str, int]:
+    """(classifier, review, predicted label index) for a panel, with the truncation note shown."""
+    classifier = require_classifier(selection)
+    text = require_text(selection)
+    truncation_note(selection)
+    return classifier, text, int(np.argmax(cached.trace(selection.model_key, text).probabilities))
 
 
 def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[int, int | None]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import shutil
 import subprocess
 import sys
 import tarfile

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -180,8 +181,8 @@ class Explanation:
             "word_scores": self.word_scores.tolist(),
             "aggregation": self.aggregation,
             "label_token_scores": None if self.label_token_scores is None else self.label_token_scores.tolist(),
-            "params": _jsonable(self.params),
-            "diagnostics": _jsonable(self.diagnostics),
+            "params": jsonable(self.params),
+            "diagnostics": jsonable(self.diagnostics),
         }
 
     @classmethod
@@ -216,13 +217,16 @@ class Explanation:
         return f"Explanation({self.method}, {self.question}, {len(self.words)} words, top: {top})"
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Plain JSON values from nested mappings, sequences, numpy arrays/scalars and paths (a new object)."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, PurePath):
+        return str(value)
     return value

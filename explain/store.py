@@ -21,10 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from explain.errors import UserError
-from explain.explanation import Explanation
+from explain.explanation import Explanation, jsonable
 
 if TYPE_CHECKING:
     from explain.classifier import Classifier
@@ -108,21 +106,8 @@ def _tokenizer_identity(tokenizer: Any) -> str:
 
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys and no spaces; numpy scalars/arrays and tuples become plain JSON."""
-    return json.dumps(_plain(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 def text_hash(text: str) -> str:

@@ -1,27 +1,11 @@
-import io
 import json
-import sys
 
 import pytest
-
-from explain.cli import main
-
-
-def run(monkeypatch, capsys, *args, stdin: str | None = None) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["explain", *map(str, args)])
-    if stdin is not None:
-        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from fakes import run_cli
 
 
 def test_predict_json(monkeypatch, capsys, tiny_bert_dir):
-    code, out, _ = run(monkeypatch, capsys, "predict", "--model", tiny_bert_dir, "--json", "great", "awful")
+    code, out, _ = run_cli(monkeypatch, capsys, "predict", "--model", tiny_bert_dir, "--json", "great", "awful")
     assert code == 0
     rows = json.loads(out)
     assert [r["text"] for r in rows] == ["great", "awful"]
@@ -30,21 +14,21 @@ def test_predict_json(monkeypatch, capsys, tiny_bert_dir):
 
 
 def test_predict_table_marks_top_label(monkeypatch, capsys, tiny_bert_dir):
-    code, out, _ = run(monkeypatch, capsys, "predict", "--model", tiny_bert_dir, "great")
+    code, out, _ = run_cli(monkeypatch, capsys, "predict", "--model", tiny_bert_dir, "great")
     assert code == 0 and "<- predicted" in out and "5 stars" in out
 
 
 def test_texts_from_stdin_and_file(monkeypatch, capsys, tiny_bert_dir, tmp_path):
-    code, out, _ = run(monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--json", stdin="one\n\ntwo\n")
+    code, out, _ = run_cli(monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--json", stdin="one\n\ntwo\n")
     assert code == 0 and [r["text"] for r in json.loads(out)] == ["one", "two"]
     csv_file = tmp_path / "r.csv"
     csv_file.write_text("body\nfine\n", encoding="utf-8")
-    code, out, _ = run(monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--json", "--file", csv_file, "--text-col", "body")
+    code, out, _ = run_cli(monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--json", "--file", csv_file, "--text-col", "body")
     assert code == 0 and json.loads(out)[0]["text"] == "fine"
 
 
 def test_trace_prints_three_stages(monkeypatch, capsys, tiny_bert_dir):
-    code, out, _ = run(monkeypatch, capsys, "trace", "-m", tiny_bert_dir, "I hate very cold, and cloudy winter days")
+    code, out, _ = run_cli(monkeypatch, capsys, "trace", "-m", tiny_bert_dir, "I hate very cold, and cloudy winter days")
     assert code == 0
     stages = [out.index(s) for s in ("Stage 1: Preprocessing", "Stage 2: Model inference", "Stage 3: Post-processing")]
     assert stages == sorted(stages)
@@ -60,7 +44,7 @@ def test_trace_prints_three_stages(monkeypatch, capsys, tiny_bert_dir):
 ])
 def test_user_mistakes_exit_2_with_one_line(monkeypatch, capsys, args, stdin, message):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code, out, err = run(monkeypatch, capsys, *args, stdin=stdin)
+    code, out, err = run_cli(monkeypatch, capsys, *args, stdin=stdin)
     assert code == 2
     assert message in err.lower() and "Traceback" not in err
     assert err.lower().startswith("error:")
@@ -69,19 +53,19 @@ def test_user_mistakes_exit_2_with_one_line(monkeypatch, capsys, args, stdin, me
 def test_csv_without_named_column(monkeypatch, capsys, tmp_path, tiny_bert_dir):
     f = tmp_path / "r.csv"
     f.write_text("body\nfine\n", encoding="utf-8")
-    code, _, err = run(monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--file", f, "--text-col", "review")
+    code, _, err = run_cli(monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--file", f, "--text-col", "review")
     assert code == 2 and "no column 'review'" in err
 
 
 def test_train_on_a_csv(monkeypatch, capsys, tmp_path, tiny_bert_dir):
     f = tmp_path / "reviews.csv"
     f.write_text("text,stars\n" + "love it,5\nawful,1\n" * 10, encoding="utf-8")
-    code, out, err = run(monkeypatch, capsys, "train", "--data", f, "--text-col", "text", "--stars-col", "stars",
+    code, out, err = run_cli(monkeypatch, capsys, "train", "--data", f, "--text-col", "text", "--stars-col", "stars",
                          "--base", tiny_bert_dir, "--out", tmp_path / "m", "--epochs", "1", "--test-fraction", "0.3")
     assert code == 0, err
     assert (tmp_path / "m" / "model.safetensors").exists() and "held-out accuracy" in out
     bad = tmp_path / "bad.csv"
     bad.write_text("text,stars\nok,9\n", encoding="utf-8")
-    code, _, err = run(monkeypatch, capsys, "train", "--data", bad, "--text-col", "text", "--stars-col", "stars",
+    code, _, err = run_cli(monkeypatch, capsys, "train", "--data", bad, "--text-col", "text", "--stars-col", "stars",
                        "--out", tmp_path / "m2")
     assert code == 2 and "stars 1-5" in err

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import numpy as np
 import pytest
+from fakes import KeywordClassifier
 
-from explain.classifier import Classifier
 from explain.methods import explain
 from explain.methods.lime import word_splitter
 
@@ -21,19 +20,6 @@ AWKWARD = [
     "Café   naïve\t\tresumé\n\nok...!!! ;-)",
     "e-mail @user #tag $5.99 50% don't don't",
 ]
-
-
-class KeywordClassifier(Classifier):
-    """P("5 stars") = 0.6 when the word 'terrible' is present, else every label 0.2: one word matters."""
-
-    def predict_proba(self, texts):
-        texts = list(texts)
-        self.texts_evaluated += len(texts)
-        out = np.full((len(texts), len(self.labels)), 0.2, dtype=np.float32)
-        hit = np.array([re.search(r"\bterrible\b", t) is not None for t in texts], dtype=bool)
-        out[hit] = [0.1, 0.1, 0.1, 0.1, 0.6]
-        return out
-
 
 @pytest.mark.parametrize("text", AWKWARD)
 def test_lime_words_are_our_words(tiny_classifier, text):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import numpy as np
 import pytest
+from fakes import KeywordClassifier
 import torch
 
 from explain.classifier import Classifier
@@ -32,19 +32,6 @@ def sensitive(folder) -> Classifier:
 @pytest.fixture(scope="module", params=["bert", "roberta"])
 def sensitive_classifier(request) -> Classifier:
     return sensitive(request.getfixturevalue(f"tiny_{request.param}_dir"))
-
-
-class KeywordClassifier(Classifier):
-    """P("5 stars") = 0.6 when the word 'terrible' is present, else every label 0.2: one word matters."""
-
-    def predict_proba(self, texts):
-        texts = list(texts)
-        self.texts_evaluated += len(texts)
-        out = np.full((len(texts), len(self.labels)), 0.2, dtype=np.float32)
-        hit = np.array([re.search(r"\bterrible\b", t) is not None for t in texts], dtype=bool)
-        out[hit] = [0.1, 0.1, 0.1, 0.1, 0.6]
-        return out
-
 
 @pytest.mark.parametrize("max_evals", [64, 500])
 def test_parity_with_shap_pipeline(sensitive_classifier, max_evals):

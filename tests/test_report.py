@@ -1,13 +1,12 @@
 import csv
 import io
 import json
-import sys
 from html.parser import HTMLParser
 
 import numpy as np
 import pytest
+from fakes import run_cli
 
-from explain.cli import main
 from explain.data import Review
 from explain.render.attention_view import assets_present
 from explain.report import build_report, neutralize_cell, render, report_csv, report_html, report_json
@@ -137,17 +136,6 @@ def test_cached_report_makes_no_model_calls(tiny_bert, tmp_path):
             assert new.trace.probabilities == pytest.approx(old.trace.probabilities)
             assert new.trace.tokens == old.trace.tokens
         assert render(again, "csv") == report_csv(first)
-
-
-def run_cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["explain", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code or 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_cli_batch_then_report(monkeypatch, capsys, tiny_bert_dir, tmp_path):

@@ -7,7 +7,6 @@ import logging
 import cached
 import charts
 import controls
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -30,10 +29,7 @@ def shown(value: object) -> str:
 
 selection = st.session_state["selection"]
 st.header("Attributions")
-classifier = controls.require_classifier(selection)
-text = controls.require_text(selection)
-controls.truncation_note(selection)
-predicted = int(np.argmax(cached.trace(selection.model_key, text).probabilities))
+classifier, text, predicted = controls.review_context(selection)
 
 chosen = controls.method_picker(DEFAULT_METHODS, key="attr_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="attr")

@@ -7,7 +7,6 @@ import logging
 import cached
 import controls
 import metrics_view
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -20,10 +19,7 @@ log = logging.getLogger(__name__)
 
 selection = st.session_state["selection"]
 st.header("Compare methods")
-classifier = controls.require_classifier(selection)
-text = controls.require_text(selection)
-controls.truncation_note(selection)
-predicted = int(np.argmax(cached.trace(selection.model_key, text).probabilities))
+classifier, text, predicted = controls.review_context(selection)
 
 chosen = controls.method_picker(DEFAULT_METHODS, key="cmp_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="cmp")

@@ -8,11 +8,10 @@ batched call, so every label is scored at once.
 
 from __future__ import annotations
 
-import numpy as np
 
 from explain.classifier import Classifier
 from explain.errors import UserError
-from explain.explanation import Explanation
+from explain.explanation import Explanation, spread
 from explain.methods import new_explanation, register
 
 MODES = ("delete", "mask")
@@ -41,8 +40,6 @@ def occlusion(classifier: Classifier, text: str, target: int, contrast: int | No
     variants = [remove_words(text, [span], replacement) for span in alignment.word_offsets]
     probs = classifier.predict_proba([text] + variants)
     drops = probs[0][None, :] - probs[1:]  # (n_words, n_labels)
-    from explain.explanation import spread
-
     label_token_scores = spread(drops, alignment.token_to_word)
     return new_explanation(classifier, text, "occlusion", target, contrast, alignment=alignment,
                            label_token_scores=label_token_scores,
