@@ -1,9 +1,9 @@
 """The three stages of sequence classification, exposed: tokenize -> infer -> postprocess.
 
-`Classifier.predict_proba` is the one function every explainer consumes. It is batched: unique
-texts are tokenized once, sorted by length and padded per batch under a token budget, run under
-`torch.inference_mode`, and returned in input order. A text's probabilities do not depend on what
-it is batched with.
+`Classifier.predict_proba` is the one function every explainer consumes. It delegates to the
+evaluation engine (`explain.engine`): distinct texts are tokenized once, sorted by length and padded
+per batch under a token budget, run under `torch.inference_mode`, and returned in input order. A
+text's probabilities do not depend on what it is batched with (within 1e-5).
 """
 
 from __future__ import annotations
@@ -17,15 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches
 from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
 from explain.words import Alignment, align
 
+__all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches"]
+
 # Model families whose position ids start after the padding index (max positions minus 2 usable).
 _PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart"}
-
-
-class TruncationWarning(UserWarning):
-    """A text was longer than the model's maximum length and was cut."""
 
 
 @dataclass(frozen=True)
@@ -111,13 +110,19 @@ class Classifier:
     """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
 
     def __init__(self, model, tokenizer, name: str = "model", device: str | torch.device = "cpu",
-                 max_tokens_per_batch: int = 8192, max_batch_size: int = 256):
+                 max_tokens_per_batch: int = EngineOptions.max_tokens_per_batch,
+                 max_batch_size: int = EngineOptions.max_batch_size, *, threads: int | None = None,
+                 quantize: bool = False, compile: bool = False, precision: str = "float32"):
+        """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
+
+        `threads`: torch threads while predicting (None: leave torch's setting). `quantize` (dynamic
+        int8, CPU), `compile` (torch.compile) and `precision="bfloat16"` trade exactness for speed;
+        they apply to `predict_proba` only, never to `forward`/`infer` (gradients and attentions).
+        """
         self.model = model.to(device).eval()
         self.tokenizer = tokenizer
         self.name = name
         self.device = torch.device(device)
-        self.max_tokens_per_batch = max_tokens_per_batch
-        self.max_batch_size = max_batch_size
         config = model.config
         self.labels: list[str] = [config.id2label[i] for i in range(config.num_labels)]
         self.max_length = self._max_length()
@@ -125,6 +130,21 @@ class Classifier:
         self.forward_calls = 0  # model forward passes run by this classifier
         self.forward_seconds = 0.0  # wall time spent inside them
         self.texts_evaluated = 0
+        options = EngineOptions(max_tokens_per_batch=max_tokens_per_batch, max_batch_size=max_batch_size,
+                                threads=threads, quantize=quantize, compile=compile, precision=precision)
+        input_names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.has_token_types else ())
+        self.engine = Engine(self.model, tokenizer, self.max_length, device=self.device, input_names=input_names,
+                             options=options, record=self._record)
+
+    @property
+    def max_tokens_per_batch(self) -> int:
+        """Padded tokens (rows x longest) per forward pass in `predict_proba`."""
+        return self.engine.options.max_tokens_per_batch
+
+    @property
+    def max_batch_size(self) -> int:
+        """Rows per forward pass in `predict_proba`."""
+        return self.engine.options.max_batch_size
 
     # ---------------------------------------------------------------- loading
     @classmethod
@@ -133,7 +153,9 @@ class Classifier:
         """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
-        returns no attention weights. Remote code runs only with `trust_remote_code=True`.
+        returns no attention weights (predictions still run fused attention, see `explain.engine`).
+        Remote code runs only with `trust_remote_code=True`. `kwargs` go to `Classifier(...)`:
+        `max_tokens_per_batch`, `max_batch_size`, `threads`, `quantize`, `compile`, `precision`.
         """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -252,10 +274,15 @@ class Classifier:
         """
         start = time.perf_counter()
         out = self.model(**inputs, **kwargs)
-        self.forward_seconds += time.perf_counter() - start
-        self.forward_calls += 1
-        self.texts_evaluated += int((inputs["input_ids"] if "input_ids" in inputs else inputs["inputs_embeds"]).shape[0])
+        rows = inputs["input_ids"] if "input_ids" in inputs else inputs["inputs_embeds"]  # embeddings: gradient methods
+        self._record(time.perf_counter() - start, int(rows.shape[0]))
         return out
+
+    def _record(self, seconds: float, rows: int) -> None:
+        """Count one forward pass of `rows` texts that took `seconds` (also called by the engine)."""
+        self.forward_seconds += seconds
+        self.forward_calls += 1
+        self.texts_evaluated += rows
 
     # ---------------------------------------------------------------- stage 3
     @staticmethod
@@ -268,35 +295,12 @@ class Classifier:
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Probabilities (n, n_labels) for each text, in input order; the function explainers consume.
 
-        Unique texts are tokenized once, sorted by length and run in batches bounded by
-        `max_tokens_per_batch` padded tokens (and `max_batch_size` rows).
+        Runs through the engine (`explain.engine`): each distinct text is tokenized and evaluated
+        once, in length-sorted batches bounded by `max_tokens_per_batch` padded tokens (and
+        `max_batch_size` rows); memory is bounded by the batch, not by the number of texts.
         """
         texts = _as_text_list(texts, allow_empty=True)
-        if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
-        unique = list(dict.fromkeys(texts))
-        enc = self.tokenizer(unique, truncation=True, max_length=self.max_length)
-        n_cut = sum(bool(e.overflowing) for e in enc.encodings) if enc.encodings else 0
-        if n_cut:
-            warnings.warn(f"{n_cut} text(s) longer than {self.max_length} tokens were truncated",
-                          TruncationWarning, stacklevel=2)
-        features = [{k: enc[k][i] for k in self._input_keys(enc)} for i in range(len(unique))]
-        lengths = [len(f["input_ids"]) for f in features]
-        probs = np.empty((len(unique), len(self.labels)), dtype=np.float32)
-        for batch in plan_batches(lengths, self.max_tokens_per_batch, self.max_batch_size):
-            padded = self.tokenizer.pad([features[i] for i in batch], return_tensors="pt")
-            inputs = {k: v.to(self.device) for k, v in padded.items()}
-            with torch.inference_mode():
-                logits = self.forward(inputs).logits.float()
-            probs[batch] = torch.softmax(logits, dim=-1).cpu().numpy()
-        index = {text: i for i, text in enumerate(unique)}
-        return probs[[index[t] for t in texts]]
-
-    def _input_keys(self, enc) -> list[str]:
-        keys = ["input_ids", "attention_mask"]
-        if self.has_token_types and "token_type_ids" in enc:
-            keys.append("token_type_ids")
-        return keys
+        return self.engine.predict_proba(texts, len(self.labels))
 
     # ---------------------------------------------------------------- the whole pipeline, shown
     def trace(self, text: str) -> Trace:
@@ -328,22 +332,6 @@ class Classifier:
 
     def __repr__(self) -> str:
         return f"Classifier(name={self.name!r}, labels={self.labels}, device={self.device})"
-
-
-def plan_batches(lengths: Sequence[int], max_tokens: int, max_rows: int) -> list[list[int]]:
-    """Group indices into batches of similar length whose padded size stays within `max_tokens`."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for i in order:
-        longest = lengths[i]  # ascending order: the newest is the longest
-        if current and ((len(current) + 1) * longest > max_tokens or len(current) >= max_rows):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
 
 
 def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list[str]:
