@@ -1,0 +1,339 @@
+"""Faithfulness: do the words an explanation ranks highest really drive the model's output?
+
+Comprehensiveness and sufficiency in AOPC form (ERASER, DeYoung et al. 2020), deletion/insertion
+AUC (Petsiuk et al. 2018, RISE), tau-LOO, and the same figures for random rankings (the chance
+level every number is read against).
+
+Conventions shared by every metric here:
+- Model output: p_target(x); for a contrastive explanation p_target(x) - p_contrast(x).
+- Ranking: words by their signed word score for the target, highest first; ties keep text order.
+- x is the text as the model sees it: cut after the last word within the model's maximum length,
+  so deleting words never pulls unseen text into the window.
+- Removing a word deletes its characters (`mode="delete"`, the same text surgery as occlusion:
+  `explain.methods.occlusion.remove_words`) or replaces it with one mask token (`mode="mask"`).
+  [CLS]/[SEP] are added by the tokenizer to every perturbed text, so they are always kept.
+- top-k%: k = ceil(fraction * n_words), at least 1 word (so the 1% bin always removes a word).
+- All perturbed texts of one explanation are built first and scored with ONE
+  `classifier.predict_proba` call (which also drops duplicates); `faithfulness()` does that for
+  several metrics and random rankings at once.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from explain.errors import UserError
+from explain.explanation import Explanation
+from explain.methods.occlusion import remove_words
+from explain.metrics import MetricInfo, metric
+
+BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)  # ERASER's AOPC bins
+MODES = ("delete", "mask")
+CURVE_STEPS = 20  # at most this many removal/insertion steps per curve (one per word for short texts)
+CURVE_GRID = 21  # points curves are resampled to for averaging over texts (0%, 5%, ..., 100%)
+FAITHFULNESS_METRICS = ("comprehensiveness", "sufficiency", "deletion_auc", "insertion_auc", "tau_loo")
+
+_RISE = "Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation of Black-box Models"
+
+WordScores = np.ndarray  # (n_words,)
+Ranking = np.ndarray  # (n_words,) word indices, most supporting the target first
+
+
+def top_k_count(fraction: float, n_words: int) -> int:
+    """Number of words in the top `fraction` of `n_words`: ceil, at least 1, at most n_words."""
+    if n_words <= 0:
+        return 0
+    return min(n_words, max(1, math.ceil(fraction * n_words - 1e-9)))  # 1e-9: 0.1 * 30 is 3.0000000000000004
+
+
+def ranking(word_scores: WordScores) -> Ranking:
+    """Word indices by score, highest first; equal scores keep text order."""
+    return np.argsort(-np.asarray(word_scores, dtype=np.float64), kind="stable")
+
+
+def curve_counts(n_words: int, steps: int = CURVE_STEPS) -> list[int]:
+    """How many words are removed (or inserted) at each point of a curve: 0..n_words in <= steps steps."""
+    m = min(n_words, steps)
+    if m <= 0:
+        return [0]
+    return [int(math.floor(i * n_words / m + 0.5)) for i in range(m + 1)]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """Model output as words are removed (deletion) or added (insertion), most important first."""
+
+    fractions: np.ndarray  # (n_points,) share of the words removed / inserted, 0..1
+    outputs: np.ndarray  # (n_points,) model output for the target at each point
+
+    @property
+    def auc(self) -> float:
+        """Area under the curve over the 0..1 fraction axis (trapezoid rule)."""
+        if len(self.fractions) < 2:
+            return float("nan")
+        return float(np.trapezoid(self.outputs, self.fractions))
+
+    def on_grid(self, n_points: int = CURVE_GRID) -> np.ndarray:
+        """Outputs linearly interpolated at `n_points` evenly spaced fractions (to average curves)."""
+        return np.interp(np.linspace(0.0, 1.0, n_points), self.fractions, self.outputs)
+
+
+@dataclass(frozen=True)
+class FaithfulnessResult:
+    """Faithfulness of one explanation, and the same metrics for random rankings of its words."""
+
+    values: dict[str, float]
+    curves: dict[str, Curve]  # "deletion" / "insertion" when those metrics ran
+    random: dict[str, float] = field(default_factory=dict)  # mean over the random rankings
+    random_curves: dict[str, Curve] = field(default_factory=dict)  # mean curve of the random rankings
+    loo_drops: np.ndarray | None = None  # (n_words,) leave-one-out output drops, when computed
+    texts_scored: int = 0  # perturbed texts sent to predict_proba (before its de-duplication)
+
+
+# ---------------------------------------------------------------- text surgery
+class _View:
+    """The explained text as the model sees it, and how to remove words from it."""
+
+    def __init__(self, classifier, explanation: Explanation, mode: str):
+        if mode not in MODES:
+            raise UserError(f"removal mode {mode!r} is not one of {MODES}")
+        offsets = explanation.alignment.word_offsets
+        self.text = explanation.text[: offsets[-1][1]] if offsets else explanation.text
+        self.offsets = offsets
+        self.n = len(offsets)
+        if mode == "mask":
+            mask = getattr(classifier.tokenizer, "mask_token", None)
+            if not mask:
+                raise UserError(f"{classifier.name} has no mask token; use removal mode 'delete'")
+            self.replacement = mask
+        else:
+            self.replacement = ""
+
+    def without(self, words: Iterable[int]) -> str:
+        """The text with these words removed (or masked)."""
+        return remove_words(self.text, sorted(self.offsets[int(i)] for i in words), self.replacement)
+
+    def only(self, words: Iterable[int]) -> str:
+        """The text with every word except these removed (or masked)."""
+        keep = {int(i) for i in words}
+        return self.without(i for i in range(self.n) if i not in keep)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """Texts one metric needs scored, and how their model outputs become the metric's value."""
+
+    texts: list[str]
+    finish: Callable[[np.ndarray], object]
+
+
+def _comprehensiveness_probe(view: _View, order: Ranking, bins: Sequence[float]) -> _Probe:
+    ks = [top_k_count(b, view.n) for b in bins]
+    return _Probe([view.text] + [view.without(order[:k]) for k in ks], lambda out: float(np.mean(out[0] - out[1:])))
+
+
+def _sufficiency_probe(view: _View, order: Ranking, bins: Sequence[float]) -> _Probe:
+    ks = [top_k_count(b, view.n) for b in bins]
+    return _Probe([view.text] + [view.only(order[:k]) for k in ks], lambda out: float(np.mean(out[0] - out[1:])))
+
+
+def _curve_probe(view: _View, order: Ranking, steps: int, insertion: bool) -> _Probe:
+    counts = curve_counts(view.n, steps)
+    cut = view.only if insertion else view.without
+    fractions = np.asarray(counts, dtype=np.float64) / max(view.n, 1)
+    return _Probe([cut(order[:k]) for k in counts], lambda out: Curve(fractions, np.asarray(out, dtype=np.float64)))
+
+
+def _loo_probe(view: _View) -> _Probe:
+    return _Probe([view.text] + [view.without([i]) for i in range(view.n)], lambda out: out[0] - out[1:])
+
+
+def _outputs(probs: np.ndarray, explanation: Explanation) -> np.ndarray:
+    out = probs[:, explanation.target].astype(np.float64)
+    if explanation.contrast is not None:
+        out = out - probs[:, explanation.contrast]
+    return out
+
+
+def _score(classifier, explanation: Explanation, probes: Mapping[object, _Probe]) -> dict[object, object]:
+    """Score every probe's texts with one predict_proba call and finish each probe."""
+    texts = [t for p in probes.values() for t in p.texts]
+    outputs = _outputs(classifier.predict_proba(texts), explanation) if texts else np.zeros(0)
+    results, start = {}, 0
+    for key, probe in probes.items():
+        results[key] = probe.finish(outputs[start:start + len(probe.texts)])
+        start += len(probe.texts)
+    return results
+
+
+def _kendall(scores: np.ndarray, drops: np.ndarray) -> float:
+    from scipy.stats import kendalltau
+
+    if len(scores) < 2 or np.ptp(scores) == 0 or np.ptp(drops) == 0:
+        return float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(kendalltau(scores, drops).statistic)
+
+
+# ---------------------------------------------------------------- all at once
+def faithfulness(classifier, explanation: Explanation, *, metrics: Sequence[str] = FAITHFULNESS_METRICS,
+                 bins: Sequence[float] = BINS, steps: int = CURVE_STEPS, mode: str = "delete",
+                 loo_drops: np.ndarray | None = None, random_rankings: int = 0, seed: int = 0,
+                 include_explanation: bool = True) -> FaithfulnessResult:
+    """Several faithfulness metrics of one explanation (and of `random_rankings` seeded random
+    rankings of its words) from a single `predict_proba` call.
+
+    `loo_drops` (the leave-one-out output drops, e.g. from an earlier call) saves tau-LOO's
+    n_words evaluations.
+    """
+    unknown = [m for m in metrics if m not in FAITHFULNESS_METRICS]
+    if unknown:
+        raise UserError(f"unknown faithfulness metric {', '.join(unknown)}; "
+                        f"choose from {', '.join(FAITHFULNESS_METRICS)}")
+    view = _View(classifier, explanation, mode)
+    nan = float("nan")
+    if view.n == 0:
+        empty = dict.fromkeys(metrics, nan)
+        return FaithfulnessResult(empty if include_explanation else {}, {}, empty if random_rankings else {}, {})
+    orders: dict[str, Ranking] = {}
+    if include_explanation:
+        orders["explanation"] = ranking(explanation.word_scores)
+    rng = np.random.default_rng(seed)
+    for r in range(random_rankings):
+        orders[f"random{r}"] = rng.permutation(view.n)
+    probes: dict[object, _Probe] = {}
+    for source, order in orders.items():
+        if "comprehensiveness" in metrics:
+            probes[(source, "comprehensiveness")] = _comprehensiveness_probe(view, order, bins)
+        if "sufficiency" in metrics:
+            probes[(source, "sufficiency")] = _sufficiency_probe(view, order, bins)
+        if "deletion_auc" in metrics:
+            probes[(source, "deletion")] = _curve_probe(view, order, steps, insertion=False)
+        if "insertion_auc" in metrics:
+            probes[(source, "insertion")] = _curve_probe(view, order, steps, insertion=True)
+    if "tau_loo" in metrics and loo_drops is None:
+        probes["loo"] = _loo_probe(view)
+    done = _score(classifier, explanation, probes)
+    drops = done.get("loo", None if loo_drops is None else np.asarray(loo_drops, dtype=np.float64))
+    if drops is not None and len(drops) != view.n:
+        raise ValueError(f"loo_drops has {len(drops)} values for {view.n} words")
+
+    def values_for(source: str, order: Ranking) -> tuple[dict[str, float], dict[str, Curve]]:
+        values: dict[str, float] = {}
+        curves: dict[str, Curve] = {}
+        for name in metrics:
+            if name in ("comprehensiveness", "sufficiency"):
+                values[name] = done[(source, name)]
+            elif name in ("deletion_auc", "insertion_auc"):
+                kind = name.removesuffix("_auc")
+                curves[kind] = done[(source, kind)]
+                values[name] = curves[kind].auc
+            else:  # tau_loo: a ranking's scores are its reversed positions
+                scores = explanation.word_scores if source == "explanation" else _rank_scores(order)
+                values[name] = _kendall(np.asarray(scores, dtype=np.float64), drops)
+        return values, curves
+
+    values, curves = values_for("explanation", orders["explanation"]) if include_explanation else ({}, {})
+    random_values: dict[str, float] = {}
+    random_curves: dict[str, Curve] = {}
+    if random_rankings:
+        runs = [values_for(s, o) for s, o in orders.items() if s.startswith("random")]
+        random_values = {name: _nanmean([v[name] for v, _ in runs]) for name in metrics}
+        for kind in runs[0][1]:
+            first = runs[0][1][kind]
+            random_curves[kind] = Curve(first.fractions, np.mean([c[kind].outputs for _, c in runs], axis=0))
+    return FaithfulnessResult(values, curves, random_values, random_curves, drops,
+                              sum(len(p.texts) for p in probes.values()))
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    finite = [v for v in values if v == v]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def _rank_scores(order: Ranking) -> np.ndarray:
+    scores = np.empty(len(order))
+    scores[order] = np.arange(len(order), 0, -1)
+    return scores
+
+
+# ---------------------------------------------------------------- one metric at a time
+@metric(MetricInfo("comprehensiveness", "faithfulness", higher_is_better=True, min_value=-1.0, max_value=1.0,
+                   summary="drop in the target probability when the top-k% words are removed (AOPC over 1/5/10/20/50%)",
+                   reference="DeYoung et al. 2020, ERASER: A Benchmark to Evaluate Rationalized NLP Models"))
+def comprehensiveness(classifier, explanation: Explanation, *, bins: Sequence[float] = BINS,
+                      mode: str = "delete") -> float:
+    """AOPC comprehensiveness: mean over bins of p_j(x) - p_j(x without its top-k% words).
+    DeYoung et al. 2020 (ERASER). Higher is better."""
+    return faithfulness(classifier, explanation, metrics=("comprehensiveness",), bins=bins, mode=mode).values[
+        "comprehensiveness"]
+
+
+@metric(MetricInfo("sufficiency", "faithfulness", higher_is_better=False, min_value=-1.0, max_value=1.0,
+                   summary="drop in the target probability when ONLY the top-k% words are kept "
+                           "(AOPC over 1/5/10/20/50%)",
+                   reference="DeYoung et al. 2020, ERASER: A Benchmark to Evaluate Rationalized NLP Models"))
+def sufficiency(classifier, explanation: Explanation, *, bins: Sequence[float] = BINS, mode: str = "delete") -> float:
+    """AOPC sufficiency: mean over bins of p_j(x) - p_j(top-k% words of x alone).
+    DeYoung et al. 2020 (ERASER). Lower is better."""
+    return faithfulness(classifier, explanation, metrics=("sufficiency",), bins=bins, mode=mode).values["sufficiency"]
+
+
+def deletion_curve(classifier, explanation: Explanation, *, steps: int = CURVE_STEPS, mode: str = "delete") -> Curve:
+    """Target output as words are removed, most important first (Petsiuk et al. 2018)."""
+    return faithfulness(classifier, explanation, metrics=("deletion_auc",), steps=steps, mode=mode).curves["deletion"]
+
+
+def insertion_curve(classifier, explanation: Explanation, *, steps: int = CURVE_STEPS, mode: str = "delete") -> Curve:
+    """Target output as words are added to an empty (or all-mask) text, most important first (Petsiuk et al. 2018)."""
+    return faithfulness(classifier, explanation, metrics=("insertion_auc",), steps=steps, mode=mode).curves["insertion"]
+
+
+@metric(MetricInfo("deletion_auc", "faithfulness", higher_is_better=False, min_value=0.0, max_value=1.0,
+                   summary="area under the target probability as words are deleted, most important first",
+                   reference=_RISE))
+def deletion_auc(classifier, explanation: Explanation, *, steps: int = CURVE_STEPS, mode: str = "delete") -> float:
+    """Deletion AUC over the fraction of words removed (Petsiuk et al. 2018). Lower is better."""
+    return deletion_curve(classifier, explanation, steps=steps, mode=mode).auc
+
+
+@metric(MetricInfo("insertion_auc", "faithfulness", higher_is_better=True, min_value=0.0, max_value=1.0,
+                   summary="area under the target probability as words are inserted into an empty text, "
+                           "most important first",
+                   reference=_RISE))
+def insertion_auc(classifier, explanation: Explanation, *, steps: int = CURVE_STEPS, mode: str = "delete") -> float:
+    """Insertion AUC over the fraction of words inserted (Petsiuk et al. 2018). Higher is better."""
+    return insertion_curve(classifier, explanation, steps=steps, mode=mode).auc
+
+
+def leave_one_out(classifier, explanation: Explanation, *, mode: str = "delete") -> np.ndarray:
+    """Drop in the target output when each word alone is removed, (n_words,); Li et al. 2016."""
+    view = _View(classifier, explanation, mode)
+    if view.n == 0:
+        return np.zeros(0)
+    return _score(classifier, explanation, {"loo": _loo_probe(view)})["loo"]
+
+
+@metric(MetricInfo("tau_loo", "faithfulness", higher_is_better=True, min_value=-1.0, max_value=1.0,
+                   summary="Kendall tau between word scores and leave-one-out probability drops",
+                   reference="Kendall tau-b against leave-one-out erasure (Li et al. 2016), as in ferret's "
+                             "taucorr_loo (Attanasio et al. 2023)"))
+def tau_loo(classifier, explanation: Explanation, *, mode: str = "delete",
+            loo_drops: np.ndarray | None = None) -> float:
+    """Kendall tau-b between the word scores and the leave-one-out drops of the target output
+    (Li et al. 2016 erasure; ferret, Attanasio et al. 2023). NaN when either is constant."""
+    return faithfulness(classifier, explanation, metrics=("tau_loo",), mode=mode, loo_drops=loo_drops).values["tau_loo"]
+
+
+def random_baseline(classifier, explanation: Explanation, metric_name: str, *, n: int = 5, seed: int = 0,
+                    **params: object) -> float:
+    """`metric_name` for `n` seeded random rankings of the explanation's words, averaged: the chance level."""
+    result = faithfulness(classifier, explanation, metrics=(metric_name,), random_rankings=n, seed=seed,
+                          include_explanation=False, **params)  # type: ignore[arg-type]
+    return result.random[metric_name]
