@@ -130,7 +130,7 @@ def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", 
         trust_remote_code: RemoteOpt = False) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
-    from explain.render.terminal import colored_words, prediction_table
+    from explain.render.terminal import colored_words, explanation_notes, prediction_table
 
     items = read_texts(texts, file, text_col)
     names = [m.strip() for m in method.split(",") if m.strip()]
@@ -152,6 +152,8 @@ def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", 
             out.print(f"\n[bold]{exp.method}[/] — {exp.question}  "
                       f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]")
             out.print(colored_words(exp))
+            for note in explanation_notes(exp):
+                out.print(f"  [yellow]note:[/] {note}", highlight=False)
             out.print("  top words: " + ", ".join(f"{w} {s:+.3f}" for w, s in exp.top_words(top)), highlight=False)
         if not as_json:
             out.print()
@@ -231,6 +233,91 @@ def build_default(force: Annotated[bool, typer.Option(help="Rebuild even if it e
         build_default_model(path)
     h = json.loads((path / "metrics.json").read_text())["heldout_amazon"]
     out.print(f"Default model: {path}\n  held-out Amazon accuracy {h['accuracy']:.3f}, MAE {h['mae_stars']:.3f} stars")
+
+
+@app.command()
+def evaluate(data: Annotated[str, typer.Option("--data", help="CSV file of reviews (with --text-col), or 'default-heldout'.")] = "default-heldout",
+             methods: Annotated[Optional[str], typer.Option("--methods", help="Comma-separated methods; default: every registered one.")] = None,
+             n: Annotated[Optional[int], typer.Option("--n", min=1, help="Evaluate the first N texts.")] = 200,
+             out_path: Annotated[Optional[Path], typer.Option("--out", help="Summary JSON; per-text results go to <stem>.items.jsonl beside it, and a re-run skips them.")] = Path("evaluation.json"),
+             html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML leaderboard.")] = None,
+             text_col: TextColOpt = None, model: ModelOpt = None,
+             param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Method parameter METHOD.NAME=VALUE (repeatable), e.g. shap.max_evals=200.")] = None,
+             mode: Annotated[str, typer.Option(help="Remove words by deleting them or replacing them with the mask token: delete|mask.")] = "delete",
+             random_rankings: Annotated[int, typer.Option("--random", min=1, help="Random rankings averaged for the chance baseline.")] = 3,
+             metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,plausibility.")] = None,
+             trust_remote_code: RemoteOpt = False) -> None:
+    """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
+    from explain.evaluation import evaluate_command
+
+    evaluate_command(load_classifier(model, trust_remote_code), data, methods, n, out_path, html, text_col, param,
+                     mode, random_rankings, metrics, console=out)
+
+
+@app.command()
+def dashboard(port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8501,
+              address: Annotated[str, typer.Option("--address", help="Interface to listen on (0.0.0.0: your network).")] = "localhost",
+              model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Also offer this model folder or hub id (repeatable); see REVIEW_EXPLAINER_MODELS.")] = None) -> None:
+    """Open the Streamlit dashboard (default model; extra models only those the operator allows)."""
+    import os
+    import socket
+    import subprocess
+
+    app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    if not app_file.is_file():
+        raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
+    env = dict(os.environ)
+    if model:
+        env["REVIEW_EXPLAINER_MODELS"] = ",".join(filter(None, [env.get("REVIEW_EXPLAINER_MODELS", ""), *model]))
+    # Nothing leaves this machine: no usage statistics, and on 0.0.0.0 no banner (Streamlit would ask an
+    # outside service for this machine's public IP to print it).
+    wildcard = address in {"0.0.0.0", "::"}
+    out.print(f"review-explainer dashboard on http://{socket.gethostname() if wildcard else address}:{port} "
+              "(Ctrl+C stops it)")
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port),
+                                      "--server.address", address, "--server.headless", "true",
+                                      "--logger.hideWelcomeMessage", str(wildcard).lower(),
+                                      "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"], env=env))
+
+
+CacheOpt = Annotated[Optional[Path], typer.Option("--cache", help="SQLite explanation cache; default: explanations.sqlite in the user cache dir.")]
+MethodsOpt = Annotated[str, typer.Option("--methods", help="Comma-separated methods (see `explain methods`).")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Method parameter METHOD.NAME=VALUE (repeatable), e.g. occlusion.mode=mask.")]
+
+
+@app.command()
+def report(texts: TextsArg = None, file: FileOpt = None, text_col: TextColOpt = None,
+           stars_col: Annotated[Optional[str], typer.Option("--stars-col", help="CSV column with the given stars: adds a confusion matrix and the most confidently wrong reviews.")] = None,
+           methods: MethodsOpt = "occlusion", output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Report file; default report.<format>.")] = None,
+           fmt: Annotated[Optional[str], typer.Option("--format", help="html, json or csv (one row per review, method and word); default from -o.")] = None,
+           cache: CacheOpt = None, no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep nothing: explain everything in memory.")] = False,
+           param: ParamOpt = None, attention_views: Annotated[int, typer.Option("--attention-views", min=0, help="BertViz head views for the first N reviews.")] = 1,
+           top_k: Annotated[int, typer.Option("--top-k", min=1, help="Words listed per label in the corpus section.")] = 10,
+           model: ModelOpt = None, trust_remote_code: RemoteOpt = False) -> None:
+    """Write a self-contained report (HTML, JSON or CSV) explaining one review or a corpus; cached results are reused."""
+    from explain.data import Review, read_reviews_csv
+    from explain.report import report_command
+
+    if stars_col and not (file and text_col):
+        raise UserError("--stars-col needs --file reviews.csv and --text-col")
+    reviews = read_reviews_csv(file, text_col, stars_col) if stars_col else [Review(t) for t in read_texts(texts, file, text_col)]
+    report_command(load_classifier(model, trust_remote_code), reviews, methods, output, fmt, cache, no_cache, param,
+                   attention_views, top_k, console=out)
+
+
+@app.command()
+def batch(file: Annotated[Path, typer.Argument(help="Reviews: a CSV (with --text-col) or a text file, one review per line.")],
+          text_col: TextColOpt = None, methods: MethodsOpt = "occlusion",
+          engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data actors, one model each).")] = "local",
+          address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (e.g. auto, ray://head:10001); default: RAY_ADDRESS or a local Ray.")] = None,
+          actors: Annotated[Optional[int], typer.Option("--actors", min=1, help="Ray actors (model replicas); default: one per cluster CPU.")] = None,
+          batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reviews per Ray batch.")] = 4,
+          cache: CacheOpt = None, param: ParamOpt = None, model: ModelOpt = None, trust_remote_code: RemoteOpt = False) -> None:
+    """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
+    from explain.corpus import batch_command
+
+    batch_command(load_classifier(model, trust_remote_code), read_texts(None, file, text_col), methods, engine, address,
+                  cache, param, actors, batch_size, console=out)
 
 
 def main() -> None:
