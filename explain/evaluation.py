@@ -19,6 +19,7 @@ import json
 import math
 import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from explain.classifier import TruncationWarning
 from explain.errors import DataError, UserError
 from explain.explanation import Explanation
 from explain.metrics import BINS, FAITHFULNESS_METRICS, METRICS, MetricInfo
@@ -204,7 +206,7 @@ class _Runner:
                 values["plausibility"] = plausibility(self.classifier, exp, item.sentences, item.ratings)
         return {
             "key": self.key(method, item), "kind": "explanation", "method": method, "item": item.id,
-            "target": exp.target, "n_words": len(exp.words),
+            "target": exp.target, "n_words": len(exp.words), "truncated": not _visible_to_end(exp),
             "metrics": {k: (None if v != v else v) for k, v in values.items()},
             "seconds": 0.0 if is_random else float(exp.diagnostics.get("seconds", float("nan"))),
             "model_evaluations": 0 if is_random else int(exp.diagnostics.get("model_evaluations", 0)),
@@ -254,7 +256,9 @@ def run_evaluation(classifier, items: Sequence[EvalItem], methods: Sequence[str]
                 record = log.get(key)
                 if record is None:
                     try:
-                        record = runner.score(item, runner.explain(item, method), method)
+                        with warnings.catch_warnings():  # truncation is counted in the summary instead
+                            warnings.simplefilter("ignore", TruncationWarning)
+                            record = runner.score(item, runner.explain(item, method), method)
                     except UserError:
                         raise
                     except Exception as exc:  # noqa: BLE001 - one failing text must not end a long run
@@ -267,8 +271,6 @@ def run_evaluation(classifier, items: Sequence[EvalItem], methods: Sequence[str]
     finally:
         bar.close()
     if runner.errors:
-        import warnings
-
         warnings.warn(f"{len(runner.errors)} explanation(s) failed and were skipped (re-run to retry): "
                       + "; ".join(runner.errors[:5]), RuntimeWarning, stacklevel=2)
     return records
@@ -337,6 +339,7 @@ def summarize(records: Sequence[dict], methods: Sequence[str], settings: Setting
             leaderboard[name] = {"method": best, "mean": means[best]}
     return {
         "model": model, "data": data, "n_items": n_items,
+        "truncated_texts": len({r["key"].split("|")[1] for r in records if r.get("truncated")}),
         "settings": {"metrics": list(settings.metrics), "mode": settings.mode, "bins": list(settings.bins),
                      "steps": settings.steps, "random_rankings": settings.random_rankings, "seed": settings.seed,
                      "top_k": settings.top_k, "params": {k: dict(v) for k, v in settings.params.items()},
@@ -393,6 +396,9 @@ def terminal_tables(summary: Mapping, width: int = 80) -> list:
             cells.append(Text(_cell(row.get(name), digits, interval), style=style))
         table.add_row(*cells)
     out: list = [table]
+    if summary.get("truncated_texts"):
+        out.append(Text(f"{summary['truncated_texts']} text(s) were longer than the model's maximum length; "
+                        "methods and metrics used the part the model sees.", style="yellow"))
     if "spearman" in summary["agreement"]:
         agree = summary["agreement"]["spearman"]
         mat = Table(title="Agreement between methods (mean Spearman of word scores)", box=box.SIMPLE_HEAD,
@@ -442,14 +448,15 @@ _TEMPLATE = """<!DOCTYPE html>
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:1em 0}th,td{padding:4px 9px;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}td.best{font-weight:bold;color:#116611}tr.random td{color:#777;font-style:italic}
-.ci{color:#888;font-size:.85em}.plots{display:flex;flex-wrap:wrap;gap:14px}.plot{border:1px solid #eee;padding:6px}
+.ci{color:#888;font-size:.85em;display:block;white-space:nowrap}.plots{display:flex;flex-wrap:wrap;gap:14px}.plot{border:1px solid #eee;padding:6px}
 .plot h4{margin:2px 0 4px 0;font-size:.95em}.note{color:#555;font-size:.9em}
 </style></head><body>
 <h1>Which explanation can an analyst trust?</h1>
 <p class="note">Model <b>{{ s.model }}</b> on <b>{{ s.data }}</b> ({{ s.n_items }} texts). Every method explains the
 predicted class. Removal mode: {{ s.settings.mode }}; AOPC bins {{ bins }}; curves in at most {{ s.settings.steps }} steps;
 random baseline averaged over {{ s.settings.random_rankings }} seeded rankings (seed {{ s.settings.seed }}).
-Cells: mean and 95% bootstrap interval over texts.{% if params %} Method parameters: {{ params }}.{% endif %}</p>
+Cells: mean and 95% bootstrap interval over texts.{% if s.truncated_texts %} {{ s.truncated_texts }} text(s)
+were longer than the model's maximum length; methods and metrics used the part the model sees.{% endif %}{% if params %} Method parameters: {{ params }}.{% endif %}</p>
 <h2>Leaderboard</h2><ul>{% for line in lines %}<li>{{ line }}</li>{% endfor %}</ul>
 <table><thead><tr><th>method</th><th>n</th>{% for c in columns %}<th title="{{ c.summary }}">{{ c.label }} {{ c.arrow }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in rows %}<tr class="{{ 'random' if row.random else '' }}"><td>{{ row.method }}</td><td>{{ row.n }}</td>

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -175,3 +176,15 @@ def test_cli_evaluate_writes_json_and_html_and_resumes(monkeypatch, capsys, tiny
     with pytest.raises(SystemExit) as exc:
         main()
     assert exc.value.code == 2
+
+
+def test_truncated_texts_are_counted_not_warned_about(tiny_bert):
+    long = EvalItem("long", "great battery " * 80)  # past the tiny model's 128 positions
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a TruncationWarning here would fail the test
+        records = run_evaluation(tiny_bert, [long], ["occlusion"], Settings(steps=3, random_rankings=1,
+                                                                            metrics=("comprehensiveness",)),
+                                 progress=False)
+    assert records[0]["truncated"] is True and records[0]["n_words"] < 160
+    summary = summarize(records, ["occlusion"], Settings(metrics=("comprehensiveness",)), n_items=1)
+    assert summary["truncated_texts"] == 1 and "1 text(s)" in leaderboard_html(summary)
