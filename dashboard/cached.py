@@ -163,3 +163,18 @@ def faithfulness_values(key: str, text: str, method: str, target: int | None, co
                         params: dict | None, random_rankings: int = 3) -> dict[str, dict[str, float]]:
     """{"values": metric -> value, "random": metric -> chance level} for one explanation (cached)."""
     return _faithfulness(key, text, method, target, contrast, tuple(sorted((params or {}).items())), random_rankings)
+
+
+def batch_report_html(key: str, reviews: tuple, method: str) -> str:
+    """A self-contained HTML report of a batch (`explain.report`), explanations kept in the SQLite cache."""
+    from explain.report import build_report, report_html
+    from explain.store import ExplanationStore
+
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)  # the report marks truncated reviews itself
+        store = ExplanationStore()
+        try:
+            return report_html(build_report(model.classifier, list(reviews), [method], store))
+        finally:
+            store.close()

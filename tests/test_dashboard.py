@@ -178,6 +178,10 @@ def test_batch_panel(app):
     assert "Predicted stars equal the given stars" in app.caption[-1].value
     downloads = {b.proto.label: b for b in app.get("download_button")}
     assert set(downloads) == {"Download CSV", "Download JSON"}
+    app.button(key="batch_report").click().run()
+    assert not app.exception, app.exception
+    downloads = {b.proto.label: b for b in app.get("download_button")}
+    assert "Download HTML report" in downloads
 
 
 def test_batch_rejects_bad_files_with_a_message(app, monkeypatch):

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 from batch_io import BatchResult, csv_bytes, csv_columns, guess_column, json_bytes, read_reviews
 
+from explain.data import Review
 from explain.errors import UserError
 from explain.methods import methods
 
@@ -106,8 +107,18 @@ if "given stars" in table and predicted_stars.notna().all():  # only for star la
                f"{len(table)} reviews (mean absolute difference {float((predicted_stars - given).abs().mean()):.2f} "
                "stars).")
 stem = Path(upload.name).stem
-down_csv, down_json = st.columns(2)
+down_csv, down_json, down_html = st.columns(3)
 down_csv.download_button("Download CSV", csv_bytes(result), file_name=f"{stem}-explained.csv", mime="text/csv",
                          key="batch_csv")
 down_json.download_button("Download JSON", json_bytes(result), file_name=f"{stem}-explained.json",
                           mime="application/json", key="batch_json")
+if result.method is not None:
+    if down_html.button("Build HTML report", key="batch_report"):
+        reviews = tuple(Review(row["text"], row.get("given stars")) for row in result.rows)
+        with st.spinner("Writing the report (explanations come from the cache)..."):
+            st.session_state["batch_report_html"] = (run_id, cached.batch_report_html(selection.model_key, reviews,
+                                                                                 result.method))
+    built = st.session_state.get("batch_report_html")
+    if built is not None and built[0] == run_id:
+        down_html.download_button("Download HTML report", built[1], file_name=f"{stem}-report.html",
+                                  mime="text/html", key="batch_html")
