@@ -91,38 +91,11 @@ def trace(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, 
         print(format_trace(clf.trace(text)))
 
 
-def parse_params(pairs: list[str] | None, method_names: list[str]) -> dict[str, dict[str, object]]:
-    """`--param name=value` pairs -> per-method keyword arguments (each goes to the methods that take it)."""
-    from explain.methods import get_method
-
-    chosen = [get_method(name) for name in method_names]
-    per_method: dict[str, dict[str, object]] = {m.name: {} for m in chosen}
-    for pair in pairs or []:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key.strip():
-            raise UserError(f"--param takes name=value, got {pair!r}")
-        key = key.strip().replace("-", "_")
-        value: object = raw
-        for cast in (int, float):
-            try:
-                value = cast(raw)
-                break
-            except ValueError:
-                pass
-        takers = [m for m in chosen if key in m.parameters]
-        if not takers:
-            listing = "; ".join(f"{m.name}: {', '.join(m.parameters) or '-'}" for m in chosen)
-            raise UserError(f"no chosen method takes parameter {key!r} ({listing})")
-        for m in takers:
-            per_method[m.name][key] = value
-    return per_method
-
-
 @app.command()
 def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
         target: Annotated[Optional[str], typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")] = None,
         contrast: Annotated[Optional[str], typer.Option(help="Explain target *rather than* this label.")] = None,
-        param: Annotated[Optional[list[str]], typer.Option("--param", help="Method parameter name=value, e.g. max_evals=300 (repeatable).")] = None,
+        param: Annotated[Optional[list[str]], typer.Option("--param", help="Method parameter NAME=VALUE or METHOD.NAME=VALUE, e.g. max_evals=300 (repeatable).")] = None,
         model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
         html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
@@ -130,6 +103,7 @@ def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", 
         trust_remote_code: RemoteOpt = False) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
+    from explain.methods import parse_params
     from explain.render.terminal import colored_words, explanation_notes, prediction_table
 
     items = read_texts(texts, file, text_col)

@@ -442,11 +442,12 @@ def batch_command(classifier: Classifier, texts: Sequence[str], methods: str, en
                   cache: Path | None, params: Sequence[str] | None, actors: int | None, batch_size: int,
                   console) -> RunStats:
     """Everything `explain batch` does after loading the model and reading the reviews."""
-    from explain.evaluation import parse_method_params
+    from explain.methods import parse_params
 
     with ExplanationStore(cache) as store:
         try:
-            stats = run_corpus(classifier, texts, split_methods(methods), store, params=parse_method_params(params),
+            stats = run_corpus(classifier, texts, split_methods(methods), store,
+                               params=parse_params(params, split_methods(methods)),
                                engine=engine, address=address, actors=actors, batch_size=batch_size)
         except KeyboardInterrupt:
             console.print(f"interrupted; {len(store)} result(s) are safe in {store.path}: run the same command "

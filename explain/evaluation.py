@@ -30,6 +30,7 @@ import numpy as np
 from explain.classifier import TruncationWarning
 from explain.errors import DataError, UserError
 from explain.explanation import Explanation
+from explain.methods import parse_params
 from explain.metrics import BINS, FAITHFULNESS_METRICS, METRICS, MetricInfo
 from explain.metrics.agreement import MEASURES, TOP_K, AgreementMatrix, agreement_matrix, mean_agreement
 from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, MODES, faithfulness, leave_one_out
@@ -546,24 +547,6 @@ def leaderboard_html(summary: Mapping) -> str:
 
 
 # ---------------------------------------------------------------- the command
-def parse_method_params(pairs: Sequence[str] | None) -> dict[str, dict[str, Any]]:
-    """`["shap.max_evals=200"]` -> {"shap": {"max_evals": 200}} (canonical method names, JSON values)."""
-    from explain.methods import get_method
-
-    params: dict[str, dict[str, Any]] = {}
-    for pair in pairs or []:
-        name, eq, raw = pair.partition("=")
-        method, dot, param = name.strip().partition(".")
-        if not eq or not dot or not param:
-            raise UserError(f"--param {pair!r}: write METHOD.NAME=VALUE, e.g. shap.max_evals=200")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        params.setdefault(get_method(method).name, {})[param.strip()] = value
-    return params
-
-
 def resolve_methods(spec: str | None) -> list[str]:
     """Canonical names of a comma-separated method list; None or 'all' means every registered method."""
     from explain.methods import get_method, methods
@@ -583,10 +566,7 @@ def evaluate_command(classifier, data: str, methods: str | None, n: int | None, 
     names = resolve_methods(methods)
     chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else ALL_METRICS
     settings = Settings(metrics=chosen, mode=mode, random_rankings=random_rankings,
-                        params=parse_method_params(params))
-    for method in settings.params:
-        if method not in names:
-            raise UserError(f"--param names {method}, which is not among --methods ({', '.join(names)})")
+                        params=parse_params(params, [name for name in names if name != RANDOM]))
     items = load_items(data, n, text_col)
     if n is not None and len(items) < n:
         console.print(f"note: {data} has {len(items)} texts; evaluating all of them")

@@ -365,7 +365,7 @@ def report_command(classifier: Classifier, reviews: Sequence[Review], methods: s
                    fmt: str | None, cache: Path | None, no_cache: bool, params: Sequence[str] | None,
                    attention_views: int, top_k: int, console) -> Path:
     """Everything `explain report` does after loading the model and reading the reviews."""
-    from explain.evaluation import parse_method_params
+    from explain.methods import parse_params
 
     suffix = output.suffix.lstrip(".").lower() if output is not None else ""
     fmt = (fmt or (suffix if suffix in FORMATS else "html")).lower()
@@ -373,7 +373,8 @@ def report_command(classifier: Classifier, reviews: Sequence[Review], methods: s
         raise UserError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
     output = output or Path(f"report.{fmt}")
     with ExplanationStore(":memory:" if no_cache else cache) as store:
-        report = build_report(classifier, reviews, split_methods(methods), store, params=parse_method_params(params),
+        report = build_report(classifier, reviews, split_methods(methods), store,
+                              params=parse_params(params, split_methods(methods)),
                               attention_views=attention_views if fmt == "html" else 0, top_k=top_k, progress=True)
         text = render(report, fmt)
     output.parent.mkdir(parents=True, exist_ok=True)

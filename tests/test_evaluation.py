@@ -20,7 +20,6 @@ from explain.evaluation import (
     leaderboard_html,
     leaderboard_lines,
     load_items,
-    parse_method_params,
     run_evaluation,
     sidecar_path,
     summarize,
@@ -136,9 +135,6 @@ def test_items_and_params(tmp_path):
     assert [i.text for i in load_items(str(csv_file), 2, "review")] == ["Great phone", "Bad case"]
     with pytest.raises(DataError, match="--text-col"):
         load_items(str(csv_file), 2, None)
-    assert parse_method_params(["loo.mode=mask", "occlusion.x=3"]) == {"occlusion": {"mode": "mask", "x": 3}}
-    with pytest.raises(UserError):
-        parse_method_params(["occlusion"])
     with pytest.raises(UserError):
         Settings(metrics=("accuracy",))
     assert sidecar_path(tmp_path / "res.json") == tmp_path / "res.items.jsonl"

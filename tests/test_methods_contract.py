@@ -75,3 +75,17 @@ def test_unknown_target_and_parameter(tiny_bert):
 def test_contrast_changes_the_question(tiny_bert, method):
     exp = explain(tiny_bert, REVIEW, method=method, target="5 stars", contrast="1 star", **FAST.get(method, {}))
     assert exp.question == "why 5 stars rather than 1 star"
+
+
+def test_param_parsing_for_one_method_or_every_method_that_takes_it():
+    from explain.methods import parse_params
+
+    assert parse_params(["loo.mode=mask", "max_evals=200"], ["occlusion", "shap"]) == {
+        "occlusion": {"mode": "mask"}, "shap": {"max_evals": 200}}
+    assert parse_params(["seed=3"], ["shap", "lime"]) == {"shap": {"seed": 3}, "lime": {"seed": 3}}
+    with pytest.raises(UserError, match="no such parameter"):
+        parse_params(["occlusion.n_steps=3"], ["occlusion"])
+    with pytest.raises(UserError, match="not among the chosen methods"):
+        parse_params(["ig.n_steps=3"], ["occlusion"])
+    with pytest.raises(UserError, match="NAME=VALUE"):
+        parse_params(["occlusion"], ["occlusion"])

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -88,6 +90,37 @@ def get_method(name: str) -> Method:
     if key not in _REGISTRY:
         raise UnknownMethodError(f"unknown method {name!r}; choose from: {', '.join(_REGISTRY)}")
     return _REGISTRY[key]
+
+
+def parse_params(pairs: Sequence[str] | None, method_names: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """`--param` values -> keyword arguments per method (canonical names).
+
+    `METHOD.NAME=VALUE` sets a parameter of one method; `NAME=VALUE` sets it for every chosen method
+    that has it. Values are read as JSON (`200`, `0.5`, `"mask"`), else kept as text. Unknown
+    methods or parameters are user errors that list the valid ones.
+    """
+    chosen = [get_method(name) for name in method_names]
+    params: dict[str, dict[str, Any]] = {}
+    for pair in pairs or []:
+        name, eq, raw = pair.partition("=")
+        method_name, dot, param = name.strip().rpartition(".")
+        param = param.strip().replace("-", "_")
+        if not eq or not param:
+            raise UserError(f"--param {pair!r}: write NAME=VALUE or METHOD.NAME=VALUE, e.g. shap.max_evals=200")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        targets = [get_method(method_name)] if dot else [m for m in chosen if param in m.parameters]
+        if dot and targets[0].name not in {m.name for m in chosen}:
+            raise UserError(f"--param {pair!r} names {targets[0].name}, which is not among the chosen methods "
+                            f"({', '.join(m.name for m in chosen)})")
+        if not targets or param not in targets[0].parameters:
+            listing = "; ".join(f"{m.name}: {', '.join(m.parameters) or '-'}" for m in (targets or chosen))
+            raise UserError(f"--param {pair!r}: no such parameter ({listing})")
+        for m in targets:
+            params.setdefault(m.name, {})[param] = value
+    return params
 
 
 def new_explanation(classifier: Classifier, text: str, method: str, target: int, contrast: int | None, *,
