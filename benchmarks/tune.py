@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from run import review_texts  # noqa: E402
+from run import review_texts
 
-from explain.classifier import Classifier  # noqa: E402
+from explain.classifier import Classifier
 
 SETTINGS = [  # (max_tokens_per_batch, max_batch_size, max_padding, fused attention)
     (512, 16, 0.1, True), (1024, 32, 0.1, True), (2048, 64, 0.1, True), (2048, 64, 1.0, True),

@@ -18,7 +18,7 @@ TEXTS = ["I really loved that movie", "I hate very cold, and cloudy winter days"
 
 
 def sensitive(folder, **options) -> Classifier:
-    """A tiny model whose probabilities move with the words (its weights scaled up 10x), so tolerances mean something."""
+    """A tiny model whose probabilities move with the words (weights scaled up 10x): tolerances then mean something."""
     classifier = Classifier.from_pretrained(folder, **options)
     with torch.no_grad():
         for name, weight in classifier.model.named_parameters():
