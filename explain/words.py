@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
+REMOVAL_MODES = ("delete", "mask")  # how perturbation methods and metrics take a word out of a text
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,32 @@ def align(text: str, tokens: Sequence[str], offsets: Sequence[tuple[int, int]], 
     token_to_word = tuple(-1 if w is None else groups[find(w)] for w in token_regex_word)
     return Alignment(tuple(tokens), tuple(tuple(o) for o in offsets), tuple(special), words, word_offsets, token_to_word)
 
+
+# ---------------------------------------------------------------- removing words from a text
+def removal_string(tokenizer, mode: str = "delete") -> str:
+    """What a removed word's characters become: "" (`mode="delete"`) or the tokenizer's mask token (`"mask"`)."""
+    from explain.errors import UserError
+
+    if mode not in REMOVAL_MODES:
+        raise UserError(f"removal mode {mode!r} is not one of {', '.join(REMOVAL_MODES)}")
+    if mode == "delete":
+        return ""
+    mask = getattr(tokenizer, "mask_token", None)
+    if not mask:
+        raise UserError("this model's tokenizer has no mask token; use mode 'delete'")
+    return mask
+
+
+def remove_words(text: str, spans: Sequence[tuple[int, int]], replacement: str = "") -> str:
+    """`text` with the character spans (sorted, disjoint) deleted or replaced by `replacement`.
+
+    Only the word's own characters go; the spaces around it stay (BERT-style tokenizers ignore the extra
+    space). A word glued to its neighbours without spaces ("good,bad") lets them touch ("goodbad").
+    """
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces.append(text[last:start])
+        pieces.append(replacement)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)

@@ -59,3 +59,20 @@ def test_emoji_and_unknown_characters_keep_offsets(tiny_bert):
     for (start, end), word in zip(a.word_offsets, a.words):
         assert text[start:end] == word
     assert a.words[:2] == ("Love", "it")
+
+
+def test_removal_modes():
+    from types import SimpleNamespace
+
+    from explain.errors import UserError
+    from explain.words import removal_string, remove_words
+
+    bert_like, no_mask = SimpleNamespace(mask_token="[MASK]"), SimpleNamespace(mask_token=None)
+    assert removal_string(bert_like, "delete") == "" and removal_string(bert_like, "mask") == "[MASK]"
+    with pytest.raises(UserError, match="no mask token"):
+        removal_string(no_mask, "mask")
+    with pytest.raises(UserError, match="removal mode"):
+        removal_string(bert_like, "erase")
+    text = "Great sound, terrible price!"
+    assert remove_words(text, [(0, 5), (13, 21)]) == " sound,  price!"
+    assert remove_words(text, [(13, 21)], "[MASK]") == "Great sound, [MASK] price!"

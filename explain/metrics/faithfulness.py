@@ -10,7 +10,7 @@ Conventions shared by every metric here:
 - x is the text as the model sees it: cut after the last word within the model's maximum length,
   so deleting words never pulls unseen text into the window.
 - Removing a word deletes its characters (`mode="delete"`, the same text surgery as occlusion:
-  `explain.methods.occlusion.remove_words`) or replaces it with one mask token (`mode="mask"`).
+  `explain.words.remove_words`) or replaces it with one mask token (`mode="mask"`).
   [CLS]/[SEP] are added by the tokenizer to every perturbed text, so they are always kept.
 - top-k%: k = ceil(fraction * n_words), at least 1 word (so the 1% bin always removes a word).
 - All perturbed texts of one explanation are built first and scored with ONE
@@ -29,11 +29,11 @@ import numpy as np
 
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.methods.occlusion import remove_words
 from explain.metrics import MetricInfo, metric
+from explain.words import REMOVAL_MODES as MODES
+from explain.words import removal_string, remove_words
 
 BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)  # ERASER's AOPC bins
-MODES = ("delete", "mask")
 CURVE_STEPS = 20  # at most this many removal/insertion steps per curve (one per word for short texts)
 CURVE_GRID = 21  # points curves are resampled to for averaging over texts (0%, 5%, ..., 100%)
 FAITHFULNESS_METRICS = ("comprehensiveness", "sufficiency", "deletion_auc", "insertion_auc", "tau_loo")
@@ -100,19 +100,11 @@ class _View:
     """The explained text as the model sees it, and how to remove words from it."""
 
     def __init__(self, classifier, explanation: Explanation, mode: str):
-        if mode not in MODES:
-            raise UserError(f"removal mode {mode!r} is not one of {MODES}")
+        self.replacement = removal_string(classifier.tokenizer, mode)
         offsets = explanation.alignment.word_offsets
         self.text = explanation.text[: offsets[-1][1]] if offsets else explanation.text
         self.offsets = offsets
         self.n = len(offsets)
-        if mode == "mask":
-            mask = getattr(classifier.tokenizer, "mask_token", None)
-            if not mask:
-                raise UserError(f"{classifier.name} has no mask token; use removal mode 'delete'")
-            self.replacement = mask
-        else:
-            self.replacement = ""
 
     def without(self, words: Iterable[int]) -> str:
         """The text with these words removed (or masked)."""
