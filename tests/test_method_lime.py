@@ -1,4 +1,4 @@
-"""LIME: word split agrees with our words, bounded batches, every label, seeds, a one-word model."""
+"""LIME: word split agrees with our words, one engine call, removal modes, every label, seeds, a one-word model."""
 
 from __future__ import annotations
 
@@ -52,7 +52,8 @@ def test_finds_the_one_word_that_matters(tiny_bert):
                                atol=0.01)
 
 
-def test_samples_go_in_bounded_batches(tiny_bert, monkeypatch):
+def test_samples_go_to_the_engine_in_one_call(tiny_bert, monkeypatch):
+    """One predict_proba call for every sample, so the engine de-duplicates across all of them."""
     sizes: list[int] = []
     real = tiny_bert.predict_proba
 
@@ -61,9 +62,34 @@ def test_samples_go_in_bounded_batches(tiny_bert, monkeypatch):
         return real(texts)
 
     monkeypatch.setattr(tiny_bert, "predict_proba", recording)
-    explain(tiny_bert, REVIEW, method="lime", num_samples=300, batch_size=64)
-    assert max(sizes) == 64
-    assert sum(s for s in sizes if s > 1) >= 300 - 1 and sizes.count(64) == 4  # 300 = 4 x 64 + 44
+    exp = explain(tiny_bert, "great phone, awful battery", method="lime", num_samples=300)
+    assert 300 in sizes and sum(s for s in sizes if s > 1) == 300
+    # 5 words have 2**5 - 1 = 31 subsets with at least one word kept (plus the empty text): far fewer than 300
+    assert exp.diagnostics["model_evaluations"] <= 2 ** 5 + 2
+
+
+@pytest.mark.parametrize("mode", ["delete", "mask"])
+def test_mode_deletes_or_masks_words(tiny_bert, monkeypatch, mode):
+    seen: list[str] = []
+    real = tiny_bert.predict_proba
+
+    def recording(texts):
+        seen.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(tiny_bert, "predict_proba", recording)
+    exp = explain(tiny_bert, REVIEW, method="lime", num_samples=50, mode=mode)
+    assert exp.diagnostics["mode"] == mode
+    variants = [t for t in seen if t != REVIEW]
+    assert variants and all(len(t) < len(REVIEW) for t in variants) == (mode == "delete")
+    assert any(tiny_bert.tokenizer.mask_token in t for t in variants) == (mode == "mask")
+
+
+def test_bad_mode_is_a_user_error(tiny_bert):
+    from explain.errors import UserError
+
+    with pytest.raises(UserError, match="removal mode"):
+        explain(tiny_bert, REVIEW, method="lime", num_samples=50, mode="blank")
 
 
 def test_seed_makes_it_reproducible(tiny_bert):
