@@ -266,14 +266,17 @@ class Classifier:
                          tuple(a.cpu() for a in out.attentions) if output_attentions else None,
                          tuple(h.cpu() for h in out.hidden_states) if output_hidden_states else None)
 
-    def forward(self, inputs: dict[str, torch.Tensor], **kwargs):
+    def forward(self, inputs: dict[str, torch.Tensor], *, head_only: bool = False, **kwargs):
         """Run the model on prepared inputs (gradients allowed), counting calls and forward time.
 
         Explainers that need gradients or attentions call this instead of `self.model(...)` so
         that evaluations and the forward-pass share of wall time are counted in one place.
+        `head_only=True` runs the engine's exact view instead (fused attention, last layer for the
+        first token only): the same logits, faster, but no attentions or hidden states (gradient methods).
         """
         start = time.perf_counter()
-        out = self.model(**inputs, **kwargs)
+        model = self.engine.exact_model if head_only else self.model
+        out = model(**inputs, **kwargs)
         rows = inputs["input_ids"] if "input_ids" in inputs else inputs["inputs_embeds"]  # embeddings: gradient methods
         self._record(time.perf_counter() - start, int(rows.shape[0]))
         return out
