@@ -108,6 +108,28 @@ def test_ig_completeness(expressive, target):
     assert get_method("integrated_gradients").additive
 
 
+@pytest.mark.parametrize("baseline", ["pad", "mask"])
+def test_ig_equals_captum_layer_integrated_gradients(expressive, baseline):
+    """Our batched IG is Captum's LayerIntegratedGradients on the word embeddings (same Gauss-Legendre rule)."""
+    from captum.attr import LayerIntegratedGradients
+
+    text = embed_text(expressive, REVIEW)
+    keys = tuple(text.extra_inputs)
+
+    def forward(ids, *extra):
+        return logits_from_embeddings(expressive, word_embeddings(expressive, ids), dict(zip(keys, extra)))[:, 2]
+
+    lig = LayerIntegratedGradients(forward, expressive.model.get_input_embeddings())
+    attributions, delta = lig.attribute(text.input_ids, baselines=baseline_ids(expressive, text, baseline),
+                                        additional_forward_args=tuple(text.extra_inputs[k] for k in keys),
+                                        n_steps=32, internal_batch_size=32, return_convergence_delta=True)
+    reference = attributions[0].sum(dim=-1).detach().double().numpy()
+    ours = explain(expressive, REVIEW, method="ig", target=2, n_steps=32, baseline=baseline)
+    assert np.abs(reference).max() > 0.05  # not a vacuous comparison
+    np.testing.assert_allclose(ours.token_scores, reference, atol=1e-5 * np.abs(reference).max() + 1e-6)
+    assert ours.diagnostics["delta"] == pytest.approx(float(delta[0]), abs=1e-4)
+
+
 def test_ig_base_value_is_the_model_on_baseline_embeddings(tiny_classifier):
     exp = explain(tiny_classifier, REVIEW, method="ig", target=0, n_steps=8, baseline="mask")
     text = embed_text(tiny_classifier, REVIEW)
