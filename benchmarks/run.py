@@ -6,8 +6,9 @@
 
 Prints a table and writes JSON to benchmarks/results/{full,quick}-t{threads}.json (or --out). Sections:
 1. SHAP Partition, max_evals 500: ours vs shap.Explainer(transformers.pipeline(..., top_k=None));
-2. LIME 1,000 / 5,000 samples: ours vs LimeTextExplainer with a predict_proba that tokenizes every
-   sample in one call and runs one forward (peak RSS of each);
+2. LIME 1,000 / 5,000 samples, words deleted (our default) and masked: ours vs the same
+   LimeTextExplainer configuration (same words, removal, seed) with a predict_proba that tokenizes
+   every sample in one call and runs one forward (peak RSS of each; coefficients compared);
 3. integrated gradients, 50 steps: ours vs Captum LayerIntegratedGradients, one example, internal_batch_size=1;
 4. predict_proba throughput on 1,000 review sentences: ours vs transformers.pipeline(batch_size=32);
 5. forward-pass share of explanation wall time (SHAP, LIME);
@@ -40,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from explain.classifier import Classifier, TruncationWarning
-from explain.methods import explain, get_method, methods
+from explain.methods import explain, methods
 
 TARGET_TOKENS = (10, 25, 60, 200)
 QUICK_TOKENS = (10, 25)
@@ -205,50 +206,54 @@ def naive_attention_gb(clf: Classifier, n: int, seq: int) -> float:
     return 2 * n * heads * seq * seq * 4 / 1e9
 
 
-def bench_lime(clf: Classifier, texts: dict[int, str], sample_counts: tuple[int, ...]) -> list[dict]:
+def reference_lime(clf: Classifier, text: str, num_samples: int, mode: str):
+    """LimeTextExplainer configured exactly as our adapter (same words, removal and seed), with the naive predict."""
     from lime.lime_text import LimeTextExplainer
 
-    naive = naive_predict_proba(clf)
+    from explain.methods.lime import word_splitter
+    from explain.words import removal_string
+
+    alignment = clf.align(text)
+    explainer = LimeTextExplainer(class_names=list(clf.labels), split_expression=word_splitter(text, alignment),
+                                  bow=False, mask_string=removal_string(clf.tokenizer, mode),
+                                  feature_selection="none", random_state=0)
+    return explainer.explain_instance(text, naive_predict_proba(clf), labels=range(len(clf.labels)),
+                                      num_features=len(alignment.words), num_samples=num_samples)
+
+
+def bench_lime(clf: Classifier, texts: dict[int, str], sample_counts: tuple[int, ...],
+               modes: tuple[str, ...] = ("delete", "mask")) -> list[dict]:
     rows = []
-    for num_samples in sample_counts:
-        for target, text in texts.items():
-            seq = n_tokens(clf, text)
-            ours = timed(partial(explain, clf, text, "lime", num_samples=num_samples), memory=True)
-            row = {"tokens": seq, "target_tokens": target, "num_samples": num_samples, "load": os.getloadavg()[0],
-                   "ours_s": ours.wall,
-                   "ours_cpu_s": ours.cpu, "ours_peak_mib": ours.peak_mib,
-                   "model_evaluations": ours.result.diagnostics["model_evaluations"],
-                   "forward_passes": ours.result.diagnostics["forward_passes"],
-                   "forward_share": ours.result.diagnostics["forward_share"]}
-            if "batch_size" in get_method("lime").parameters:
-                # the adapter's own chunks (batch_size) split the samples before the engine can dedup them:
-                # the same explanation with every sample in one predict_proba call
-                whole = timed(partial(explain, clf, text, "lime", num_samples=num_samples, batch_size=num_samples),
-                              memory=True)
-                row |= {"ours_one_call_s": whole.wall, "ours_one_call_peak_mib": whole.peak_mib,
-                        "ours_one_call_evaluations": whole.result.diagnostics["model_evaluations"],
-                        "ours_one_call_forward_share": whole.result.diagnostics["forward_share"]}
-            need = naive_attention_gb(clf, num_samples, seq)
-            if need > NAIVE_MEMORY_LIMIT_GB:
-                row["theirs_skipped"] = (f"one forward of {num_samples} x {seq} tokens needs ~{need:.0f} GB for one "
-                                         f"layer's attention alone (limit {NAIVE_MEMORY_LIMIT_GB} GB)")
-                print(f"  lime {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s "
-                      f"(peak +{ours.peak_mib:.0f} MiB); reference skipped, ~{need:.0f} GB", flush=True)
+    for mode in modes:
+        for num_samples in sample_counts:
+            for target, text in texts.items():
+                seq = n_tokens(clf, text)
+                ours = timed(partial(explain, clf, text, "lime", num_samples=num_samples, mode=mode), memory=True)
+                exp = ours.result
+                row = {"tokens": seq, "target_tokens": target, "mode": mode, "num_samples": num_samples,
+                       "load": os.getloadavg()[0], "ours_s": ours.wall,
+                       "ours_cpu_s": ours.cpu, "ours_peak_mib": ours.peak_mib,
+                       "model_evaluations": exp.diagnostics["model_evaluations"],
+                       "forward_passes": exp.diagnostics["forward_passes"],
+                       "forward_share": exp.diagnostics["forward_share"]}
+                need = naive_attention_gb(clf, num_samples, seq)
+                if need > NAIVE_MEMORY_LIMIT_GB:
+                    row["theirs_skipped"] = (f"one forward of {num_samples} x {seq} tokens needs ~{need:.0f} GB for "
+                                             f"one layer's attention alone (limit {NAIVE_MEMORY_LIMIT_GB} GB)")
+                    print(f"  lime {mode:<6} {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s "
+                          f"(peak +{ours.peak_mib:.0f} MiB); reference skipped, ~{need:.0f} GB", flush=True)
+                    rows.append(row)
+                    continue
+                theirs = timed(partial(reference_lime, clf, text, num_samples, mode), memory=True)
+                reference = dict(theirs.result.local_exp[exp.target])
+                diff = max(abs(exp.word_scores[w] - reference[w]) for w in range(len(exp.words)))
+                row |= {"theirs_s": theirs.wall, "theirs_cpu_s": theirs.cpu, "theirs_peak_mib": theirs.peak_mib,
+                        "ratio": theirs.wall / ours.wall, "max_abs_coef_diff": float(diff)}
                 rows.append(row)
-                continue
-            reference = LimeTextExplainer(class_names=list(clf.labels), random_state=0)
-            n_labels = len(clf.labels)
-            theirs = timed(partial(reference.explain_instance, text, naive, labels=range(n_labels),
-                                   num_features=len(text.split()), num_samples=num_samples), memory=True)
-            row |= {"theirs_s": theirs.wall, "theirs_cpu_s": theirs.cpu, "theirs_peak_mib": theirs.peak_mib,
-                    "ratio": theirs.wall / ours.wall}
-            if "ours_one_call_s" in row:
-                row["ratio_one_call"] = theirs.wall / row["ours_one_call_s"]
-            rows.append(row)
-            print(f"  lime {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s (peak +{ours.peak_mib:.0f} "
-                  f"MiB), lime+one forward {theirs.wall:6.2f} s (peak +{theirs.peak_mib:.0f} MiB), "
-                  f"x{row['ratio']:.1f}", flush=True)
-            _release_memory()
+                print(f"  lime {mode:<6} {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s (peak "
+                      f"+{ours.peak_mib:.0f} MiB), lime+one forward {theirs.wall:6.2f} s (peak "
+                      f"+{theirs.peak_mib:.0f} MiB), x{row['ratio']:.1f}, max|diff| {diff:.1e}", flush=True)
+                _release_memory()
     return rows
 
 
@@ -380,15 +385,11 @@ def table(results: dict) -> str:
                      + f"  forward share {r['forward_share']:.0%}")
     for r in results.get("lime", []):
         theirs = (f"lime+1 forward {r['theirs_s']:7.2f} s (+{r['theirs_peak_mib']:.0f} MiB)  x{r['ratio']:5.1f} "
-                  f"({met(r['ratio'] >= 3)} >= 3x)" if "theirs_s" in r else f"reference skipped: {r['theirs_skipped']}")
-        lines.append(f"LIME  {r['tokens']:>3} tok  {r['num_samples']:>5} samples  ours {r['ours_s']:7.2f} s "
-                     f"(+{r['ours_peak_mib']:.0f} MiB, {r['model_evaluations']} evals)  {theirs}  forward share "
-                     f"{r['forward_share']:.0%}")
-        if "ours_one_call_s" in r:
-            ratio = f"  x{r['ratio_one_call']:5.1f}" if "ratio_one_call" in r else ""
-            lines.append(f"      ... ours with batch_size=num_samples {r['ours_one_call_s']:7.2f} s (+"
-                         f"{r['ours_one_call_peak_mib']:.0f} MiB, {r['ours_one_call_evaluations']} evals){ratio}  "
-                         f"forward share {r['ours_one_call_forward_share']:.0%}")
+                  f"({met(r['ratio'] >= 3)} >= 3x)  max|diff| {r['max_abs_coef_diff']:.1e}"
+                  if "theirs_s" in r else f"reference skipped: {r['theirs_skipped']}")
+        lines.append(f"LIME  {r['tokens']:>3} tok  {r.get('mode', 'mask'):<6} {r['num_samples']:>5} samples  ours "
+                     f"{r['ours_s']:7.2f} s (+{r['ours_peak_mib']:.0f} MiB, {r['model_evaluations']} evals)  {theirs}  "
+                     f"forward share {r['forward_share']:.0%}")
     for r in results.get("ig", []):
         target = f"  ({met(r['ours_s'] <= 0.3)} <= 0.3 s)" if r["target_tokens"] == 25 else ""
         lines.append(f"IG    {r['tokens']:>3} tok  50 steps  ours {r['ours_s']:7.3f} s  captum batch-1 "
@@ -417,6 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10- and 25-token texts, LIME 1,000 samples only")
     parser.add_argument("--only", default="shap,lime,ig,throughput,flags",
                         help="comma-separated sections: shap,lime,ig,throughput,flags")
+    parser.add_argument("--lime-modes", default="delete,mask", help="LIME removal modes to measure: delete,mask")
     parser.add_argument("--threads", type=int, default=None, help="torch threads for everything (default: torch's)")
     parser.add_argument("--flags", default="eager_attention,int8,bf16,compile",
                         help="speed flags to measure: eager_attention,int8,bf16,compile")
@@ -454,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         results["shap"] = bench_shap(clf, texts)
     if "lime" in sections:
         print("2. LIME", flush=True)
-        results["lime"] = bench_lime(clf, texts, (1000,) if args.quick else (1000, 5000))
+        modes = tuple(m.strip() for m in args.lime_modes.split(",") if m.strip())
+        results["lime"] = bench_lime(clf, texts, (1000,) if args.quick else (1000, 5000), modes)
     if "ig" in sections:
         print("3. IG", flush=True)
         results["ig"] = bench_ig(clf, texts)
