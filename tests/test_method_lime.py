@@ -121,3 +121,39 @@ def test_long_text_explains_what_the_model_sees(tiny_bert):
         exp = explain(tiny_bert, text, method="lime", num_samples=100)
     assert exp.diagnostics["truncated"] is True
     assert len(exp.tokens) == tiny_bert.max_length and len(exp.words) == len(exp.word_scores) < 60 * 6
+
+
+@pytest.mark.parametrize("mode", ["delete", "mask"])
+def test_equals_lime_text_explainer_with_a_plain_predict(tiny_bert, mode):
+    """Our adapter is LimeTextExplainer (same words, removal, seed); only the model calls go through the engine."""
+    import copy
+
+    import torch
+    from lime.lime_text import LimeTextExplainer
+
+    from explain.classifier import Classifier
+    from explain.words import removal_string
+
+    model = copy.deepcopy(tiny_bert.model)  # weights redrawn at std 0.2: outputs that move with the words
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for weight in (p for p in model.parameters() if p.dim() == 2):
+            weight.normal_(0.0, 0.2, generator=generator)
+    clf = Classifier(model, tiny_bert.tokenizer, name="tiny-bert (std 0.2)")
+
+    def plain_predict(texts):
+        enc = clf.tokenizer(list(texts), padding=True, return_tensors="pt")
+        with torch.no_grad():
+            return torch.softmax(clf.model(**enc).logits, dim=-1).numpy()
+
+    ours = explain(clf, REVIEW, method="lime", target="5 stars", num_samples=300, mode=mode)
+    reference = LimeTextExplainer(class_names=list(clf.labels), split_expression=word_splitter(REVIEW, ours.alignment),
+                                  bow=False, mask_string=removal_string(clf.tokenizer, mode), feature_selection="none",
+                                  random_state=0)
+    result = reference.explain_instance(REVIEW, plain_predict, labels=[4], num_features=len(ours.words),
+                                        num_samples=300)
+    theirs = np.zeros(len(ours.words))
+    for word, weight in result.local_exp[4]:
+        theirs[word] = weight
+    assert np.abs(theirs).max() > 0.01
+    np.testing.assert_allclose(ours.word_scores, theirs, atol=1e-5)
