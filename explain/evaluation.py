@@ -30,7 +30,7 @@ import numpy as np
 from explain.classifier import TruncationWarning
 from explain.errors import DataError, UserError
 from explain.explanation import Explanation
-from explain.methods import parse_params
+from explain.methods import get_method, parse_params
 from explain.metrics import BINS, FAITHFULNESS_METRICS, METRICS, MetricInfo
 from explain.metrics.agreement import MEASURES, TOP_K, AgreementMatrix, agreement_matrix, mean_agreement
 from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, MODES, faithfulness, leave_one_out
@@ -41,7 +41,7 @@ DEFAULT_HELDOUT = "default-heldout"
 ALL_METRICS = FAITHFULNESS_METRICS + ("plausibility",)
 SECONDS = MetricInfo("seconds", "cost", higher_is_better=False, min_value=0.0, max_value=math.inf,
                      summary="wall-clock seconds per explanation (explain() only, metrics excluded)")
-RECORD_VERSION = 1
+RECORD_VERSION = 2  # 2: keys hold every method parameter, defaults included
 
 
 # ---------------------------------------------------------------- data
@@ -95,8 +95,11 @@ class Settings:
 
     def fingerprint(self, model: str, method: str) -> str:
         """A short hash of everything that changes `method`'s record for a text."""
+        params = dict(self.params.get(method, {}))
+        if method != RANDOM:  # every parameter the method runs with, so a changed default is recomputed too
+            params = get_method(method).resolve(params)
         parts = {"v": RECORD_VERSION, "model": model, "method": method, "metrics": self.metrics, "mode": self.mode,
-                 "bins": self.bins, "steps": self.steps, "params": dict(self.params.get(method, {}))}
+                 "bins": self.bins, "steps": self.steps, "params": params}
         if method == RANDOM:
             parts |= {"random_rankings": self.random_rankings, "seed": self.seed}
         blob = json.dumps(parts, sort_keys=True, default=str)

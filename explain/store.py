@@ -120,12 +120,7 @@ def method_params(method: str, params: Mapping[str, Any] | None = None) -> tuple
     from explain.methods import get_method
 
     m = get_method(method)
-    params = dict(params or {})
-    unknown = sorted(set(params) - set(m.parameters))
-    if unknown:
-        valid = ", ".join(f"{k}={v!r}" for k, v in m.parameters.items()) or "none"
-        raise UserError(f"{m.name} has no parameter {', '.join(unknown)}; its parameters: {valid}")
-    return m.name, m.parameters | params
+    return m.name, m.resolve(dict(params or {}))
 
 
 def make_key(classifier: Classifier, text: str, method: str, params: Mapping[str, Any] | None = None,

@@ -184,3 +184,12 @@ def test_truncated_texts_are_counted_not_warned_about(tiny_bert):
     assert records[0]["truncated"] is True and records[0]["n_words"] < 160
     summary = summarize(records, ["occlusion"], Settings(metrics=("comprehensiveness",)), n_items=1)
     assert summary["truncated_texts"] == 1 and "1 text(s)" in leaderboard_html(summary)
+
+
+def test_record_keys_hold_every_parameter_defaults_included():
+    """A default written out is the same record; a changed value (or a changed default) is a new one."""
+    implicit = Settings().fingerprint("m", "lime")
+    assert Settings(params={"lime": {"mode": "delete"}}).fingerprint("m", "lime") == implicit
+    assert Settings(params={"lime": {"mode": "mask"}}).fingerprint("m", "lime") != implicit
+    assert Settings(params={"lime": {"num_samples": 64}}).fingerprint("m", "lime") != implicit
+    assert Settings(params={"lime": {"mode": "mask"}}).fingerprint("m", "shap") == Settings().fingerprint("m", "shap")

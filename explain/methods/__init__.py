@@ -51,6 +51,15 @@ class Method:
         sig = inspect.signature(self.function)
         return {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
+    def resolve(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Every parameter this call would use (defaults filled in); an unknown name is a user error."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            valid = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items()) or "none"
+            raise UserError(f"{self.name} has no parameter {', '.join(unknown)}; its parameters: {valid}")
+        return self.parameters | params
+
 
 _REGISTRY: dict[str, Method] = {}
 _ALIASES: dict[str, str] = {}
@@ -165,10 +174,7 @@ def explain(classifier: Classifier, text: str, method: str = "shap", target: str
     m = get_method(method)
     if not isinstance(text, str) or not text.strip():
         raise EmptyTextError("the review is empty; give a text with at least one word")
-    unknown = sorted(set(params) - set(m.parameters))
-    if unknown:
-        valid = ", ".join(f"{k}={v!r}" for k, v in m.parameters.items()) or "none"
-        raise UserError(f"{m.name} has no parameter {', '.join(unknown)}; its parameters: {valid}")
+    full_params = m.resolve(params)
     started = time.perf_counter()
     calls0, secs0, texts0 = classifier.forward_calls, classifier.forward_seconds, classifier.texts_evaluated
     predicted = int(classifier.predict_proba([text])[0].argmax()) if target is None else None
@@ -185,4 +191,4 @@ def explain(classifier: Classifier, text: str, method: str = "shap", target: str
         "forward_passes": classifier.forward_calls - calls0,
         "forward_share": round(forward / wall, 4) if wall > 0 else 0.0,
     }
-    return replace(result, params=m.parameters | dict(params), diagnostics=diagnostics)
+    return replace(result, params=full_params, diagnostics=diagnostics)
