@@ -95,7 +95,7 @@ def trace(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, 
 def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
         target: Annotated[Optional[str], typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")] = None,
         contrast: Annotated[Optional[str], typer.Option(help="Explain target *rather than* this label.")] = None,
-        param: Annotated[Optional[list[str]], typer.Option("--param", help="Method parameter NAME=VALUE or METHOD.NAME=VALUE, e.g. max_evals=300 (repeatable).")] = None,
+        param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Method parameter NAME=VALUE or METHOD.NAME=VALUE, e.g. max_evals=300 (repeatable).")] = None,
         model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
         html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
@@ -314,12 +314,11 @@ def main() -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+    except Exception as exc:  # usage errors (unknown option, bad value) show themselves and carry an exit code
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):  # click's, or the copy of click that typer vendors
+            show()
+            sys.exit(code)
         raise
 
 

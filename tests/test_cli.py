@@ -50,6 +50,18 @@ def test_user_mistakes_exit_2_with_one_line(monkeypatch, capsys, args, stdin, me
     assert err.lower().startswith("error:")
 
 
+@pytest.mark.parametrize("args, message", [
+    (["why", "hi", "--no-such-option"], "no such option"),
+    (["why", "hi", "--top", "many"], "invalid value for '--top'"),
+    (["evaluate", "--n", "0"], "--n"),
+])
+def test_usage_errors_show_usage_not_a_traceback(monkeypatch, capsys, args, message):
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    assert code == 2
+    assert "Traceback" not in err and "error: " in err.lower() and message in err.lower()
+    assert "usage:" in err.lower()
+
+
 def test_csv_without_named_column(monkeypatch, capsys, tmp_path, tiny_bert_dir):
     f = tmp_path / "r.csv"
     f.write_text("body\nfine\n", encoding="utf-8")
