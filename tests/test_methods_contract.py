@@ -89,3 +89,22 @@ def test_param_parsing_for_one_method_or_every_method_that_takes_it():
         parse_params(["ig.n_steps=3"], ["occlusion"])
     with pytest.raises(UserError, match="NAME=VALUE"):
         parse_params(["occlusion"], ["occlusion"])
+
+
+@pytest.mark.parametrize("method, params, message", [
+    ("shap", {"max_evals": "abc"}, "max_evals must be an integer"),
+    ("lime", {"seed": "abc"}, "seed must be an integer"),
+    ("ig", {"n_steps": 2.5}, "n_steps must be an integer"),
+    ("occlusion", {"mode": 3}, "mode must be a string"),
+    ("lime", {"num_sample": 10}, "no parameter num_sample"),
+])
+def test_wrongly_typed_or_unknown_parameters_are_user_errors(tiny_bert, method, params, message):
+    with pytest.raises(UserError, match=message):
+        explain(tiny_bert, "a fine phone", method=method, **params)
+
+
+def test_numpy_integers_are_integers(tiny_bert):
+    import numpy as np
+
+    exp = explain(tiny_bert, "a fine phone", method="lime", num_samples=np.int64(20))
+    assert exp.params["num_samples"] == 20

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -58,7 +59,37 @@ class Method:
         if unknown:
             valid = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items()) or "none"
             raise UserError(f"{self.name} has no parameter {', '.join(unknown)}; its parameters: {valid}")
-        return self.parameters | params
+        defaults = self.parameters
+        for name, value in params.items():
+            expected = _expected_type(defaults[name])
+            if expected is not None and not _is_a(value, expected):
+                raise UserError(f"{self.name}'s {name} must be {_TYPE_WORDS[expected]} (got {value!r}); "
+                                f"default {defaults[name]!r}")
+        return defaults | params
+
+
+_TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+
+
+def _expected_type(default: object) -> type | None:
+    """The type a parameter's values must have, read from its default (None: any value)."""
+    for kind in (bool, int, float, str):  # bool before int: True is an int too
+        if isinstance(default, kind):
+            return kind
+    return None
+
+
+def _is_a(value: object, kind: type) -> bool:
+    """Is `value` acceptable where the default is a `kind` (numpy integers count as integers)?"""
+    if kind is bool:
+        return isinstance(value, (bool, np.bool_))
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if kind is int:
+        return isinstance(value, numbers.Integral)
+    if kind is float:
+        return isinstance(value, numbers.Real)
+    return isinstance(value, kind)
 
 
 _REGISTRY: dict[str, Method] = {}

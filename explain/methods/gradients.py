@@ -14,6 +14,7 @@ first token only; the same logits as the classifier's model within float roundin
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -142,13 +143,15 @@ def integrated_gradients(classifier: Classifier, text: str, target: int, contras
     `internal_batch_size` rows (default: as many as the classifier's token budget,
     `max_tokens_per_batch`, allows for this text's length; usually all in one pass).
     """
-    if not isinstance(n_steps, int) or n_steps < 1:
+    if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
         raise UserError(f"n_steps must be a positive integer (got {n_steps!r}); 50 is a good default")
-    if internal_batch_size is not None and (not isinstance(internal_batch_size, int) or internal_batch_size < 1):
+    if internal_batch_size is not None and (not isinstance(internal_batch_size, numbers.Integral)
+                                            or internal_batch_size < 1):
         raise UserError(f"internal_batch_size must be a positive integer or None (got {internal_batch_size!r})")
+    n_steps = int(n_steps)
     embedded = embed_text(classifier, text)
     seq_len = embedded.input_ids.shape[1]
-    rows = min(internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len), n_steps)
+    rows = min(int(internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len)), n_steps)
     alphas, weights = gauss_legendre(n_steps)
     with torch.no_grad():
         x = word_embeddings(classifier, embedded.input_ids)  # (1, seq, hidden)

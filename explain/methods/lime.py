@@ -63,8 +63,9 @@ def lime(classifier: Classifier, text: str, target: int, contrast: int | None = 
     """Word coefficients for every label from LIME's local linear model (Ribeiro et al. 2016)."""
     from lime.lime_text import LimeTextExplainer
 
-    if not isinstance(num_samples, int) or num_samples < 2:
+    if num_samples < 2:
         raise UserError(f"lime needs num_samples of at least 2 (got {num_samples!r}); 1000 is the usual budget")
+    num_samples = int(num_samples)
     mask_string = removal_string(classifier.tokenizer, mode)
     alignment = classifier.align(text)
     n_words, n_labels = len(alignment.words), len(classifier.labels)
