@@ -187,7 +187,7 @@ class Engine:
     @property
     def exact_model(self) -> torch.nn.Module:
         """A view of the model computing its exact function faster (fused attention, first-token last layer)."""
-        key = tuple(id(p) for p in self.model.parameters())
+        key = self._params_key()
         if self._exact is None or key != self._exact_key:
             self._exact, self._exact_key = self._build_exact(), key
         return self._exact
@@ -195,10 +195,14 @@ class Engine:
     @property
     def inference_model(self) -> torch.nn.Module:
         """The module predictions run on: the exact view, with the speed flags' changes (built on first use)."""
-        key = tuple(id(p) for p in self.model.parameters())
+        key = self._params_key()
         if self._view is None or key != self._view_key:
             self._view, self._view_key = self._build_view(), key
         return self._view
+
+    def _params_key(self) -> tuple[int, ...]:
+        """Identity of the model's Parameters: a view is rebuilt when they are replaced (not when edited in place)."""
+        return tuple(id(p) for p in self.model.parameters())
 
     def _build_exact(self) -> torch.nn.Module:
         view = shared_view(self.model).eval()
