@@ -413,6 +413,11 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def _names(csv: str) -> tuple[str, ...]:
+    """The non-empty names of a comma-separated option value."""
+    return tuple(name.strip() for name in csv.split(",") if name.strip())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10- and 25-token texts, LIME 1,000 samples only")
@@ -425,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON output (default benchmarks/results/{full,quick}-t{threads}.json)")
     args = parser.parse_args(argv)
-    sections = {s.strip() for s in args.only.split(",") if s.strip()}
+    sections = set(_names(args.only))
     if args.threads:
         torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore", TruncationWarning)
@@ -456,8 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         results["shap"] = bench_shap(clf, texts)
     if "lime" in sections:
         print("2. LIME", flush=True)
-        modes = tuple(m.strip() for m in args.lime_modes.split(",") if m.strip())
-        results["lime"] = bench_lime(clf, texts, (1000,) if args.quick else (1000, 5000), modes)
+        results["lime"] = bench_lime(clf, texts, (1000,) if args.quick else (1000, 5000), _names(args.lime_modes))
     if "ig" in sections:
         print("3. IG", flush=True)
         results["ig"] = bench_ig(clf, texts)
@@ -467,8 +471,8 @@ def main(argv: list[str] | None = None) -> int:
         results["throughput"] = bench_throughput(clf, sentences)
     if "flags" in sections:
         print("6. speed flags", flush=True)
-        flags = tuple(f.strip() for f in args.flags.split(",") if f.strip())
-        results["flags"] = bench_flags(sentences[:200] if args.quick else sentences[:500], flags, texts[25])
+        results["flags"] = bench_flags(sentences[:200] if args.quick else sentences[:500], _names(args.flags),
+                                       texts[25])
     results["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     results["seconds"] = round(time.perf_counter() - started, 1)
     print()
