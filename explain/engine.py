@@ -158,10 +158,7 @@ class Engine:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self.pad_type_id = getattr(tokenizer, "pad_token_type_id", 0) or 0
         self._check_device()
-        self._view: torch.nn.Module | None = None
-        self._view_key: tuple[int, ...] = ()
-        self._exact: torch.nn.Module | None = None
-        self._exact_key: tuple[int, ...] = ()
+        self._views: dict[str, tuple[tuple[int, ...], torch.nn.Module]] = {}  # name -> (params key, view)
 
     def _check_device(self) -> None:
         if self.options.quantize and self.device.type != "cpu":
@@ -179,30 +176,28 @@ class Engine:
         self.options = options
         self._check_device()
         if exact:
-            self._exact = None
+            self._views.pop("exact", None)
         if rebuild:
-            self._view = None
+            self._views.pop("inference", None)
 
     # ---------------------------------------------------------------- the inference model
     @property
     def exact_model(self) -> torch.nn.Module:
         """A view of the model computing its exact function faster (fused attention, first-token last layer)."""
-        key = self._params_key()
-        if self._exact is None or key != self._exact_key:
-            self._exact, self._exact_key = self._build_exact(), key
-        return self._exact
+        return self._cached("exact", self._build_exact)
 
     @property
     def inference_model(self) -> torch.nn.Module:
         """The module predictions run on: the exact view, with the speed flags' changes (built on first use)."""
-        key = self._params_key()
-        if self._view is None or key != self._view_key:
-            self._view, self._view_key = self._build_view(), key
-        return self._view
+        return self._cached("inference", self._build_view)
 
-    def _params_key(self) -> tuple[int, ...]:
-        """Identity of the model's Parameters: a view is rebuilt when they are replaced (not when edited in place)."""
-        return tuple(id(p) for p in self.model.parameters())
+    def _cached(self, name: str, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+        """The view `name`, built on first use and again when the model's Parameters are replaced (not edited)."""
+        key = tuple(id(p) for p in self.model.parameters())
+        cached = self._views.get(name)
+        if cached is None or cached[0] != key:
+            cached = self._views[name] = (key, build())
+        return cached[1]
 
     def _build_exact(self) -> torch.nn.Module:
         view = shared_view(self.model).eval()
