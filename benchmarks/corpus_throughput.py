@@ -45,8 +45,13 @@ def main() -> None:
     clf = Classifier.from_pretrained(None)
     heldout = [Review(e.text, e.stars) for e in default_split()[1] if e.group.startswith("amazon:")]
     reviews = heldout[: args.n]
-    results: dict = {"model": clf.name, "method": args.method, "cpus": os.cpu_count(),
-                     "torch_threads": torch.get_num_threads(), "load_average": os.getloadavg()}
+    results: dict = {
+        "model": clf.name,
+        "method": args.method,
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average": os.getloadavg(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         store = ExplanationStore(Path(tmp) / "report.sqlite")
         for phase in ("uncached", "cached"):
@@ -54,21 +59,28 @@ def main() -> None:
             report = build_report(clf, reviews, [args.method], store, attention_views=0, progress=True)
             page = report_html(report)
             seconds = time.perf_counter() - started
-            results[f"report_{phase}"] = {"reviews": len(reviews), "seconds": round(seconds, 2),
-                                          "reviews_per_s": round(len(reviews) / seconds, 2),
-                                          "computed": report.run.computed, "html_mb": round(len(page) / 1e6, 2)}
+            results[f"report_{phase}"] = {
+                "reviews": len(reviews),
+                "seconds": round(seconds, 2),
+                "reviews_per_s": round(len(reviews) / seconds, 2),
+                "computed": report.run.computed,
+                "html_mb": round(len(page) / 1e6, 2),
+            }
             print(phase, results[f"report_{phase}"], flush=True)
         store.close()
 
-        texts = [r.text for r in heldout[args.n: args.n + args.ray_n]]  # the same texts for every engine
+        texts = [r.text for r in heldout[args.n : args.n + args.ray_n]]  # the same texts for every engine
         for threads in (int(t) for t in args.local_threads.split(",") if t.strip()):
             torch.set_num_threads(threads)
             started = time.perf_counter()
             stats = run_corpus(clf, texts, [args.method], ExplanationStore(Path(tmp) / f"local{threads}.sqlite"))
             seconds = time.perf_counter() - started
-            results[f"local_{threads}_threads"] = {"reviews": len(texts), "seconds": round(seconds, 2),
-                                                   "reviews_per_s": round(len(texts) / seconds, 2),
-                                                   "computed": stats.computed}
+            results[f"local_{threads}_threads"] = {
+                "reviews": len(texts),
+                "seconds": round(seconds, 2),
+                "reviews_per_s": round(len(texts) / seconds, 2),
+                "computed": stats.computed,
+            }
             print(f"local_{threads}_threads", results[f"local_{threads}_threads"], flush=True)
         if not args.skip_ray:
             import ray
@@ -80,10 +92,16 @@ def main() -> None:
                 started = time.perf_counter()
                 stats = run_corpus(clf, texts, [args.method], ExplanationStore(Path(tmp) / "ray.sqlite"), engine="ray")
                 seconds = time.perf_counter() - started
-                results["ray_local"] = {"reviews": len(texts), "seconds": round(seconds, 2),
-                                        "reviews_per_s": round(len(texts) / seconds, 2), "computed": stats.computed,
-                                        "failed": len(stats.failed), "ray_init_seconds": round(init_seconds, 2),
-                                        "actors": int(ray.cluster_resources().get("CPU", 1)), "threads_per_actor": 1}
+                results["ray_local"] = {
+                    "reviews": len(texts),
+                    "seconds": round(seconds, 2),
+                    "reviews_per_s": round(len(texts) / seconds, 2),
+                    "computed": stats.computed,
+                    "failed": len(stats.failed),
+                    "ray_init_seconds": round(init_seconds, 2),
+                    "actors": int(ray.cluster_resources().get("CPU", 1)),
+                    "threads_per_actor": 1,
+                }
                 print("ray_local", results["ray_local"], flush=True)
             finally:
                 ray.shutdown()

@@ -103,15 +103,24 @@ def machine() -> dict:
 
     cpu_model = platform.processor()
     try:
-        cpu_model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                         if line.startswith("model name"))
+        cpu_model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     return {
-        "cpu": cpu_model, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(), "gpu": torch.cuda.is_available(),
-        "python": platform.python_version(), "torch": torch.__version__, "transformers": transformers.__version__,
-        "shap": shap.__version__, "load_average_start": round(os.getloadavg()[0], 2),
+        "cpu": cpu_model,
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "gpu": torch.cuda.is_available(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "shap": shap.__version__,
+        "load_average_start": round(os.getloadavg()[0], 2),
     }
 
 
@@ -168,10 +177,16 @@ def bench_shap(clf: Classifier, texts: dict[int, str], max_evals: int = 500) -> 
         values, ref_values = ours.result.label_token_scores, np.asarray(theirs.result.values[0])
         diff = float(np.abs(values - ref_values).max())
         row = {
-            "tokens": n_tokens(clf, text), "target_tokens": target, "load": os.getloadavg()[0],
-            "ours_s": ours.wall, "theirs_s": theirs.wall,
-            "ours_cpu_s": ours.cpu, "theirs_cpu_s": theirs.cpu, "ratio": theirs.wall / ours.wall,
-            "max_abs_value_diff": diff, "model_evaluations": ours.result.diagnostics["model_evaluations"],
+            "tokens": n_tokens(clf, text),
+            "target_tokens": target,
+            "load": os.getloadavg()[0],
+            "ours_s": ours.wall,
+            "theirs_s": theirs.wall,
+            "ours_cpu_s": ours.cpu,
+            "theirs_cpu_s": theirs.cpu,
+            "ratio": theirs.wall / ours.wall,
+            "max_abs_value_diff": diff,
+            "model_evaluations": ours.result.diagnostics["model_evaluations"],
             "forward_passes": ours.result.diagnostics["forward_passes"],
             "forward_share": ours.result.diagnostics["forward_share"],
         }
@@ -183,20 +198,24 @@ def bench_shap(clf: Classifier, texts: dict[int, str], max_evals: int = 500) -> 
             matched = reference([text], max_evals=max_evals, batch_size=max_evals, silent=True)
             row["max_abs_value_diff_same_batch_size"] = float(np.abs(values - np.asarray(matched.values[0])).max())
         rows.append(row)
-        print(f"  shap {row['tokens']:>3} tokens: ours {ours.wall:6.2f} s, shap+pipeline {theirs.wall:6.2f} s, "
-              f"x{row['ratio']:.1f}, max|diff| {diff:.1e}", flush=True)
+        print(
+            f"  shap {row['tokens']:>3} tokens: ours {ours.wall:6.2f} s, shap+pipeline {theirs.wall:6.2f} s, "
+            f"x{row['ratio']:.1f}, max|diff| {diff:.1e}",
+            flush=True,
+        )
     return rows
 
 
 # ---------------------------------------------------------------- 2. LIME
 def naive_predict_proba(clf: Classifier) -> Callable[[list[str]], np.ndarray]:
     """The predict_proba of a typical LIME tutorial: every sample tokenized in one call, one forward pass."""
+
     def predict(texts: list[str]) -> np.ndarray:
-        enc = clf.tokenizer(list(texts), padding=True, truncation=True, max_length=clf.max_length,
-                            return_tensors="pt")
+        enc = clf.tokenizer(list(texts), padding=True, truncation=True, max_length=clf.max_length, return_tensors="pt")
         with torch.no_grad():
             logits = clf.model(**enc).logits
         return torch.softmax(logits, dim=-1).numpy()
+
     return predict
 
 
@@ -214,15 +233,26 @@ def reference_lime(clf: Classifier, text: str, num_samples: int, mode: str):
     from explain.words import removal_string
 
     alignment = clf.align(text)
-    explainer = LimeTextExplainer(class_names=list(clf.labels), split_expression=word_splitter(text, alignment),
-                                  bow=False, mask_string=removal_string(clf.tokenizer, mode),
-                                  feature_selection="none", random_state=0)
-    return explainer.explain_instance(text, naive_predict_proba(clf), labels=range(len(clf.labels)),
-                                      num_features=len(alignment.words), num_samples=num_samples)
+    explainer = LimeTextExplainer(
+        class_names=list(clf.labels),
+        split_expression=word_splitter(text, alignment),
+        bow=False,
+        mask_string=removal_string(clf.tokenizer, mode),
+        feature_selection="none",
+        random_state=0,
+    )
+    return explainer.explain_instance(
+        text,
+        naive_predict_proba(clf),
+        labels=range(len(clf.labels)),
+        num_features=len(alignment.words),
+        num_samples=num_samples,
+    )
 
 
-def bench_lime(clf: Classifier, texts: dict[int, str], sample_counts: tuple[int, ...],
-               modes: tuple[str, ...] = ("delete", "mask")) -> list[dict]:
+def bench_lime(
+    clf: Classifier, texts: dict[int, str], sample_counts: tuple[int, ...], modes: tuple[str, ...] = ("delete", "mask")
+) -> list[dict]:
     rows = []
     for mode in modes:
         for num_samples in sample_counts:
@@ -230,29 +260,49 @@ def bench_lime(clf: Classifier, texts: dict[int, str], sample_counts: tuple[int,
                 seq = n_tokens(clf, text)
                 ours = timed(partial(explain, clf, text, "lime", num_samples=num_samples, mode=mode), memory=True)
                 exp = ours.result
-                row = {"tokens": seq, "target_tokens": target, "mode": mode, "num_samples": num_samples,
-                       "load": os.getloadavg()[0], "ours_s": ours.wall,
-                       "ours_cpu_s": ours.cpu, "ours_peak_mib": ours.peak_mib,
-                       "model_evaluations": exp.diagnostics["model_evaluations"],
-                       "forward_passes": exp.diagnostics["forward_passes"],
-                       "forward_share": exp.diagnostics["forward_share"]}
+                row = {
+                    "tokens": seq,
+                    "target_tokens": target,
+                    "mode": mode,
+                    "num_samples": num_samples,
+                    "load": os.getloadavg()[0],
+                    "ours_s": ours.wall,
+                    "ours_cpu_s": ours.cpu,
+                    "ours_peak_mib": ours.peak_mib,
+                    "model_evaluations": exp.diagnostics["model_evaluations"],
+                    "forward_passes": exp.diagnostics["forward_passes"],
+                    "forward_share": exp.diagnostics["forward_share"],
+                }
                 need = naive_attention_gb(clf, num_samples, seq)
                 if need > NAIVE_MEMORY_LIMIT_GB:
-                    row["theirs_skipped"] = (f"one forward of {num_samples} x {seq} tokens needs ~{need:.0f} GB for "
-                                             f"one layer's attention alone (limit {NAIVE_MEMORY_LIMIT_GB} GB)")
-                    print(f"  lime {mode:<6} {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s "
-                          f"(peak +{ours.peak_mib:.0f} MiB); reference skipped, ~{need:.0f} GB", flush=True)
+                    row["theirs_skipped"] = (
+                        f"one forward of {num_samples} x {seq} tokens needs ~{need:.0f} GB for "
+                        f"one layer's attention alone (limit {NAIVE_MEMORY_LIMIT_GB} GB)"
+                    )
+                    print(
+                        f"  lime {mode:<6} {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s "
+                        f"(peak +{ours.peak_mib:.0f} MiB); reference skipped, ~{need:.0f} GB",
+                        flush=True,
+                    )
                     rows.append(row)
                     continue
                 theirs = timed(partial(reference_lime, clf, text, num_samples, mode), memory=True)
                 reference = dict(theirs.result.local_exp[exp.target])
                 diff = max(abs(exp.word_scores[w] - reference[w]) for w in range(len(exp.words)))
-                row |= {"theirs_s": theirs.wall, "theirs_cpu_s": theirs.cpu, "theirs_peak_mib": theirs.peak_mib,
-                        "ratio": theirs.wall / ours.wall, "max_abs_coef_diff": float(diff)}
+                row |= {
+                    "theirs_s": theirs.wall,
+                    "theirs_cpu_s": theirs.cpu,
+                    "theirs_peak_mib": theirs.peak_mib,
+                    "ratio": theirs.wall / ours.wall,
+                    "max_abs_coef_diff": float(diff),
+                }
                 rows.append(row)
-                print(f"  lime {mode:<6} {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s (peak "
-                      f"+{ours.peak_mib:.0f} MiB), lime+one forward {theirs.wall:6.2f} s (peak "
-                      f"+{theirs.peak_mib:.0f} MiB), x{row['ratio']:.1f}, max|diff| {diff:.1e}", flush=True)
+                print(
+                    f"  lime {mode:<6} {seq:>3} tokens, {num_samples} samples: ours {ours.wall:6.2f} s (peak "
+                    f"+{ours.peak_mib:.0f} MiB), lime+one forward {theirs.wall:6.2f} s (peak "
+                    f"+{theirs.peak_mib:.0f} MiB), x{row['ratio']:.1f}, max|diff| {diff:.1e}",
+                    flush=True,
+                )
                 _release_memory()
     return rows
 
@@ -262,8 +312,9 @@ def textbook_ig(clf: Classifier, text: str, target: int, n_steps: int = 50):
     """Captum's LayerIntegratedGradients as its BERT tutorial calls it: one example, internal_batch_size=1."""
     from captum.attr import LayerIntegratedGradients
 
-    enc = clf.tokenizer(text, return_tensors="pt", truncation=True, max_length=clf.max_length,
-                        return_special_tokens_mask=True)
+    enc = clf.tokenizer(
+        text, return_tensors="pt", truncation=True, max_length=clf.max_length, return_special_tokens_mask=True
+    )
     special = enc.pop("special_tokens_mask").bool()
     input_ids, extra = enc["input_ids"], {k: v for k, v in enc.items() if k != "input_ids"}
     baseline = torch.where(special, input_ids, torch.full_like(input_ids, clf.tokenizer.pad_token_id))
@@ -273,28 +324,47 @@ def textbook_ig(clf: Classifier, text: str, target: int, n_steps: int = 50):
         return clf.model(input_ids=ids, **batch).logits
 
     lig = LayerIntegratedGradients(forward, clf.model.get_input_embeddings())
-    attributions, delta = lig.attribute(input_ids, baselines=baseline, target=target, n_steps=n_steps,
-                                        internal_batch_size=1, return_convergence_delta=True)
+    attributions, delta = lig.attribute(
+        input_ids,
+        baselines=baseline,
+        target=target,
+        n_steps=n_steps,
+        internal_batch_size=1,
+        return_convergence_delta=True,
+    )
     return attributions[0].sum(dim=-1).detach().numpy(), float(delta[0])
 
 
 def bench_ig(clf: Classifier, texts: dict[int, str], n_steps: int = 50, repeats: int = 3) -> list[dict]:
     rows = []
     for target, text in texts.items():
-        ours = min((timed(partial(explain, clf, text, "ig", n_steps=n_steps)) for _ in range(repeats)),
-                   key=lambda t: t.wall)
+        ours = min(
+            (timed(partial(explain, clf, text, "ig", n_steps=n_steps)) for _ in range(repeats)), key=lambda t: t.wall
+        )
         label = ours.result.target
-        theirs = min((timed(partial(textbook_ig, clf, text, label, n_steps)) for _ in range(repeats)),
-                     key=lambda t: t.wall)
+        theirs = min(
+            (timed(partial(textbook_ig, clf, text, label, n_steps)) for _ in range(repeats)), key=lambda t: t.wall
+        )
         diff = float(np.abs(ours.result.token_scores - theirs.result[0]).max())
-        row = {"tokens": n_tokens(clf, text), "target_tokens": target, "load": os.getloadavg()[0],
-               "ours_s": ours.wall, "theirs_s": theirs.wall,
-               "ours_cpu_s": ours.cpu, "theirs_cpu_s": theirs.cpu, "ratio": theirs.wall / ours.wall,
-               "max_abs_score_diff": diff, "forward_passes": ours.result.diagnostics["forward_passes"],
-               "forward_share": ours.result.diagnostics["forward_share"]}
+        row = {
+            "tokens": n_tokens(clf, text),
+            "target_tokens": target,
+            "load": os.getloadavg()[0],
+            "ours_s": ours.wall,
+            "theirs_s": theirs.wall,
+            "ours_cpu_s": ours.cpu,
+            "theirs_cpu_s": theirs.cpu,
+            "ratio": theirs.wall / ours.wall,
+            "max_abs_score_diff": diff,
+            "forward_passes": ours.result.diagnostics["forward_passes"],
+            "forward_share": ours.result.diagnostics["forward_share"],
+        }
         rows.append(row)
-        print(f"  ig {row['tokens']:>3} tokens: ours {ours.wall:6.3f} s, captum (batch 1) {theirs.wall:6.3f} s, "
-              f"x{row['ratio']:.1f}, max|diff| {diff:.1e}", flush=True)
+        print(
+            f"  ig {row['tokens']:>3} tokens: ours {ours.wall:6.3f} s, captum (batch 1) {theirs.wall:6.3f} s, "
+            f"x{row['ratio']:.1f}, max|diff| {diff:.1e}",
+            flush=True,
+        )
     return rows
 
 
@@ -302,8 +372,9 @@ def bench_ig(clf: Classifier, texts: dict[int, str], n_steps: int = 50, repeats:
 def bench_throughput(clf: Classifier, texts: list[str], batch_size: int = 32) -> dict:
     import transformers
 
-    pipe = transformers.pipeline("text-classification", model=clf.model, tokenizer=clf.tokenizer, top_k=None,
-                                 batch_size=batch_size)
+    pipe = transformers.pipeline(
+        "text-classification", model=clf.model, tokenizer=clf.tokenizer, top_k=None, batch_size=batch_size
+    )
     clf.predict_proba(texts[:64])
     pipe(texts[:64], truncation=True)
     ours = timed(partial(clf.predict_proba, texts))
@@ -313,13 +384,23 @@ def bench_throughput(clf: Classifier, texts: list[str], batch_size: int = 32) ->
     for i, scores in enumerate(theirs.result):
         for item in scores:
             ref[i, label_index[item["label"]]] = item["score"]
-    row = {"texts": len(texts), "load": os.getloadavg()[0],
-           "mean_tokens": float(np.mean([n_tokens(clf, t) for t in texts])),
-           "ours_texts_per_s": len(texts) / ours.wall, "theirs_texts_per_s": len(texts) / theirs.wall,
-           "ours_cpu_s": ours.cpu, "theirs_cpu_s": theirs.cpu, "pipeline_batch_size": batch_size,
-           "ratio": theirs.wall / ours.wall, "max_abs_prob_diff": float(np.abs(ours.result - ref).max())}
-    print(f"  predict_proba on {len(texts)} sentences: ours {row['ours_texts_per_s']:.0f} texts/s, pipeline "
-          f"(batch {batch_size}) {row['theirs_texts_per_s']:.0f} texts/s, x{row['ratio']:.2f}", flush=True)
+    row = {
+        "texts": len(texts),
+        "load": os.getloadavg()[0],
+        "mean_tokens": float(np.mean([n_tokens(clf, t) for t in texts])),
+        "ours_texts_per_s": len(texts) / ours.wall,
+        "theirs_texts_per_s": len(texts) / theirs.wall,
+        "ours_cpu_s": ours.cpu,
+        "theirs_cpu_s": theirs.cpu,
+        "pipeline_batch_size": batch_size,
+        "ratio": theirs.wall / ours.wall,
+        "max_abs_prob_diff": float(np.abs(ours.result - ref).max()),
+    }
+    print(
+        f"  predict_proba on {len(texts)} sentences: ours {row['ours_texts_per_s']:.0f} texts/s, pipeline "
+        f"(batch {batch_size}) {row['theirs_texts_per_s']:.0f} texts/s, x{row['ratio']:.2f}",
+        flush=True,
+    )
     return row
 
 
@@ -331,6 +412,7 @@ def bench_flags(texts: list[str], flags: tuple[str, ...], shap_text: str | None 
     apart; the second call is the steady state. With `shap_text`, SHAP values (max_evals 500) on
     that text are compared with the exact ones too: the flag's cost in explanation terms.
     """
+
     def measure(clf: Classifier) -> tuple[Timed, Timed, np.ndarray | None]:
         first = timed(partial(clf.predict_proba, texts))
         run = timed(partial(clf.predict_proba, texts))
@@ -339,27 +421,47 @@ def bench_flags(texts: list[str], flags: tuple[str, ...], shap_text: str | None 
 
     exact = Classifier.from_pretrained(None)
     _, base, base_values = measure(exact)
-    rows = [{"flag": "exact (default)", "texts_per_s": len(texts) / base.wall, "cpu_s": base.cpu,
-             "speedup": 1.0, "max_abs_prob_diff": 0.0, "first_call_s": None}]
-    settings = {"eager_attention": {}, "int8": {"quantize": True}, "bf16": {"precision": "bfloat16"},
-                "compile": {"compile": True}}
+    rows = [
+        {
+            "flag": "exact (default)",
+            "texts_per_s": len(texts) / base.wall,
+            "cpu_s": base.cpu,
+            "speedup": 1.0,
+            "max_abs_prob_diff": 0.0,
+            "first_call_s": None,
+        }
+    ]
+    settings = {
+        "eager_attention": {},
+        "int8": {"quantize": True},
+        "bf16": {"precision": "bfloat16"},
+        "compile": {"compile": True},
+    }
     for flag in flags:
         clf = Classifier.from_pretrained(None, **settings[flag])
         if flag == "eager_attention":
             clf.engine.configure(fused_attention=False)
         first, run, values = measure(clf)
         diff = np.abs(run.result - base.result)
-        row = {"flag": flag, "texts_per_s": len(texts) / run.wall, "cpu_s": run.cpu,
-               "speedup": base.wall / run.wall, "max_abs_prob_diff": float(diff.max()),
-               "mean_abs_prob_diff": float(diff.mean()),
-               "argmax_agreement": float((run.result.argmax(1) == base.result.argmax(1)).mean()),
-               "first_call_s": first.wall}
+        row = {
+            "flag": flag,
+            "texts_per_s": len(texts) / run.wall,
+            "cpu_s": run.cpu,
+            "speedup": base.wall / run.wall,
+            "max_abs_prob_diff": float(diff.max()),
+            "mean_abs_prob_diff": float(diff.mean()),
+            "argmax_agreement": float((run.result.argmax(1) == base.result.argmax(1)).mean()),
+            "first_call_s": first.wall,
+        }
         if values is not None:
             row["shap_max_abs_value_diff"] = float(np.abs(values - base_values).max())
         rows.append(row)
-        print(f"  {flag}: {row['texts_per_s']:.0f} texts/s (x{row['speedup']:.2f}), "
-              f"max|diff| {row['max_abs_prob_diff']:.1e}, "
-              f"argmax agreement {row['argmax_agreement']:.1%}, first call {first.wall:.1f} s", flush=True)
+        print(
+            f"  {flag}: {row['texts_per_s']:.0f} texts/s (x{row['speedup']:.2f}), "
+            f"max|diff| {row['max_abs_prob_diff']:.1e}, "
+            f"argmax agreement {row['argmax_agreement']:.1%}, first call {first.wall:.1f} s",
+            flush=True,
+        )
         del clf
         _release_memory()
     return rows
@@ -370,46 +472,67 @@ def table(results: dict) -> str:
     """The results as a plain-text table, one line per measurement, with the issue's targets."""
     lines = []
     m = results["machine"]
-    lines.append(f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['torch_threads']} threads, "
-                 f"GPU: {m['gpu']}; load average {m['load_average_start']} -> {m.get('load_average_end')}")
+    lines.append(
+        f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} with {m['torch_threads']} threads, "
+        f"GPU: {m['gpu']}; load average {m['load_average_start']} -> {m.get('load_average_end')}"
+    )
 
     def met(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
     for r in results.get("shap", []):
-        lines.append(f"SHAP  {r['tokens']:>3} tok  max_evals 500  ours {r['ours_s']:7.2f} s  shap+pipeline "
-                     f"{r['theirs_s']:7.2f} s  x{r['ratio']:5.1f} ({met(r['ratio'] >= 6)} >= 6x)  max|diff| "
-                     f"{r['max_abs_value_diff']:.1e}"
-                     + (f" (same batch size: {r['max_abs_value_diff_same_batch_size']:.1e})"
-                        if "max_abs_value_diff_same_batch_size" in r else "")
-                     + f"  forward share {r['forward_share']:.0%}")
+        lines.append(
+            f"SHAP  {r['tokens']:>3} tok  max_evals 500  ours {r['ours_s']:7.2f} s  shap+pipeline "
+            f"{r['theirs_s']:7.2f} s  x{r['ratio']:5.1f} ({met(r['ratio'] >= 6)} >= 6x)  max|diff| "
+            f"{r['max_abs_value_diff']:.1e}"
+            + (
+                f" (same batch size: {r['max_abs_value_diff_same_batch_size']:.1e})"
+                if "max_abs_value_diff_same_batch_size" in r
+                else ""
+            )
+            + f"  forward share {r['forward_share']:.0%}"
+        )
     for r in results.get("lime", []):
-        theirs = (f"lime+1 forward {r['theirs_s']:7.2f} s (+{r['theirs_peak_mib']:.0f} MiB)  x{r['ratio']:5.1f} "
-                  f"({met(r['ratio'] >= 3)} >= 3x)  max|diff| {r['max_abs_coef_diff']:.1e}"
-                  if "theirs_s" in r else f"reference skipped: {r['theirs_skipped']}")
-        lines.append(f"LIME  {r['tokens']:>3} tok  {r.get('mode', 'mask'):<6} {r['num_samples']:>5} samples  ours "
-                     f"{r['ours_s']:7.2f} s (+{r['ours_peak_mib']:.0f} MiB, {r['model_evaluations']} evals)  {theirs}  "
-                     f"forward share {r['forward_share']:.0%}")
+        theirs = (
+            f"lime+1 forward {r['theirs_s']:7.2f} s (+{r['theirs_peak_mib']:.0f} MiB)  x{r['ratio']:5.1f} "
+            f"({met(r['ratio'] >= 3)} >= 3x)  max|diff| {r['max_abs_coef_diff']:.1e}"
+            if "theirs_s" in r
+            else f"reference skipped: {r['theirs_skipped']}"
+        )
+        lines.append(
+            f"LIME  {r['tokens']:>3} tok  {r.get('mode', 'mask'):<6} {r['num_samples']:>5} samples  ours "
+            f"{r['ours_s']:7.2f} s (+{r['ours_peak_mib']:.0f} MiB, {r['model_evaluations']} evals)  {theirs}  "
+            f"forward share {r['forward_share']:.0%}"
+        )
     for r in results.get("ig", []):
         target = f"  ({met(r['ours_s'] <= 0.3)} <= 0.3 s)" if r["target_tokens"] == 25 else ""
-        lines.append(f"IG    {r['tokens']:>3} tok  50 steps  ours {r['ours_s']:7.3f} s  captum batch-1 "
-                     f"{r['theirs_s']:7.3f} s  x{r['ratio']:5.1f}{target}  max|diff| {r['max_abs_score_diff']:.1e}")
+        lines.append(
+            f"IG    {r['tokens']:>3} tok  50 steps  ours {r['ours_s']:7.3f} s  captum batch-1 "
+            f"{r['theirs_s']:7.3f} s  x{r['ratio']:5.1f}{target}  max|diff| {r['max_abs_score_diff']:.1e}"
+        )
     if "throughput" in results:
         r = results["throughput"]
-        lines.append(f"predict_proba  {r['texts']} sentences (~{r['mean_tokens']:.0f} tok)  ours "
-                     f"{r['ours_texts_per_s']:.0f} texts/s  pipeline(batch {r['pipeline_batch_size']}) "
-                     f"{r['theirs_texts_per_s']:.0f} texts/s  x{r['ratio']:.2f} ({met(r['ratio'] >= 1.5)} >= 1.5x)  "
-                     f"max|diff| {r['max_abs_prob_diff']:.1e}")
+        lines.append(
+            f"predict_proba  {r['texts']} sentences (~{r['mean_tokens']:.0f} tok)  ours "
+            f"{r['ours_texts_per_s']:.0f} texts/s  pipeline(batch {r['pipeline_batch_size']}) "
+            f"{r['theirs_texts_per_s']:.0f} texts/s  x{r['ratio']:.2f} ({met(r['ratio'] >= 1.5)} >= 1.5x)  "
+            f"max|diff| {r['max_abs_prob_diff']:.1e}"
+        )
     shares = [r["forward_share"] for key in ("shap", "lime") for r in results.get(key, [])]
     if shares:
-        lines.append(f"forward share (SHAP, LIME): min {min(shares):.0%}, mean {np.mean(shares):.0%} "
-                     f"({met(min(shares) >= 0.85)} >= 85%)")
+        lines.append(
+            f"forward share (SHAP, LIME): min {min(shares):.0%}, mean {np.mean(shares):.0%} "
+            f"({met(min(shares) >= 0.85)} >= 85%)"
+        )
     for r in results.get("flags", []):
         first = f"  first call {r['first_call_s']:.1f} s" if r.get("first_call_s") is not None else ""
         extra = (f"  argmax agree {r['argmax_agreement']:.1%}" if "argmax_agreement" in r else "") + (
-            f"  SHAP max|diff| {r['shap_max_abs_value_diff']:.1e}" if "shap_max_abs_value_diff" in r else "")
-        lines.append(f"flag  {r['flag']:<16} {r['texts_per_s']:6.0f} texts/s  x{r['speedup']:.2f}  max|prob diff| "
-                     f"{r['max_abs_prob_diff']:.1e}{extra}{first}")
+            f"  SHAP max|diff| {r['shap_max_abs_value_diff']:.1e}" if "shap_max_abs_value_diff" in r else ""
+        )
+        lines.append(
+            f"flag  {r['flag']:<16} {r['texts_per_s']:6.0f} texts/s  x{r['speedup']:.2f}  max|prob diff| "
+            f"{r['max_abs_prob_diff']:.1e}{extra}{first}"
+        )
     return "\n".join(lines)
 
 
@@ -421,14 +544,21 @@ def _names(csv: str) -> tuple[str, ...]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="10- and 25-token texts, LIME 1,000 samples only")
-    parser.add_argument("--only", default="shap,lime,ig,throughput,flags",
-                        help="comma-separated sections: shap,lime,ig,throughput,flags")
+    parser.add_argument(
+        "--only",
+        default="shap,lime,ig,throughput,flags",
+        help="comma-separated sections: shap,lime,ig,throughput,flags",
+    )
     parser.add_argument("--lime-modes", default="delete,mask", help="LIME removal modes to measure: delete,mask")
     parser.add_argument("--threads", type=int, default=None, help="torch threads for everything (default: torch's)")
-    parser.add_argument("--flags", default="eager_attention,int8,bf16,compile",
-                        help="speed flags to measure: eager_attention,int8,bf16,compile")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="JSON output (default benchmarks/results/{full,quick}-t{threads}.json)")
+    parser.add_argument(
+        "--flags",
+        default="eager_attention,int8,bf16,compile",
+        help="speed flags to measure: eager_attention,int8,bf16,compile",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="JSON output (default benchmarks/results/{full,quick}-t{threads}.json)"
+    )
     args = parser.parse_args(argv)
     sections = set(_names(args.only))
     if args.threads:
@@ -471,8 +601,9 @@ def main(argv: list[str] | None = None) -> int:
         results["throughput"] = bench_throughput(clf, sentences)
     if "flags" in sections:
         print("6. speed flags", flush=True)
-        results["flags"] = bench_flags(sentences[:200] if args.quick else sentences[:500], _names(args.flags),
-                                       texts[25])
+        results["flags"] = bench_flags(
+            sentences[:200] if args.quick else sentences[:500], _names(args.flags), texts[25]
+        )
     results["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     results["seconds"] = round(time.perf_counter() - started, 1)
     print()

@@ -29,8 +29,14 @@ from run import review_texts
 from explain.classifier import Classifier
 
 SETTINGS = [  # (max_tokens_per_batch, max_batch_size, max_padding, fused attention)
-    (512, 16, 0.1, True), (1024, 32, 0.1, True), (2048, 64, 0.1, True), (2048, 64, 1.0, True),
-    (4096, 128, 0.1, True), (4096, 128, 1.0, True), (8192, 256, 1.0, True), (2048, 64, 0.1, False),
+    (512, 16, 0.1, True),
+    (1024, 32, 0.1, True),
+    (2048, 64, 0.1, True),
+    (2048, 64, 1.0, True),
+    (4096, 128, 0.1, True),
+    (4096, 128, 1.0, True),
+    (8192, 256, 1.0, True),
+    (2048, 64, 0.1, False),
 ]
 
 
@@ -56,28 +62,42 @@ def main(argv: list[str] | None = None) -> int:
     clf = Classifier.from_pretrained(None)
     texts = review_texts(clf.tokenizer, (25, 60, 200))
     sentences = [s for review in heldout_reviews() for s in review.sentences][:240]
-    workloads = {"masked ~25 tok": masked_copies(texts[25], 240), "masked ~60 tok": masked_copies(texts[60], 120),
-                 "masked ~200 tok": masked_copies(texts[200], 48), "240 sentences": sentences}
+    workloads = {
+        "masked ~25 tok": masked_copies(texts[25], 240),
+        "masked ~60 tok": masked_copies(texts[60], 120),
+        "masked ~200 tok": masked_copies(texts[200], 48),
+        "240 sentences": sentences,
+    }
     print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
     rows = []
     for name, work in workloads.items():
         clf.predict_proba(work[:16])
         for budget, max_rows, padding, fused in SETTINGS:
-            clf.engine.configure(max_tokens_per_batch=budget, max_batch_size=max_rows, max_padding=padding,
-                                 fused_attention=fused)
+            clf.engine.configure(
+                max_tokens_per_batch=budget, max_batch_size=max_rows, max_padding=padding, fused_attention=fused
+            )
             walls, cpus = [], []
             for _ in range(args.repeats):
                 wall, cpu = time.perf_counter(), time.process_time()
                 clf.predict_proba(work)
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
-            row = {"workload": name, "max_tokens_per_batch": budget, "max_batch_size": max_rows,
-                   "max_padding": padding, "attention": "sdpa" if fused else "eager",
-                   "cpu_ms_per_text": 1000 * min(cpus) / len(work), "texts_per_s": len(work) / min(walls),
-                   "load": os.getloadavg()[0]}
+            row = {
+                "workload": name,
+                "max_tokens_per_batch": budget,
+                "max_batch_size": max_rows,
+                "max_padding": padding,
+                "attention": "sdpa" if fused else "eager",
+                "cpu_ms_per_text": 1000 * min(cpus) / len(work),
+                "texts_per_s": len(work) / min(walls),
+                "load": os.getloadavg()[0],
+            }
             rows.append(row)
-            print(f"{name:<16} budget {budget:>5} rows {max_rows:>3} padding<={padding:<4} {row['attention']:<5} "
-                  f"{row['cpu_ms_per_text']:6.2f} CPU ms/text {row['texts_per_s']:7.1f} texts/s", flush=True)
+            print(
+                f"{name:<16} budget {budget:>5} rows {max_rows:>3} padding<={padding:<4} {row['attention']:<5} "
+                f"{row['cpu_ms_per_text']:6.2f} CPU ms/text {row['texts_per_s']:7.1f} texts/s",
+                flush=True,
+            )
     out = Path(__file__).resolve().parent / "results" / "tune.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(rows, indent=1))

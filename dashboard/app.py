@@ -10,7 +10,9 @@ from __future__ import annotations
 import controls
 import streamlit as st
 
-st.set_page_config(page_title="review-explainer", layout="wide")  # no icons: a material-icon favicon is fetched from a font CDN
+st.set_page_config(
+    page_title="review-explainer", layout="wide"
+)  # no icons: a material-icon favicon is fetched from a font CDN
 
 PANELS = [
     st.Page("panels/explain_review.py", title="Explain a review", default=True),

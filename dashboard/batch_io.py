@@ -80,5 +80,7 @@ def csv_bytes(result: BatchResult) -> bytes:
 
 def json_bytes(result: BatchResult) -> bytes:
     """Every row with its full explanation (`Explanation.to_dict()`, or null for predictions only)."""
-    records = [row | {"method": result.method, "explanation": exp} for row, exp in zip(result.rows, result.explanations)]
+    records = [
+        row | {"method": result.method, "explanation": exp} for row, exp in zip(result.rows, result.explanations)
+    ]
     return json.dumps(records, ensure_ascii=False).encode("utf-8")

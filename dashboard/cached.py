@@ -59,16 +59,20 @@ def probabilities(key: str, texts: tuple[str, ...]) -> tuple[np.ndarray, tuple[s
 
 
 @st.cache_data(max_entries=5000, show_spinner=False)
-def _explanation_dict(key: str, text: str, method: str, target: int | None, contrast: int | None,
-                      params: tuple[tuple[str, object], ...]) -> dict:
+def _explanation_dict(
+    key: str, text: str, method: str, target: int | None, contrast: int | None, params: tuple[tuple[str, object], ...]
+) -> dict:
     model = loaded_model(key)
     with model.lock, warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncationWarning)  # the page shows a truncation note
-        return explain(model.classifier, text, method=method, target=target, contrast=contrast, **dict(params)).to_dict()
+        return explain(
+            model.classifier, text, method=method, target=target, contrast=contrast, **dict(params)
+        ).to_dict()
 
 
-def explanation(key: str, text: str, method: str, target: int | None = None, contrast: int | None = None,
-                params: dict | None = None) -> Explanation:
+def explanation(
+    key: str, text: str, method: str, target: int | None = None, contrast: int | None = None, params: dict | None = None
+) -> Explanation:
     """`explain.explain(...)` for an allowed model, cached on all of its arguments."""
     items = tuple(sorted((params or {}).items()))
     return Explanation.from_dict(_explanation_dict(key, text, method, target, contrast, items))
@@ -101,8 +105,7 @@ def attention_views(key: str, text: str, layers: tuple[int, ...]) -> tuple[str, 
 
     js_assets()
     tokens, attentions = attention(key, text)
-    return (head_view_html(tokens, attentions, layers=layers),
-            model_view_html(tokens, attentions, layers=layers))
+    return (head_view_html(tokens, attentions, layers=layers), model_view_html(tokens, attentions, layers=layers))
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
@@ -148,8 +151,15 @@ def examples() -> list[tuple[str, str]]:
 
 
 @st.cache_data(max_entries=2000, show_spinner=False)
-def _faithfulness(key: str, text: str, method: str, target: int | None, contrast: int | None,
-                  params: tuple[tuple[str, object], ...], random_rankings: int) -> dict[str, dict[str, float]]:
+def _faithfulness(
+    key: str,
+    text: str,
+    method: str,
+    target: int | None,
+    contrast: int | None,
+    params: tuple[tuple[str, object], ...],
+    random_rankings: int,
+) -> dict[str, dict[str, float]]:
     from explain.metrics import faithfulness
 
     exp = explanation(key, text, method, target, contrast, dict(params))
@@ -159,8 +169,15 @@ def _faithfulness(key: str, text: str, method: str, target: int | None, contrast
     return {"values": dict(result.values), "random": dict(result.random)}
 
 
-def faithfulness_values(key: str, text: str, method: str, target: int | None, contrast: int | None,
-                        params: dict | None, random_rankings: int = 3) -> dict[str, dict[str, float]]:
+def faithfulness_values(
+    key: str,
+    text: str,
+    method: str,
+    target: int | None,
+    contrast: int | None,
+    params: dict | None,
+    random_rankings: int = 3,
+) -> dict[str, dict[str, float]]:
     """{"values": metric -> value, "random": metric -> chance level} for one explanation (cached)."""
     return _faithfulness(key, text, method, target, contrast, tuple(sorted((params or {}).items())), random_rankings)
 

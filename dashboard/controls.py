@@ -41,13 +41,27 @@ def sidebar() -> Selection:
         st.sidebar.error(str(exc))
         choices = [ModelChoice(DEFAULT_KEY, DEFAULT_CHOICE_LABEL, None)]
     labels = {c.key: c.label for c in choices}
-    key = st.sidebar.selectbox("Model", list(labels), format_func=labels.__getitem__, key="model",
-                               help=f"Models the operator allowed (set {MODELS_ENV} to add folders or hub ids).")
+    key = st.sidebar.selectbox(
+        "Model",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="model",
+        help=f"Models the operator allowed (set {MODELS_ENV} to add folders or hub ids).",
+    )
     st.session_state.setdefault("review", cached.examples()[0][1])
-    st.sidebar.selectbox("Example reviews", [NO_EXAMPLE] + [label for label, _ in cached.examples()],
-                         key="example", on_change=_use_example)
-    st.sidebar.text_area("Review", key="review", height=170, max_chars=MAX_REVIEW_CHARS,
-                         help="Press Ctrl+Enter (or click outside the box) to explain the new text.")
+    st.sidebar.selectbox(
+        "Example reviews",
+        [NO_EXAMPLE] + [label for label, _ in cached.examples()],
+        key="example",
+        on_change=_use_example,
+    )
+    st.sidebar.text_area(
+        "Review",
+        key="review",
+        height=170,
+        max_chars=MAX_REVIEW_CHARS,
+        help="Press Ctrl+Enter (or click outside the box) to explain the new text.",
+    )
     return Selection(key, st.session_state.get("review") or "")
 
 
@@ -72,8 +86,10 @@ def truncation_note(selection: Selection) -> None:
     """Tell the user when the model sees only the first part of the review."""
     t = cached.trace(selection.model_key, selection.text)
     if t.truncated:
-        st.warning(f"This review is longer than the model's limit of {t.max_length} tokens: only its first "
-                   f"{t.max_length} tokens are classified and explained; the rest is shown in grey.")
+        st.warning(
+            f"This review is longer than the model's limit of {t.max_length} tokens: only its first "
+            f"{t.max_length} tokens are classified and explained; the rest is shown in grey."
+        )
 
 
 def review_context(selection: Selection) -> tuple[Classifier, str, int]:
@@ -88,11 +104,20 @@ def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[int
     """(target, contrast) label indices; target defaults to the predicted label."""
     labels = classifier.labels
     left, right = st.columns(2)
-    target = left.selectbox("Explain the label", list(range(len(labels))), index=predicted, key=f"{key}_target",
-                            format_func=lambda i: f"{labels[i]} (predicted)" if i == predicted else labels[i])
+    target = left.selectbox(
+        "Explain the label",
+        list(range(len(labels))),
+        index=predicted,
+        key=f"{key}_target",
+        format_func=lambda i: f"{labels[i]} (predicted)" if i == predicted else labels[i],
+    )
     options = [NO_CONTRAST] + [i for i in range(len(labels)) if i != target]
-    contrast = right.selectbox("...rather than (contrast)", options, key=f"{key}_contrast",
-                               format_func=lambda i: i if i == NO_CONTRAST else labels[i])
+    contrast = right.selectbox(
+        "...rather than (contrast)",
+        options,
+        key=f"{key}_contrast",
+        format_func=lambda i: i if i == NO_CONTRAST else labels[i],
+    )
     return target, None if contrast == NO_CONTRAST else contrast
 
 
@@ -100,8 +125,13 @@ def method_picker(default: tuple[str, ...], key: str, label: str = "Methods") ->
     """A multi-select of every registered method (new methods appear on their own)."""
     registry = {m.name: m for m in methods()}
     chosen_default = [name for name in default if name in registry] or list(registry)[:1]
-    names = st.multiselect(label, list(registry), default=None if key in st.session_state else chosen_default, key=key,
-                           help="\n\n".join(f"**{m.name}**: {m.summary}. {m.reference}" for m in registry.values()))
+    names = st.multiselect(
+        label,
+        list(registry),
+        default=None if key in st.session_state else chosen_default,
+        key=key,
+        help="\n\n".join(f"**{m.name}**: {m.summary}. {m.reference}" for m in registry.values()),
+    )
     return [registry[n] for n in names]
 
 
@@ -114,8 +144,13 @@ def budget_inputs(chosen: list[Method], key: str) -> dict[str, dict[str, object]
     with st.expander("Budgets (more evaluations: slower, more precise)"):
         for m in budgeted:
             default = int(m.parameters[m.budget])
-            value = st.number_input(f"{m.name}: {m.budget}", min_value=1, value=default, step=max(1, default // 4),
-                                    key=f"{key}_{m.name}_{m.budget}")
+            value = st.number_input(
+                f"{m.name}: {m.budget}",
+                min_value=1,
+                value=default,
+                step=max(1, default // 4),
+                key=f"{key}_{m.name}_{m.budget}",
+            )
             if value != default:
                 params[m.name] = {m.budget: int(value)}
     return params

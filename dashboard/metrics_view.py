@@ -42,8 +42,10 @@ def show_agreement(metrics, explanations: dict[str, Explanation]) -> None:
     for measure, tab in zip(MEASURES, st.tabs([_header(metrics, m) for m in MEASURES])):
         matrix = metrics.agreement_matrix(explanations, measure)
         tab.dataframe(pd.DataFrame(matrix.values, index=list(matrix.methods), columns=list(matrix.methods)).round(3))
-    st.caption("Rank agreement of the word scores (1: same ranking, 0: unrelated, -1: reversed); top-k overlap: "
-               "share of the 10 highest-|score| words in common.")
+    st.caption(
+        "Rank agreement of the word scores (1: same ranking, 0: unrelated, -1: reversed); top-k overlap: "
+        "share of the 10 highest-|score| words in common."
+    )
 
 
 def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: dict[str, dict]) -> None:
@@ -52,15 +54,17 @@ def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: 
     if metrics is None or not hasattr(metrics, "faithfulness"):
         return
     st.subheader("Faithfulness to this model")
-    if not st.checkbox("Compute faithfulness (about a hundred extra model calls per method)", value=True,
-                       key="cmp_faithfulness"):
+    if not st.checkbox(
+        "Compute faithfulness (about a hundred extra model calls per method)", value=True, key="cmp_faithfulness"
+    ):
         return
     rows, random = {}, {}
     for name, exp in explanations.items():
         try:
             with st.spinner(f"Faithfulness of {name}..."):
-                result = cached.faithfulness_values(selection.model_key, exp.text, name, exp.target, exp.contrast,
-                                                    budgets.get(name), RANDOM_RANKINGS)
+                result = cached.faithfulness_values(
+                    selection.model_key, exp.text, name, exp.target, exp.contrast, budgets.get(name), RANDOM_RANKINGS
+                )
         except Exception as exc:  # a metric failing on one method must not hide the others
             log.exception("faithfulness of %s failed", name)
             st.error(f"faithfulness of {name} failed: {type(exc).__name__}: {exc}")
@@ -82,8 +86,9 @@ def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: 
             winner = None
         if winner:
             best.append(f"{column}: **{winner}**")
-    st.caption("↑ higher is better, ↓ lower is better; read each against the random ranking. Best here: "
-               + "; ".join(best))
+    st.caption(
+        "↑ higher is better, ↓ lower is better; read each against the random ranking. Best here: " + "; ".join(best)
+    )
 
 
 def show(explanations: dict[str, Explanation], selection, budgets: dict[str, dict]) -> None:

@@ -1,6 +1,6 @@
 """Predict and explain one review with the embedded default model.
 
-    .venv/bin/python examples/quickstart.py "The battery died after two days, what a waste of money."
+.venv/bin/python examples/quickstart.py "The battery died after two days, what a waste of money."
 """
 
 import sys

@@ -109,10 +109,20 @@ def _looks_like_hub_id(name: str) -> bool:
 class Classifier:
     """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
 
-    def __init__(self, model, tokenizer, name: str = "model", device: str | torch.device = "cpu",
-                 max_tokens_per_batch: int = EngineOptions.max_tokens_per_batch,
-                 max_batch_size: int = EngineOptions.max_batch_size, *, threads: int | None = None,
-                 quantize: bool = False, compile: bool = False, precision: str = "float32"):
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        name: str = "model",
+        device: str | torch.device = "cpu",
+        max_tokens_per_batch: int = EngineOptions.max_tokens_per_batch,
+        max_batch_size: int = EngineOptions.max_batch_size,
+        *,
+        threads: int | None = None,
+        quantize: bool = False,
+        compile: bool = False,
+        precision: str = "float32",
+    ):
         """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
 
         `threads`: torch threads while predicting (None: leave torch's setting). `quantize` (dynamic
@@ -126,15 +136,30 @@ class Classifier:
         config = model.config
         self.labels: list[str] = [config.id2label[i] for i in range(config.num_labels)]
         self.max_length = self._max_length()
-        self.has_token_types = "token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 0
+        self.has_token_types = (
+            "token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 0
+        )
         self.forward_calls = 0  # model forward passes run by this classifier
         self.forward_seconds = 0.0  # wall time spent inside them
         self.texts_evaluated = 0
-        options = EngineOptions(max_tokens_per_batch=max_tokens_per_batch, max_batch_size=max_batch_size,
-                                threads=threads, quantize=quantize, compile=compile, precision=precision)
+        options = EngineOptions(
+            max_tokens_per_batch=max_tokens_per_batch,
+            max_batch_size=max_batch_size,
+            threads=threads,
+            quantize=quantize,
+            compile=compile,
+            precision=precision,
+        )
         input_names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.has_token_types else ())
-        self.engine = Engine(self.model, tokenizer, self.max_length, device=self.device, input_names=input_names,
-                             options=options, record=self._record)
+        self.engine = Engine(
+            self.model,
+            tokenizer,
+            self.max_length,
+            device=self.device,
+            input_names=input_names,
+            options=options,
+            record=self._record,
+        )
 
     @property
     def max_tokens_per_batch(self) -> int:
@@ -148,8 +173,9 @@ class Classifier:
 
     # ---------------------------------------------------------------- loading
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path | None = None, device: str = "cpu",
-                        trust_remote_code: bool = False, **kwargs) -> Classifier:
+    def from_pretrained(
+        cls, name_or_path: str | Path | None = None, device: str = "cpu", trust_remote_code: bool = False, **kwargs
+    ) -> Classifier:
         """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
@@ -177,7 +203,8 @@ class Classifier:
             raise HubUnreachableError(
                 f"{name!r} is not a local folder and no model hub is reachable from here. Point --model at a "
                 "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
-                "for the embedded default model.")
+                "for the embedded default model."
+            )
         try:
             tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
             model = AutoModelForSequenceClassification.from_pretrained(
@@ -232,18 +259,28 @@ class Classifier:
         """Stage 1: ids, mask, segment ids, tokens and offsets, padded to the batch's longest text."""
         texts = _as_text_list(texts)
         enc = self.tokenizer(
-            texts, padding=True, truncation=True, max_length=self.max_length,
-            return_offsets_mapping=True, return_special_tokens_mask=True, return_tensors="pt",
+            texts,
+            padding=True,
+            truncation=True,
+            max_length=self.max_length,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+            return_tensors="pt",
         )
         n_tokens = enc["attention_mask"].sum(dim=1).tolist()
-        tokens = [self.tokenizer.convert_ids_to_tokens(enc["input_ids"][i, :n].tolist()) for i, n in enumerate(n_tokens)]
+        tokens = [
+            self.tokenizer.convert_ids_to_tokens(enc["input_ids"][i, :n].tolist()) for i, n in enumerate(n_tokens)
+        ]
         offsets = [[tuple(span) for span in enc["offset_mapping"][i, :n].tolist()] for i, n in enumerate(n_tokens)]
         special = [[bool(s) for s in enc["special_tokens_mask"][i, :n].tolist()] for i, n in enumerate(n_tokens)]
         truncated = [bool(e.overflowing) for e in enc.encodings] if enc.encodings else [False] * len(texts)
         if any(truncated):
             warnings.warn(
                 f"{sum(truncated)} text(s) longer than {self.name}'s maximum of {self.max_length} tokens "
-                "were truncated; only their first part is classified", TruncationWarning, stacklevel=2)
+                "were truncated; only their first part is classified",
+                TruncationWarning,
+                stacklevel=2,
+            )
         token_type_ids = enc.get("token_type_ids") if self.has_token_types else None
         return Encoding(enc["input_ids"], enc["attention_mask"], token_type_ids, tokens, offsets, special, truncated)
 
@@ -255,16 +292,18 @@ class Classifier:
         return align(text, enc.tokens[0], enc.offsets[0], enc.special[0])
 
     # ---------------------------------------------------------------- stage 2
-    def infer(self, encoding: Encoding, output_attentions: bool = False,
-              output_hidden_states: bool = False) -> Inference:
+    def infer(
+        self, encoding: Encoding, output_attentions: bool = False, output_hidden_states: bool = False
+    ) -> Inference:
         """Stage 2: the model's logits (and optionally attentions and hidden states), no gradients."""
         inputs = {k: v.to(self.device) for k, v in encoding.model_inputs().items()}
         with torch.inference_mode():
-            out = self.forward(inputs, output_attentions=output_attentions,
-                                output_hidden_states=output_hidden_states)
-        return Inference(out.logits.float().cpu(),
-                         tuple(a.cpu() for a in out.attentions) if output_attentions else None,
-                         tuple(h.cpu() for h in out.hidden_states) if output_hidden_states else None)
+            out = self.forward(inputs, output_attentions=output_attentions, output_hidden_states=output_hidden_states)
+        return Inference(
+            out.logits.float().cpu(),
+            tuple(a.cpu() for a in out.attentions) if output_attentions else None,
+            tuple(h.cpu() for h in out.hidden_states) if output_hidden_states else None,
+        )
 
     def forward(self, inputs: dict[str, torch.Tensor], *, head_only: bool = False, **kwargs):
         """Run the model on prepared inputs (gradients allowed), counting calls and forward time.
@@ -313,8 +352,9 @@ class Classifier:
             warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
             encoding = self.tokenize([text])
         if encoding.truncated[0]:
-            warnings.warn(f"the text is longer than {self.max_length} tokens and was truncated",
-                          TruncationWarning, stacklevel=2)
+            warnings.warn(
+                f"the text is longer than {self.max_length} tokens and was truncated", TruncationWarning, stacklevel=2
+            )
         logits = self.infer(encoding).logits
         probs = self.postprocess(logits)[0]
         return Trace(
@@ -345,8 +385,11 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
         if not isinstance(t, str):
             raise TypeError(f"text {i} is {type(t).__name__}, not str")
         if not allow_empty and not t.strip():
-            raise EmptyTextError("the text is empty; give a review with at least one word" if len(texts) == 1
-                                 else f"text {i + 1} is empty; every review needs at least one word")
+            raise EmptyTextError(
+                "the text is empty; give a review with at least one word"
+                if len(texts) == 1
+                else f"text {i + 1} is empty; every review needs at least one word"
+            )
     return texts
 
 
@@ -360,6 +403,9 @@ def _check_local_folder(path: Path) -> None:
     if not has_safe and has_pickle:
         warnings.warn(
             f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
-            "Load folders you trust, and prefer converting them to safetensors.", UserWarning, stacklevel=3)
+            "Load folders you trust, and prefer converting them to safetensors.",
+            UserWarning,
+            stacklevel=3,
+        )
     elif not has_safe:
         raise ModelNotFoundError(f"{path} holds no model weights (model.safetensors)")

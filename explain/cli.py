@@ -6,23 +6,36 @@ import json
 import sys
 import warnings
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from explain.errors import DataError, EmptyTextError, UserError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Why did this review get 2 stars? Predict, trace and explain review classifiers.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Why did this review get 2 stars? Predict, trace and explain review classifiers.",
+)
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Local model folder or hub id; default: the embedded default model.")]
-FileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help="Read texts from a file: one per line, or a CSV with --text-col.")]
-TextColOpt = Annotated[Optional[str], typer.Option("--text-col", help="CSV column holding the review text.")]
-RemoteOpt = Annotated[bool, typer.Option("--trust-remote-code", help="Allow a model's own Python code to run (only for models you trust).")]
-TextsArg = Annotated[Optional[list[str]], typer.Argument(help="Review texts; '-' or none reads standard input.", show_default=False)]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Local model folder or hub id; default: the embedded default model."),
+]
+FileOpt = Annotated[
+    Path | None, typer.Option("--file", "-f", help="Read texts from a file: one per line, or a CSV with --text-col.")
+]
+TextColOpt = Annotated[str | None, typer.Option("--text-col", help="CSV column holding the review text.")]
+RemoteOpt = Annotated[
+    bool,
+    typer.Option("--trust-remote-code", help="Allow a model's own Python code to run (only for models you trust)."),
+]
+TextsArg = Annotated[
+    list[str] | None, typer.Argument(help="Review texts; '-' or none reads standard input.", show_default=False)
+]
 
 
 def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None) -> list[str]:
@@ -59,9 +72,14 @@ def load_classifier(model: str | None, trust_remote_code: bool = False):
 
 
 @app.command()
-def predict(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
-            as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
-            trust_remote_code: RemoteOpt = False) -> None:
+def predict(
+    texts: TextsArg = None,
+    model: ModelOpt = None,
+    file: FileOpt = None,
+    text_col: TextColOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    trust_remote_code: RemoteOpt = False,
+) -> None:
     """Probability of each label for each text; the top label is marked."""
     from explain.render.terminal import prediction_table
 
@@ -69,8 +87,10 @@ def predict(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None
     clf = load_classifier(model, trust_remote_code)
     probs = clf.predict_proba(items)
     if as_json:
-        rows = [{"text": t, "predicted": clf.labels[int(p.argmax())],
-                 "probabilities": dict(zip(clf.labels, map(float, p)))} for t, p in zip(items, probs)]
+        rows = [
+            {"text": t, "predicted": clf.labels[int(p.argmax())], "probabilities": dict(zip(clf.labels, map(float, p)))}
+            for t, p in zip(items, probs)
+        ]
         out.print_json(json.dumps(rows))
         return
     for text, p in zip(items, probs):
@@ -78,8 +98,13 @@ def predict(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None
 
 
 @app.command()
-def trace(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
-          trust_remote_code: RemoteOpt = False) -> None:
+def trace(
+    texts: TextsArg = None,
+    model: ModelOpt = None,
+    file: FileOpt = None,
+    text_col: TextColOpt = None,
+    trust_remote_code: RemoteOpt = False,
+) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
@@ -92,15 +117,27 @@ def trace(texts: TextsArg = None, model: ModelOpt = None, file: FileOpt = None, 
 
 
 @app.command()
-def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
-        target: Annotated[Optional[str], typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")] = None,
-        contrast: Annotated[Optional[str], typer.Option(help="Explain target *rather than* this label.")] = None,
-        param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Method parameter NAME=VALUE or METHOD.NAME=VALUE, e.g. max_evals=300 (repeatable).")] = None,
-        model: ModelOpt = None, file: FileOpt = None, text_col: TextColOpt = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
-        html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
-        top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
-        trust_remote_code: RemoteOpt = False) -> None:
+def why(
+    texts: TextsArg = None,
+    method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
+    target: Annotated[
+        str | None, typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")
+    ] = None,
+    contrast: Annotated[str | None, typer.Option(help="Explain target *rather than* this label.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="Method parameter NAME=VALUE or METHOD.NAME=VALUE, e.g. max_evals=300 (repeatable)."
+        ),
+    ] = None,
+    model: ModelOpt = None,
+    file: FileOpt = None,
+    text_col: TextColOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
+    top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
+    trust_remote_code: RemoteOpt = False,
+) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
     from explain.methods import parse_params
@@ -123,8 +160,10 @@ def why(texts: TextsArg = None, method: Annotated[str, typer.Option("--method", 
             if as_json:
                 continue
             d = exp.diagnostics
-            out.print(f"\n[bold]{exp.method}[/] — {exp.question}  "
-                      f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]")
+            out.print(
+                f"\n[bold]{exp.method}[/] — {exp.question}  "
+                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]"
+            )
             out.print(colored_words(exp))
             for note in explanation_notes(exp):
                 out.print(f"  [yellow]note:[/] {note}", highlight=False)
@@ -146,8 +185,11 @@ def list_methods() -> None:
     from explain.methods import methods as registered
 
     for m in registered():
-        flags = [flag for flag, on in (("additive", m.additive), ("all labels", m.per_label),
-                                       ("gradients", m.needs_gradients)) if on]
+        flags = [
+            flag
+            for flag, on in (("additive", m.additive), ("all labels", m.per_label), ("gradients", m.needs_gradients))
+            if on
+        ]
         aliases = f" (also: {', '.join(m.aliases)})" if m.aliases else ""
         out.print(f"[bold]{m.name}[/]{aliases}" + (f"  [dim]{', '.join(flags)}[/]" if flags else ""))
         out.print(f"    {m.summary}", highlight=False)
@@ -156,16 +198,19 @@ def list_methods() -> None:
         if m.reference:
             out.print(f"    [dim]{m.reference}[/]", highlight=False)
 
+
 @app.command()
-def train(data: Annotated[Path, typer.Option("--data", help="CSV of reviews with a header row.")],
-          text_col: Annotated[str, typer.Option("--text-col", help="Column with the review text.")],
-          stars_col: Annotated[str, typer.Option("--stars-col", help="Column with the given stars (1-5).")],
-          out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the fine-tuned model to.")],
-          base: Annotated[Optional[str], typer.Option("--base", help="Base checkpoint folder; default: MiniLM-L6.")] = None,
-          epochs: Annotated[int, typer.Option(min=1)] = 2,
-          learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
-          test_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.2,
-          seed: int = 13) -> None:
+def train(
+    data: Annotated[Path, typer.Option("--data", help="CSV of reviews with a header row.")],
+    text_col: Annotated[str, typer.Option("--text-col", help="Column with the review text.")],
+    stars_col: Annotated[str, typer.Option("--stars-col", help="Column with the given stars (1-5).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the fine-tuned model to.")],
+    base: Annotated[str | None, typer.Option("--base", help="Base checkpoint folder; default: MiniLM-L6.")] = None,
+    epochs: Annotated[int, typer.Option(min=1)] = 2,
+    learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
+    test_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.2,
+    seed: int = 13,
+) -> None:
     """Fine-tune a checkpoint into a 1-5 star classifier on your own reviews (same recipe as the default)."""
     from explain.classifier import Classifier
     from explain.data import read_reviews_csv
@@ -185,16 +230,24 @@ def train(data: Annotated[Path, typer.Option("--data", help="CSV of reviews with
         if not test_set:
             return {"n_train": len(train_set), "n_test": 0}
         probs = Classifier.from_pretrained(folder).predict_proba([e.text for e in test_set])
-        return {"n_train": len(train_set), "n_test": len(test_set),
-                "heldout": evaluate_stars((probs.argmax(1) + 1).tolist(), [e.stars for e in test_set])}
+        return {
+            "n_train": len(train_set),
+            "n_test": len(test_set),
+            "heldout": evaluate_stars((probs.argmax(1) + 1).tolist(), [e.stars for e in test_set]),
+        }
 
     config = TrainingConfig(epochs=epochs, learning_rate=learning_rate, seed=seed)
     fine_tune(base or base_model_dir(), train_set, out_dir, config, on_saved=evaluate)
     metrics = json.loads((out_dir / "metrics.json").read_text())
     summary = metrics.get("heldout")
-    out.print(f"Model written to {out_dir}" + (
-        f"; held-out accuracy {summary['accuracy']:.3f}, MAE {summary['mae_stars']:.3f} stars (n={summary['n']})"
-        if summary else ""))
+    out.print(
+        f"Model written to {out_dir}"
+        + (
+            f"; held-out accuracy {summary['accuracy']:.3f}, MAE {summary['mae_stars']:.3f} stars (n={summary['n']})"
+            if summary
+            else ""
+        )
+    )
 
 
 @app.command("build-default")
@@ -210,28 +263,76 @@ def build_default(force: Annotated[bool, typer.Option(help="Rebuild even if it e
 
 
 @app.command()
-def evaluate(data: Annotated[str, typer.Option("--data", help="CSV file of reviews (with --text-col), or 'default-heldout'.")] = "default-heldout",
-             methods: Annotated[Optional[str], typer.Option("--methods", help="Comma-separated methods; default: every registered one.")] = None,
-             n: Annotated[Optional[int], typer.Option("--n", min=1, help="Evaluate the first N texts.")] = 200,
-             out_path: Annotated[Optional[Path], typer.Option("--out", help="Summary JSON; per-text results go to <stem>.items.jsonl beside it, and a re-run skips them.")] = Path("evaluation.json"),
-             html: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained HTML leaderboard.")] = None,
-             text_col: TextColOpt = None, model: ModelOpt = None,
-             param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Method parameter METHOD.NAME=VALUE (repeatable), e.g. shap.max_evals=200.")] = None,
-             mode: Annotated[str, typer.Option(help="Remove words by deleting them or replacing them with the mask token: delete|mask.")] = "delete",
-             random_rankings: Annotated[int, typer.Option("--random", min=1, help="Random rankings averaged for the chance baseline.")] = 3,
-             metrics: Annotated[Optional[str], typer.Option("--metrics", help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,plausibility.")] = None,
-             trust_remote_code: RemoteOpt = False) -> None:
+def evaluate(
+    data: Annotated[
+        str, typer.Option("--data", help="CSV file of reviews (with --text-col), or 'default-heldout'.")
+    ] = "default-heldout",
+    methods: Annotated[
+        str | None, typer.Option("--methods", help="Comma-separated methods; default: every registered one.")
+    ] = None,
+    n: Annotated[int | None, typer.Option("--n", min=1, help="Evaluate the first N texts.")] = 200,
+    out_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Summary JSON; per-text results go to <stem>.items.jsonl beside it, and a re-run skips them."
+        ),
+    ] = Path("evaluation.json"),
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write a self-contained HTML leaderboard.")
+    ] = None,
+    text_col: TextColOpt = None,
+    model: ModelOpt = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="Method parameter METHOD.NAME=VALUE (repeatable), e.g. shap.max_evals=200."),
+    ] = None,
+    mode: Annotated[
+        str, typer.Option(help="Remove words by deleting them or replacing them with the mask token: delete|mask.")
+    ] = "delete",
+    random_rankings: Annotated[
+        int, typer.Option("--random", min=1, help="Random rankings averaged for the chance baseline.")
+    ] = 3,
+    metrics: Annotated[
+        str | None,
+        typer.Option(
+            "--metrics",
+            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,plausibility.",
+        ),
+    ] = None,
+    trust_remote_code: RemoteOpt = False,
+) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
     from explain.evaluation import evaluate_command
 
-    evaluate_command(load_classifier(model, trust_remote_code), data, methods, n, out_path, html, text_col, param,
-                     mode, random_rankings, metrics, console=out)
+    evaluate_command(
+        load_classifier(model, trust_remote_code),
+        data,
+        methods,
+        n,
+        out_path,
+        html,
+        text_col,
+        param,
+        mode,
+        random_rankings,
+        metrics,
+        console=out,
+    )
 
 
 @app.command()
-def dashboard(port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8501,
-              address: Annotated[str, typer.Option("--address", help="Interface to listen on (0.0.0.0: your network).")] = "localhost",
-              model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Also offer this model folder or hub id (repeatable); see REVIEW_EXPLAINER_MODELS.")] = None) -> None:
+def dashboard(
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to serve on.")] = 8501,
+    address: Annotated[
+        str, typer.Option("--address", help="Interface to listen on (0.0.0.0: your network).")
+    ] = "localhost",
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model", "-m", help="Also offer this model folder or hub id (repeatable); see REVIEW_EXPLAINER_MODELS."
+        ),
+    ] = None,
+) -> None:
     """Open the Streamlit dashboard (default model; extra models only those the operator allows)."""
     import os
     import socket
@@ -246,52 +347,139 @@ def dashboard(port: Annotated[int, typer.Option("--port", min=1, max=65535, help
     # Nothing leaves this machine: no usage statistics, and on 0.0.0.0 no banner (Streamlit would ask an
     # outside service for this machine's public IP to print it).
     wildcard = address in {"0.0.0.0", "::"}
-    out.print(f"review-explainer dashboard on http://{socket.gethostname() if wildcard else address}:{port} "
-              "(Ctrl+C stops it)")
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "streamlit", "run", str(app_file), "--server.port", str(port),
-                                      "--server.address", address, "--server.headless", "true",
-                                      "--logger.hideWelcomeMessage", str(wildcard).lower(),
-                                      "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"], env=env))
+    out.print(
+        f"review-explainer dashboard on http://{socket.gethostname() if wildcard else address}:{port} (Ctrl+C stops it)"
+    )
+    raise typer.Exit(
+        subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(app_file),
+                "--server.port",
+                str(port),
+                "--server.address",
+                address,
+                "--server.headless",
+                "true",
+                "--logger.hideWelcomeMessage",
+                str(wildcard).lower(),
+                "--browser.gatherUsageStats",
+                "false",
+                "--client.toolbarMode",
+                "viewer",
+            ],
+            env=env,
+        )
+    )
 
 
-CacheOpt = Annotated[Optional[Path], typer.Option("--cache", help="SQLite explanation cache; default: explanations.sqlite in the user cache dir.")]
+CacheOpt = Annotated[
+    Path | None,
+    typer.Option("--cache", help="SQLite explanation cache; default: explanations.sqlite in the user cache dir."),
+]
 MethodsOpt = Annotated[str, typer.Option("--methods", help="Comma-separated methods (see `explain methods`).")]
-ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Method parameter METHOD.NAME=VALUE (repeatable), e.g. occlusion.mode=mask.")]
+ParamOpt = Annotated[
+    list[str] | None,
+    typer.Option("--param", "-p", help="Method parameter METHOD.NAME=VALUE (repeatable), e.g. occlusion.mode=mask."),
+]
 
 
 @app.command()
-def report(texts: TextsArg = None, file: FileOpt = None, text_col: TextColOpt = None,
-           stars_col: Annotated[Optional[str], typer.Option("--stars-col", help="CSV column with the given stars: adds a confusion matrix and the most confidently wrong reviews.")] = None,
-           methods: MethodsOpt = "occlusion", output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Report file; default report.<format>.")] = None,
-           fmt: Annotated[Optional[str], typer.Option("--format", help="html, json or csv (one row per review, method and word); default from -o.")] = None,
-           cache: CacheOpt = None, no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep nothing: explain everything in memory.")] = False,
-           param: ParamOpt = None, attention_views: Annotated[int, typer.Option("--attention-views", min=0, help="BertViz head views for the first N reviews.")] = 1,
-           top_k: Annotated[int, typer.Option("--top-k", min=1, help="Words listed per label in the corpus section.")] = 10,
-           model: ModelOpt = None, trust_remote_code: RemoteOpt = False) -> None:
+def report(
+    texts: TextsArg = None,
+    file: FileOpt = None,
+    text_col: TextColOpt = None,
+    stars_col: Annotated[
+        str | None,
+        typer.Option(
+            "--stars-col",
+            help="CSV column with the given stars: adds a confusion matrix and the most confidently wrong reviews.",
+        ),
+    ] = None,
+    methods: MethodsOpt = "occlusion",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Report file; default report.<format>.")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="html, json or csv (one row per review, method and word); default from -o."),
+    ] = None,
+    cache: CacheOpt = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Keep nothing: explain everything in memory.")] = False,
+    param: ParamOpt = None,
+    attention_views: Annotated[
+        int, typer.Option("--attention-views", min=0, help="BertViz head views for the first N reviews.")
+    ] = 1,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Words listed per label in the corpus section.")] = 10,
+    model: ModelOpt = None,
+    trust_remote_code: RemoteOpt = False,
+) -> None:
     """Write a self-contained report (HTML, JSON or CSV) explaining one review or a corpus; cached results are reused."""
     from explain.data import Review, read_reviews_csv
     from explain.report import report_command
 
     if stars_col and not (file and text_col):
         raise UserError("--stars-col needs --file reviews.csv and --text-col")
-    reviews = read_reviews_csv(file, text_col, stars_col) if stars_col else [Review(t) for t in read_texts(texts, file, text_col)]
-    report_command(load_classifier(model, trust_remote_code), reviews, methods, output, fmt, cache, no_cache, param,
-                   attention_views, top_k, console=out)
+    reviews = (
+        read_reviews_csv(file, text_col, stars_col)
+        if stars_col
+        else [Review(t) for t in read_texts(texts, file, text_col)]
+    )
+    report_command(
+        load_classifier(model, trust_remote_code),
+        reviews,
+        methods,
+        output,
+        fmt,
+        cache,
+        no_cache,
+        param,
+        attention_views,
+        top_k,
+        console=out,
+    )
 
 
 @app.command()
-def batch(file: Annotated[Path, typer.Argument(help="Reviews: a CSV (with --text-col) or a text file, one review per line.")],
-          text_col: TextColOpt = None, methods: MethodsOpt = "occlusion",
-          engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data actors, one model each).")] = "local",
-          address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster address (e.g. auto, ray://head:10001); default: RAY_ADDRESS or a local Ray.")] = None,
-          actors: Annotated[Optional[int], typer.Option("--actors", min=1, help="Ray actors (model replicas); default: one per cluster CPU.")] = None,
-          batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reviews per Ray batch.")] = 4,
-          cache: CacheOpt = None, param: ParamOpt = None, model: ModelOpt = None, trust_remote_code: RemoteOpt = False) -> None:
+def batch(
+    file: Annotated[Path, typer.Argument(help="Reviews: a CSV (with --text-col) or a text file, one review per line.")],
+    text_col: TextColOpt = None,
+    methods: MethodsOpt = "occlusion",
+    engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data actors, one model each).")] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            "--address", help="Ray cluster address (e.g. auto, ray://head:10001); default: RAY_ADDRESS or a local Ray."
+        ),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option("--actors", min=1, help="Ray actors (model replicas); default: one per cluster CPU."),
+    ] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reviews per Ray batch.")] = 4,
+    cache: CacheOpt = None,
+    param: ParamOpt = None,
+    model: ModelOpt = None,
+    trust_remote_code: RemoteOpt = False,
+) -> None:
     """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
     from explain.corpus import batch_command
 
-    batch_command(load_classifier(model, trust_remote_code), read_texts(None, file, text_col), methods, engine, address,
-                  cache, param, actors, batch_size, console=out)
+    batch_command(
+        load_classifier(model, trust_remote_code),
+        read_texts(None, file, text_col),
+        methods,
+        engine,
+        address,
+        cache,
+        param,
+        actors,
+        batch_size,
+        console=out,
+    )
 
 
 def main() -> None:

@@ -98,8 +98,9 @@ def _key(fp: str, spec: MethodSpec, text: str) -> StoreKey:
     return StoreKey(fp, spec.name, spec.params_json, PREDICTED, NO_CONTRAST, text_hash(text))
 
 
-def pending(store: ExplanationStore, fp: str, specs: Sequence[MethodSpec],
-            texts: Sequence[str]) -> list[tuple[str, MethodSpec]]:
+def pending(
+    store: ExplanationStore, fp: str, specs: Sequence[MethodSpec], texts: Sequence[str]
+) -> list[tuple[str, MethodSpec]]:
     """The (text, method) pairs not yet in the store, each unique pair once, in corpus order."""
     todo, seen = [], set()
     done = {spec.name: store.text_hashes(fp, spec.name, spec.params_json) for spec in specs}
@@ -112,10 +113,19 @@ def pending(store: ExplanationStore, fp: str, specs: Sequence[MethodSpec],
     return todo
 
 
-def run_corpus(classifier: Classifier, texts: Sequence[str], methods: Sequence[str], store: ExplanationStore, *,
-               params: Mapping[str, Mapping[str, Any]] | None = None, engine: str = "local",
-               address: str | None = None, actors: int | None = None, batch_size: int = 4,
-               progress: bool = True) -> RunStats:
+def run_corpus(
+    classifier: Classifier,
+    texts: Sequence[str],
+    methods: Sequence[str],
+    store: ExplanationStore,
+    *,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    actors: int | None = None,
+    batch_size: int = 4,
+    progress: bool = True,
+) -> RunStats:
     """Explain every text with every method (the predicted label), storing each result as it is made.
 
     What the store already holds is skipped. `engine="ray"` runs on a Ray cluster (`address`, or a
@@ -148,14 +158,21 @@ def run_corpus(classifier: Classifier, texts: Sequence[str], methods: Sequence[s
 def _progress(total: int, engine: str, cached: int, enabled: bool):
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc=f"explain [{engine}]", unit="expl", disable=not enabled, dynamic_ncols=True,
-               smoothing=0.1)
+    bar = tqdm(
+        total=total, desc=f"explain [{engine}]", unit="expl", disable=not enabled, dynamic_ncols=True, smoothing=0.1
+    )
     bar.set_postfix(cached=cached, failed=0)
     return bar
 
 
-def _run_local(classifier: Classifier, todo: Sequence[tuple[str, MethodSpec]], store: ExplanationStore, fp: str,
-               stats: RunStats, bar) -> None:
+def _run_local(
+    classifier: Classifier,
+    todo: Sequence[tuple[str, MethodSpec]],
+    store: ExplanationStore,
+    fp: str,
+    stats: RunStats,
+    bar,
+) -> None:
     from explain.methods import explain
 
     for text, spec in todo:
@@ -214,12 +231,24 @@ class ExplainActor:
         return out
 
 
-_QUIET_RAY_LOGGERS = {"ray.data._internal.progress": logging.ERROR,
-                      "ray.data._internal.execution.streaming_executor": logging.WARNING}
+_QUIET_RAY_LOGGERS = {
+    "ray.data._internal.progress": logging.ERROR,
+    "ray.data._internal.execution.streaming_executor": logging.WARNING,
+}
 
 
-def _run_ray(classifier: Classifier, todo: Sequence[tuple[str, MethodSpec]], store: ExplanationStore, fp: str,
-             stats: RunStats, bar, *, address: str | None, actors: int | None, batch_size: int) -> None:
+def _run_ray(
+    classifier: Classifier,
+    todo: Sequence[tuple[str, MethodSpec]],
+    store: ExplanationStore,
+    fp: str,
+    stats: RunStats,
+    bar,
+    *,
+    address: str | None,
+    actors: int | None,
+    batch_size: int,
+) -> None:
     try:
         import ray
         import ray.data
@@ -243,18 +272,25 @@ def _run_ray(classifier: Classifier, todo: Sequence[tuple[str, MethodSpec]], sto
         actors = max(1, min(actors, len(todo)))
         threads = int(os.environ.get("EXPLAIN_RAY_THREADS", "1"))
         model_ref = ray.put(model_files(classifier))
-        rows = [{"index": i, "text": text, "method": spec.name, "params": spec.params_json}
-                for i, (text, spec) in enumerate(todo)]
+        rows = [
+            {"index": i, "text": text, "method": spec.name, "params": spec.params_json}
+            for i, (text, spec) in enumerate(todo)
+        ]
         blocks = max(1, min(len(rows), actors * 4))
         ds = ray.data.from_items(rows, override_num_blocks=blocks).map_batches(
             ExplainActor,
             fn_constructor_kwargs={"model": {"files": model_ref}, "name": classifier.name, "threads": threads},
-            compute=ray.data.ActorPoolStrategy(size=actors), batch_size=batch_size, num_cpus=threads)
+            compute=ray.data.ActorPoolStrategy(size=actors),
+            batch_size=batch_size,
+            num_cpus=threads,
+        )
         for row in ds.iter_rows():
             text, spec = todo[int(row["index"])]
             if row["fingerprint"] != fp:
-                raise RuntimeError(f"a Ray actor loaded a different model (fingerprint {row['fingerprint']} "
-                                   f"instead of {fp}); results were not stored")
+                raise RuntimeError(
+                    f"a Ray actor loaded a different model (fingerprint {row['fingerprint']} "
+                    f"instead of {fp}); results were not stored"
+                )
             if row["error"]:
                 stats.failed.append((spec.name, text, str(row["error"])))
                 bar.set_postfix(cached=stats.cached, failed=len(stats.failed))
@@ -267,8 +303,13 @@ def _run_ray(classifier: Classifier, todo: Sequence[tuple[str, MethodSpec]], sto
 
 
 # ---------------------------------------------------------------------------- reading results back
-def load_results(store: ExplanationStore, classifier: Classifier, texts: Sequence[str], methods: Sequence[str],
-                 params: Mapping[str, Mapping[str, Any]] | None = None) -> list[dict[str, Explanation]]:
+def load_results(
+    store: ExplanationStore,
+    classifier: Classifier,
+    texts: Sequence[str],
+    methods: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[dict[str, Explanation]]:
     """For each text, {method: stored explanation of the predicted label} (methods missing if they failed)."""
     specs = method_specs(methods, params)
     fp = fingerprint(classifier)
@@ -331,8 +372,10 @@ class CorpusSummary:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["top_words"] = {m: {label: [asdict(w) | {"mean": w.mean} for w in words] for label, words in per.items()}
-                             for m, per in self.top_words.items()}
+        data["top_words"] = {
+            m: {label: [asdict(w) | {"mean": w.mean} for w in words] for label, words in per.items()}
+            for m, per in self.top_words.items()
+        }
         return data
 
 
@@ -349,8 +392,15 @@ def word_key(word: str) -> str | None:
     return word.lower() if any(ch.isalnum() for ch in word) else None
 
 
-def summarize(reviews: Sequence[Review], results: Sequence[Mapping[str, Explanation]], labels: Sequence[str], *,
-              top_k: int = 10, wrong_k: int = 10, min_reviews: int = 2) -> CorpusSummary:
+def summarize(
+    reviews: Sequence[Review],
+    results: Sequence[Mapping[str, Explanation]],
+    labels: Sequence[str],
+    *,
+    top_k: int = 10,
+    wrong_k: int = 10,
+    min_reviews: int = 2,
+) -> CorpusSummary:
     """Aggregate a corpus's explanations (one {method: Explanation} per review, predicted label).
 
     Words toward a label: methods that score every label contribute each review's scores for every
@@ -368,8 +418,9 @@ def summarize(reviews: Sequence[Review], results: Sequence[Mapping[str, Explanat
     confusion = np.zeros((n_labels, n_labels), dtype=int)
     unmapped, wrong, abs_errors = 0, [], []
     # method -> label -> word -> [total, count, reviews]
-    sums: dict[str, list[dict[str, list[float]]]] = defaultdict(lambda: [defaultdict(lambda: [0.0, 0, 0])
-                                                                         for _ in range(n_labels)])
+    sums: dict[str, list[dict[str, list[float]]]] = defaultdict(
+        lambda: [defaultdict(lambda: [0.0, 0, 0]) for _ in range(n_labels)]
+    )
     n = 0
     for index, (review, per_method) in enumerate(zip(reviews, results)):
         if not per_method:
@@ -387,21 +438,28 @@ def summarize(reviews: Sequence[Review], results: Sequence[Mapping[str, Explanat
                 if stars_of[predicted] is not None:
                     abs_errors.append(abs(stars_of[predicted] - review.stars))
                 if given != predicted:
-                    wrong.append(WrongReview(index, review.text, given, predicted, float(probs[predicted]),
-                                             float(probs[given])))
+                    wrong.append(
+                        WrongReview(index, review.text, given, predicted, float(probs[predicted]), float(probs[given]))
+                    )
         for method, explanation in per_method.items():
             _add_words(sums[method], explanation)
-    top_words = {method: {labels[label]: _top(per_label[label], top_k, min_reviews) for label in range(n_labels)}
-                 for method, per_label in sums.items()}
+    top_words = {
+        method: {labels[label]: _top(per_label[label], top_k, min_reviews) for label in range(n_labels)}
+        for method, per_label in sums.items()
+    }
     wrong.sort(key=lambda w: (-w.confidence, w.index))
     mapped = int(confusion.sum())
     return CorpusSummary(
-        labels=labels, n_reviews=n, predicted_counts=tuple(int(c) for c in predicted_counts),
+        labels=labels,
+        n_reviews=n,
+        predicted_counts=tuple(int(c) for c in predicted_counts),
         given_counts=tuple(int(c) for c in confusion.sum(axis=1)) if has_stars else None,
         confusion=tuple(tuple(int(c) for c in row) for row in confusion) if has_stars else None,
         accuracy=float(np.trace(confusion) / mapped) if mapped else None,
         mae_stars=float(np.mean(abs_errors)) if abs_errors else None,
-        unmapped_stars=unmapped, top_words=top_words, confidently_wrong=tuple(wrong[:wrong_k]),
+        unmapped_stars=unmapped,
+        top_words=top_words,
+        confidently_wrong=tuple(wrong[:wrong_k]),
     )
 
 
@@ -430,33 +488,55 @@ def _add_words(per_label: list[dict[str, list[float]]], explanation: Explanation
 
 
 def _top(table: Mapping[str, list[float]], k: int, min_reviews: int) -> tuple[WordStat, ...]:
-    stats = [WordStat(word, total, int(count), int(reviews)) for word, (total, count, reviews) in table.items()
-             if reviews >= min_reviews and total > 0]
+    stats = [
+        WordStat(word, total, int(count), int(reviews))
+        for word, (total, count, reviews) in table.items()
+        if reviews >= min_reviews and total > 0
+    ]
     stats.sort(key=lambda s: (-s.total, s.word))
     return tuple(stats[:k])
 
 
-
 # ---------------------------------------------------------------------------- the command
-def batch_command(classifier: Classifier, texts: Sequence[str], methods: str, engine: str, address: str | None,
-                  cache: Path | None, params: Sequence[str] | None, actors: int | None, batch_size: int,
-                  console) -> RunStats:
+def batch_command(
+    classifier: Classifier,
+    texts: Sequence[str],
+    methods: str,
+    engine: str,
+    address: str | None,
+    cache: Path | None,
+    params: Sequence[str] | None,
+    actors: int | None,
+    batch_size: int,
+    console,
+) -> RunStats:
     """Everything `explain batch` does after loading the model and reading the reviews."""
     from explain.methods import parse_params
 
     with ExplanationStore(cache) as store:
         try:
-            stats = run_corpus(classifier, texts, split_methods(methods), store,
-                               params=parse_params(params, split_methods(methods)),
-                               engine=engine, address=address, actors=actors, batch_size=batch_size)
+            stats = run_corpus(
+                classifier,
+                texts,
+                split_methods(methods),
+                store,
+                params=parse_params(params, split_methods(methods)),
+                engine=engine,
+                address=address,
+                actors=actors,
+                batch_size=batch_size,
+            )
         except KeyboardInterrupt:
-            console.print(f"interrupted; {len(store)} result(s) are safe in {store.path}: run the same command "
-                          "again to resume")
+            console.print(
+                f"interrupted; {len(store)} result(s) are safe in {store.path}: run the same command again to resume"
+            )
             raise SystemExit(130) from None
         where = store.path
-    console.print(f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
-                  f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
-                  f"cache: {where}")
+    console.print(
+        f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
+        f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
+        f"cache: {where}"
+    )
     for method, text, error in stats.failed[:5]:
         console.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
     return stats

@@ -69,8 +69,20 @@ def vader_dir() -> Path:
     if all((target / name).exists() for name in CORPORA.values()):
         return target
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               "--disable-pip-version-check", "-q", "-d", tmp, VADER_SDIST]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--disable-pip-version-check",
+            "-q",
+            "-d",
+            tmp,
+            VADER_SDIST,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         sdists = list(Path(tmp).glob("[vV]ader[sS]entiment-3.3.2.tar.gz"))
         if proc.returncode != 0 or not sdists:
@@ -103,9 +115,16 @@ def parse_ground_truth(raw: str, corpus: str) -> list[RatedSentence]:
             continue
         sid, rating, text = parts[0].strip(), float(parts[1]), "\t".join(parts[2:]).strip()
         group, _, pos = sid.partition("_")
-        out.append(RatedSentence(id=sid, corpus=corpus, group=f"{corpus}:{group}",
-                                 position=int(pos) if pos.isdigit() else 0,
-                                 rating=rating, text=html.unescape(text)))
+        out.append(
+            RatedSentence(
+                id=sid,
+                corpus=corpus,
+                group=f"{corpus}:{group}",
+                position=int(pos) if pos.isdigit() else 0,
+                rating=rating,
+                text=html.unescape(text),
+            )
+        )
     return out
 
 
@@ -142,8 +161,10 @@ def read_reviews_csv(path: str | Path, text_col: str, stars_col: str | None = No
             wanted = [c for c in (text_col, stars_col) if c]
             missing = [c for c in wanted if c not in columns]
             if missing:
-                raise DataError(f"{path}: no column {', '.join(map(repr, missing))}; "
-                                f"the file has {', '.join(map(repr, columns)) or 'no header'}")
+                raise DataError(
+                    f"{path}: no column {', '.join(map(repr, missing))}; "
+                    f"the file has {', '.join(map(repr, columns)) or 'no header'}"
+                )
             rows = list(reader)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text: {exc.reason}") from exc

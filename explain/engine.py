@@ -85,8 +85,7 @@ class EngineOptions:
         return not self.quantize and self.precision == "float32"
 
 
-def plan_batches(lengths: Sequence[int], max_tokens: int, max_rows: int,
-                 max_padding: float = 1.0) -> list[list[int]]:
+def plan_batches(lengths: Sequence[int], max_tokens: int, max_rows: int, max_padding: float = 1.0) -> list[list[int]]:
     """Group indices into batches of similar length whose padded size stays within `max_tokens`.
 
     Indices are taken in ascending length; a batch closes when one more row would make
@@ -102,8 +101,11 @@ def plan_batches(lengths: Sequence[int], max_tokens: int, max_rows: int,
     for i in order:
         longest = lengths[i]  # ascending order: the newest is the longest
         n = len(current)
-        if current and (n >= max_rows or (n + 1) * longest > max_tokens or (
-                n * lengths[current[-1]] >= min_padded and real + longest < (1 - max_padding) * (n + 1) * longest)):
+        if current and (
+            n >= max_rows
+            or (n + 1) * longest > max_tokens
+            or (n * lengths[current[-1]] >= min_padded and real + longest < (1 - max_padding) * (n + 1) * longest)
+        ):
             batches.append(current)
             current, real = [], 0
         current.append(i)
@@ -136,17 +138,23 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
 
     with warnings.catch_warnings():  # torch marks its eager-mode quantization API as deprecated
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8,
-                                inplace=False)
+        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=False)
 
 
 class Engine:
     """Batched, deduplicated, length-bucketed evaluation of a sequence classifier's probabilities."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, max_length: int, *, device: str | torch.device = "cpu",
-                 input_names: Sequence[str] = ("input_ids", "attention_mask"),
-                 options: EngineOptions | None = None,
-                 record: Callable[[float, int], None] | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        tokenizer,
+        max_length: int,
+        *,
+        device: str | torch.device = "cpu",
+        input_names: Sequence[str] = ("input_ids", "attention_mask"),
+        options: EngineOptions | None = None,
+        record: Callable[[float, int], None] | None = None,
+    ):
         """`record(seconds, rows)` is called after every forward pass (the classifier counts them)."""
         self.model = model
         self.tokenizer = tokenizer
@@ -162,10 +170,15 @@ class Engine:
 
     def _check_device(self) -> None:
         if self.options.quantize and self.device.type != "cpu":
-            raise UserError("quantize=True is dynamic int8 quantization, which runs on CPU only; "
-                            "use precision='bfloat16' on a GPU")
-        if (self.options.precision == "bfloat16" and self.device.type == "cuda" and torch.cuda.is_available()
-                and not torch.cuda.is_bf16_supported()):
+            raise UserError(
+                "quantize=True is dynamic int8 quantization, which runs on CPU only; use precision='bfloat16' on a GPU"
+            )
+        if (
+            self.options.precision == "bfloat16"
+            and self.device.type == "cuda"
+            and torch.cuda.is_available()
+            and not torch.cuda.is_bf16_supported()
+        ):
             raise UserError("this GPU has no bfloat16 support; leave precision='float32'")
 
     def configure(self, **changes: object) -> None:
@@ -226,24 +239,34 @@ class Engine:
         n_cut = 0
         with self._threads(), torch.inference_mode(), self._autocast():
             for start in range(0, len(unique), self.options.chunk_size):
-                chunk = unique[start:start + self.options.chunk_size]
+                chunk = unique[start : start + self.options.chunk_size]
                 features, lengths, cut = self.tokenize(chunk)
                 n_cut += cut
-                for batch in plan_batches(lengths, self.options.max_tokens_per_batch, self.options.max_batch_size,
-                                          self.options.max_padding):
+                for batch in plan_batches(
+                    lengths, self.options.max_tokens_per_batch, self.options.max_batch_size, self.options.max_padding
+                ):
                     inputs = self.pad(features, lengths, batch)
                     logits = self._forward(model, inputs)
                     probs[[start + i for i in batch]] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
         if n_cut:
-            warnings.warn(f"{n_cut} text(s) longer than {self.max_length} tokens were truncated; only their first "
-                          "part is classified", TruncationWarning, stacklevel=3)
+            warnings.warn(
+                f"{n_cut} text(s) longer than {self.max_length} tokens were truncated; only their first "
+                "part is classified",
+                TruncationWarning,
+                stacklevel=3,
+            )
         return probs[rows]
 
     def tokenize(self, texts: list[str]) -> tuple[dict[str, list[list[int]]], list[int], int]:
         """Token ids (and segment ids where the model takes them) per text, their lengths, and how many were cut."""
         want_types = "token_type_ids" in self.input_names
-        enc = self.tokenizer(texts, truncation=True, max_length=self.max_length, return_attention_mask=False,
-                             return_token_type_ids=want_types)
+        enc = self.tokenizer(
+            texts,
+            truncation=True,
+            max_length=self.max_length,
+            return_attention_mask=False,
+            return_token_type_ids=want_types,
+        )
         features = {"input_ids": enc["input_ids"]}
         if want_types:
             features["token_type_ids"] = enc["token_type_ids"]
@@ -251,8 +274,9 @@ class Engine:
         n_cut = sum(bool(e.overflowing) for e in encodings)
         return features, [len(ids) for ids in enc["input_ids"]], n_cut
 
-    def pad(self, features: dict[str, list[list[int]]], lengths: Sequence[int],
-            batch: Sequence[int]) -> dict[str, torch.Tensor]:
+    def pad(
+        self, features: dict[str, list[list[int]]], lengths: Sequence[int], batch: Sequence[int]
+    ) -> dict[str, torch.Tensor]:
         """Model inputs for the texts `batch`, right-padded to the longest of them."""
         sizes = np.fromiter((lengths[i] for i in batch), dtype=np.int64, count=len(batch))
         mask = np.arange(int(sizes.max()))[None, :] < sizes[:, None]
@@ -261,8 +285,9 @@ class Engine:
             if name in features:
                 values = np.full(mask.shape, pad_value, dtype=np.int64)
                 column = features[name]
-                values[mask] = np.fromiter(chain.from_iterable(column[i] for i in batch), dtype=np.int64,
-                                           count=int(sizes.sum()))
+                values[mask] = np.fromiter(
+                    chain.from_iterable(column[i] for i in batch), dtype=np.int64, count=int(sizes.sum())
+                )
                 inputs[name] = torch.from_numpy(values)
         return {k: v.to(self.device) for k, v in inputs.items() if k in self.input_names}
 
@@ -295,7 +320,10 @@ class Engine:
 
 def _can_use_sdpa(model: torch.nn.Module) -> bool:
     config = getattr(model, "config", None)
-    return (config is not None and getattr(config, "_attn_implementation", None) == "eager"
-            and bool(getattr(model, "_supports_sdpa", False))
-            and hasattr(model, "set_attn_implementation")
-            and getattr(model, "_can_set_attn_implementation", lambda: True)())
+    return (
+        config is not None
+        and getattr(config, "_attn_implementation", None) == "eager"
+        and bool(getattr(model, "_supports_sdpa", False))
+        and hasattr(model, "set_attn_implementation")
+        and getattr(model, "_can_set_attn_implementation", lambda: True)()
+    )

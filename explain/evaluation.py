@@ -39,8 +39,14 @@ from explain.metrics.plausibility import plausibility
 RANDOM = "random"  # the pseudo-method holding the random-ranking baseline
 DEFAULT_HELDOUT = "default-heldout"
 ALL_METRICS = FAITHFULNESS_METRICS + ("plausibility",)
-SECONDS = MetricInfo("seconds", "cost", higher_is_better=False, min_value=0.0, max_value=math.inf,
-                     summary="wall-clock seconds per explanation (explain() only, metrics excluded)")
+SECONDS = MetricInfo(
+    "seconds",
+    "cost",
+    higher_is_better=False,
+    min_value=0.0,
+    max_value=math.inf,
+    summary="wall-clock seconds per explanation (explain() only, metrics excluded)",
+)
 RECORD_VERSION = 2  # 2: keys hold every method parameter, defaults included
 
 
@@ -98,8 +104,16 @@ class Settings:
         params = dict(self.params.get(method, {}))
         if method != RANDOM:  # every parameter the method runs with, so a changed default is recomputed too
             params = get_method(method).resolve(params)
-        parts = {"v": RECORD_VERSION, "model": model, "method": method, "metrics": self.metrics, "mode": self.mode,
-                 "bins": self.bins, "steps": self.steps, "params": params}
+        parts = {
+            "v": RECORD_VERSION,
+            "model": model,
+            "method": method,
+            "metrics": self.metrics,
+            "mode": self.mode,
+            "bins": self.bins,
+            "steps": self.steps,
+            "params": params,
+        }
         if method == RANDOM:
             parts |= {"random_rankings": self.random_rankings, "seed": self.seed}
         blob = json.dumps(parts, sort_keys=True, default=str)
@@ -153,7 +167,7 @@ class ResultLog:
 def _visible_to_end(exp: Explanation) -> bool:
     """Does the model see the whole text (nothing but whitespace after the last word it saw)?"""
     offsets = exp.alignment.word_offsets
-    return bool(offsets) and not exp.text[offsets[-1][1]:].strip()
+    return bool(offsets) and not exp.text[offsets[-1][1] :].strip()
 
 
 class _Runner:
@@ -181,8 +195,12 @@ class _Runner:
         found = self.log.get(key)
         if found is not None:
             return np.asarray(found["drops"], dtype=np.float64)
-        if (exp.method == "occlusion" and exp.params.get("mode", "delete") == self.settings.mode
-                and exp.contrast is None and _visible_to_end(exp)):
+        if (
+            exp.method == "occlusion"
+            and exp.params.get("mode", "delete") == self.settings.mode
+            and exp.contrast is None
+            and _visible_to_end(exp)
+        ):
             drops = np.asarray(exp.word_scores)  # occlusion's word scores ARE these drops: no extra evaluations
         else:
             drops = leave_one_out(self.classifier, exp, mode=self.settings.mode)
@@ -193,24 +211,44 @@ class _Runner:
         """One record: the metrics of `exp` (or of random rankings of its words, for `random`)."""
         s = self.settings
         is_random = method == RANDOM
-        result = faithfulness(self.classifier, exp, metrics=self.faith_metrics, bins=s.bins, steps=s.steps,
-                              mode=s.mode, loo_drops=self.loo_drops(item, exp),
-                              random_rankings=s.random_rankings if is_random else 0, seed=s.seed,
-                              include_explanation=not is_random)
+        result = faithfulness(
+            self.classifier,
+            exp,
+            metrics=self.faith_metrics,
+            bins=s.bins,
+            steps=s.steps,
+            mode=s.mode,
+            loo_drops=self.loo_drops(item, exp),
+            random_rankings=s.random_rankings if is_random else 0,
+            seed=s.seed,
+            include_explanation=not is_random,
+        )
         values = dict(result.random if is_random else result.values)
         curves = result.random_curves if is_random else result.curves
         if "plausibility" in s.metrics and item.sentences is not None and item.ratings is not None:
             if is_random:
                 rng = np.random.default_rng(s.seed)
-                runs = [plausibility(self.classifier, replace(exp, word_scores=rng.standard_normal(len(exp.words))),
-                                     item.sentences, item.ratings) for _ in range(s.random_rankings)]
+                runs = [
+                    plausibility(
+                        self.classifier,
+                        replace(exp, word_scores=rng.standard_normal(len(exp.words))),
+                        item.sentences,
+                        item.ratings,
+                    )
+                    for _ in range(s.random_rankings)
+                ]
                 finite = [v for v in runs if v == v]
                 values["plausibility"] = float(np.mean(finite)) if finite else float("nan")
             else:
                 values["plausibility"] = plausibility(self.classifier, exp, item.sentences, item.ratings)
         return {
-            "key": self.key(method, item), "kind": "explanation", "method": method, "item": item.id,
-            "target": exp.target, "n_words": len(exp.words), "truncated": not _visible_to_end(exp),
+            "key": self.key(method, item),
+            "kind": "explanation",
+            "method": method,
+            "item": item.id,
+            "target": exp.target,
+            "n_words": len(exp.words),
+            "truncated": not _visible_to_end(exp),
             "metrics": {k: (None if v != v else v) for k, v in values.items()},
             "seconds": 0.0 if is_random else float(exp.diagnostics.get("seconds", float("nan"))),
             "model_evaluations": 0 if is_random else int(exp.diagnostics.get("model_evaluations", 0)),
@@ -228,8 +266,14 @@ class _Runner:
         return new_explanation(self.classifier, item.text, RANDOM, target, None, word_scores=np.zeros(n_words))
 
 
-def run_evaluation(classifier, items: Sequence[EvalItem], methods: Sequence[str], settings: Settings | None = None,
-                   log: ResultLog | None = None, progress: bool = True) -> list[dict]:
+def run_evaluation(
+    classifier,
+    items: Sequence[EvalItem],
+    methods: Sequence[str],
+    settings: Settings | None = None,
+    log: ResultLog | None = None,
+    progress: bool = True,
+) -> list[dict]:
     """Explain and score every (method, item) not already in `log`; returns all records, in order.
 
     Occlusion runs first on each text so its scores double as the leave-one-out drops tau-LOO needs.
@@ -275,14 +319,19 @@ def run_evaluation(classifier, items: Sequence[EvalItem], methods: Sequence[str]
     finally:
         bar.close()
     if runner.errors:
-        warnings.warn(f"{len(runner.errors)} explanation(s) failed and were skipped (re-run to retry): "
-                      + "; ".join(runner.errors[:5]), RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{len(runner.errors)} explanation(s) failed and were skipped (re-run to retry): "
+            + "; ".join(runner.errors[:5]),
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return records
 
 
 # ---------------------------------------------------------------- summarising
-def bootstrap_interval(values: Sequence[float], *, level: float = 0.95, n_resamples: int = 2000,
-                       seed: int = 0) -> tuple[float, float]:
+def bootstrap_interval(
+    values: Sequence[float], *, level: float = 0.95, n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (Efron & Tibshirani 1993); NaNs are dropped first."""
     x = np.asarray([v for v in values if v is not None and v == v], dtype=np.float64)
     if len(x) == 0:
@@ -302,8 +351,15 @@ def _stat(values: Sequence[float | None], seed: int) -> dict[str, float | int | 
     return {"mean": mean, "low": None if low != low else low, "high": None if high != high else high, "n": len(finite)}
 
 
-def summarize(records: Sequence[dict], methods: Sequence[str], settings: Settings, *, model: str = "",
-              data: str = "", n_items: int = 0) -> dict:
+def summarize(
+    records: Sequence[dict],
+    methods: Sequence[str],
+    settings: Settings,
+    *,
+    model: str = "",
+    data: str = "",
+    n_items: int = 0,
+) -> dict:
     """Per-method means and bootstrap intervals, mean curves, agreement matrices and the leaderboard."""
     names = [m for m in dict.fromkeys(methods) if m != RANDOM] + [RANDOM]
     by_method: dict[str, list[dict]] = {m: [] for m in names}
@@ -320,8 +376,11 @@ def summarize(records: Sequence[dict], methods: Sequence[str], settings: Setting
             row["model_evaluations"] = _stat([r["model_evaluations"] for r in recs], settings.seed)
         row["n_texts"] = len(recs)
         table[method] = row
-        curves[method] = {kind: np.mean([r["curves"][kind] for r in recs if kind in r["curves"]], axis=0).tolist()
-                          for kind in ("deletion", "insertion") if any(kind in r["curves"] for r in recs)}
+        curves[method] = {
+            kind: np.mean([r["curves"][kind] for r in recs if kind in r["curves"]], axis=0).tolist()
+            for kind in ("deletion", "insertion")
+            if any(kind in r["curves"] for r in recs)
+        }
     real = [m for m in names if m != RANDOM]
     per_text: dict[str, dict[str, np.ndarray]] = {}
     for r in records:
@@ -330,8 +389,9 @@ def summarize(records: Sequence[dict], methods: Sequence[str], settings: Setting
     agreement: dict[str, dict] = {}
     if len(real) > 1:
         for measure in MEASURES:
-            mats = [agreement_matrix(scores, measure, k=settings.top_k)
-                    for scores in per_text.values() if len(scores) > 1]
+            mats = [
+                agreement_matrix(scores, measure, k=settings.top_k) for scores in per_text.values() if len(scores) > 1
+            ]
             matrix = mean_agreement(mats, real) if mats else AgreementMatrix(measure, tuple(real), np.eye(len(real)))
             agreement[measure] = matrix.to_dict()
     infos = {name: METRICS[name] for name in shown_metrics} | {"seconds": SECONDS}
@@ -342,14 +402,25 @@ def summarize(records: Sequence[dict], methods: Sequence[str], settings: Setting
         if best is not None:
             leaderboard[name] = {"method": best, "mean": means[best]}
     return {
-        "model": model, "data": data, "n_items": n_items,
+        "model": model,
+        "data": data,
+        "n_items": n_items,
         "truncated_texts": len({r["key"].split("|")[1] for r in records if r.get("truncated")}),
-        "settings": {"metrics": list(settings.metrics), "mode": settings.mode, "bins": list(settings.bins),
-                     "steps": settings.steps, "random_rankings": settings.random_rankings, "seed": settings.seed,
-                     "top_k": settings.top_k, "params": {k: dict(v) for k, v in settings.params.items()},
-                     "bootstrap": {"level": 0.95, "resamples": 2000}},
-        "metric_info": {name: asdict(info) | {"max_value": None if math.isinf(info.max_value) else info.max_value}
-                        for name, info in infos.items()},
+        "settings": {
+            "metrics": list(settings.metrics),
+            "mode": settings.mode,
+            "bins": list(settings.bins),
+            "steps": settings.steps,
+            "random_rankings": settings.random_rankings,
+            "seed": settings.seed,
+            "top_k": settings.top_k,
+            "params": {k: dict(v) for k, v in settings.params.items()},
+            "bootstrap": {"level": 0.95, "resamples": 2000},
+        },
+        "metric_info": {
+            name: asdict(info) | {"max_value": None if math.isinf(info.max_value) else info.max_value}
+            for name, info in infos.items()
+        },
         "methods": table,
         "curves": {"grid": np.linspace(0.0, 1.0, CURVE_GRID).tolist(), "by_method": curves},
         "agreement": agreement,
@@ -358,8 +429,15 @@ def summarize(records: Sequence[dict], methods: Sequence[str], settings: Setting
 
 
 # ---------------------------------------------------------------- terminal output
-_SHORT = {"comprehensiveness": "compr", "sufficiency": "suff", "deletion_auc": "del", "insertion_auc": "ins",
-          "tau_loo": "tau", "plausibility": "plaus", "seconds": "s/expl"}
+_SHORT = {
+    "comprehensiveness": "compr",
+    "sufficiency": "suff",
+    "deletion_auc": "del",
+    "insertion_auc": "ins",
+    "tau_loo": "tau",
+    "plausibility": "plaus",
+    "seconds": "s/expl",
+}
 
 
 def _cell(stat: Mapping | None, digits: int = 3, interval: bool = True) -> str:
@@ -384,8 +462,13 @@ def terminal_tables(summary: Mapping, width: int = 80) -> list:
     columns = list(summary["settings"]["metrics"]) + ["seconds"]
     best = {name: entry["method"] for name, entry in summary["leaderboard"].items()}
     caption = "" if interval else "means; 95% bootstrap intervals in the JSON and HTML (or a wider terminal)"
-    table = Table(title=f"Explanation quality on {summary['data']} ({summary['n_items']} texts)", caption=caption,
-                  box=box.SIMPLE_HEAD, show_lines=interval, padding=(0, 1))
+    table = Table(
+        title=f"Explanation quality on {summary['data']} ({summary['n_items']} texts)",
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_lines=interval,
+        padding=(0, 1),
+    )
     counts = {row["n_texts"] for row in summary["methods"].values()}
     table.add_column("method" if len(counts) == 1 else "method (texts)", no_wrap=True)
     for name in columns:
@@ -401,12 +484,18 @@ def terminal_tables(summary: Mapping, width: int = 80) -> list:
         table.add_row(*cells)
     out: list = [table]
     if summary.get("truncated_texts"):
-        out.append(Text(f"{summary['truncated_texts']} text(s) were longer than the model's maximum length; "
-                        "methods and metrics used the part the model sees.", style="yellow"))
+        out.append(
+            Text(
+                f"{summary['truncated_texts']} text(s) were longer than the model's maximum length; "
+                "methods and metrics used the part the model sees.",
+                style="yellow",
+            )
+        )
     if "spearman" in summary["agreement"]:
         agree = summary["agreement"]["spearman"]
-        mat = Table(title="Agreement between methods (mean Spearman of word scores)", box=box.SIMPLE_HEAD,
-                    padding=(0, 1))
+        mat = Table(
+            title="Agreement between methods (mean Spearman of word scores)", box=box.SIMPLE_HEAD, padding=(0, 1)
+        )
         mat.add_column("", no_wrap=True)
         for i, _ in enumerate(agree["methods"], start=1):
             mat.add_column(str(i), justify="right", no_wrap=True, min_width=5)
@@ -417,9 +506,15 @@ def terminal_tables(summary: Mapping, width: int = 80) -> list:
     return out
 
 
-_HEADLINES = (("comprehensiveness", "most comprehensive"), ("sufficiency", "most sufficient"),
-              ("deletion_auc", "lowest deletion AUC"), ("insertion_auc", "highest insertion AUC"),
-              ("tau_loo", "best tau-LOO"), ("plausibility", "most plausible"), ("seconds", "fastest"))
+_HEADLINES = (
+    ("comprehensiveness", "most comprehensive"),
+    ("sufficiency", "most sufficient"),
+    ("deletion_auc", "lowest deletion AUC"),
+    ("insertion_auc", "highest insertion AUC"),
+    ("tau_loo", "best tau-LOO"),
+    ("plausibility", "most plausible"),
+    ("seconds", "fastest"),
+)
 
 
 def leaderboard_lines(summary: Mapping) -> list[str]:
@@ -443,8 +538,12 @@ def leaderboard_text(summary: Mapping) -> str:
 
 # ---------------------------------------------------------------- HTML page
 _PLOT_W, _PLOT_H, _PAD = 260, 170, 28
-_LONG = {"deletion_auc": "deletion AUC", "insertion_auc": "insertion AUC", "tau_loo": "tau-LOO",
-         "seconds": "s / explanation"}
+_LONG = {
+    "deletion_auc": "deletion AUC",
+    "insertion_auc": "insertion AUC",
+    "tau_loo": "tau-LOO",
+    "seconds": "s / explanation",
+}
 
 _TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Explanation leaderboard: {{ s.data }}</title>
@@ -505,8 +604,16 @@ def leaderboard_html(summary: Mapping) -> str:
     infos = summary["metric_info"]
     names = list(summary["settings"]["metrics"]) + ["seconds"]
     best = {name: entry["method"] for name, entry in summary["leaderboard"].items()}
-    columns = [{"name": n, "label": _LONG.get(n, n), "arrow": "↑" if infos[n]["higher_is_better"] else "↓",
-                "summary": infos[n]["summary"], "reference": infos[n].get("reference", "")} for n in names]
+    columns = [
+        {
+            "name": n,
+            "label": _LONG.get(n, n),
+            "arrow": "↑" if infos[n]["higher_is_better"] else "↓",
+            "summary": infos[n]["summary"],
+            "reference": infos[n].get("reference", ""),
+        }
+        for n in names
+    ]
     rows = []
     for method, row in summary["methods"].items():
         cells = []
@@ -533,20 +640,43 @@ def leaderboard_html(summary: Mapping) -> str:
             if kind in curves:
                 drawn.append({"colour": colour, "dashed": False, "points": _points(curves[kind])})
         plots.append({"method": method, "curves": drawn})
-    titles = {"spearman": "Spearman rank correlation", "kendall": "Kendall tau-b",
-              "top_k_overlap": f"top-{summary['settings']['top_k']} overlap"}
+    titles = {
+        "spearman": "Spearman rank correlation",
+        "kendall": "Kendall tau-b",
+        "top_k_overlap": f"top-{summary['settings']['top_k']} overlap",
+    }
     agreement = []
     for measure, mat in summary["agreement"].items():
-        agreement.append({"title": titles.get(measure, measure), "methods": mat["methods"], "rows": [
-            {"method": m, "cells": [{"text": "—" if v is None else f"{v:+.2f}", "colour": _shade(v)} for v in vals]}
-            for m, vals in zip(mat["methods"], mat["values"])]})
-    params = "; ".join(f"{m}: " + ", ".join(f"{k}={v}" for k, v in p.items())
-                       for m, p in summary["settings"]["params"].items() if p)
+        agreement.append(
+            {
+                "title": titles.get(measure, measure),
+                "methods": mat["methods"],
+                "rows": [
+                    {
+                        "method": m,
+                        "cells": [{"text": "—" if v is None else f"{v:+.2f}", "colour": _shade(v)} for v in vals],
+                    }
+                    for m, vals in zip(mat["methods"], mat["values"])
+                ],
+            }
+        )
+    params = "; ".join(
+        f"{m}: " + ", ".join(f"{k}={v}" for k, v in p.items()) for m, p in summary["settings"]["params"].items() if p
+    )
     env = Environment(autoescape=True)
     return env.from_string(_TEMPLATE).render(
-        s=summary, bins=", ".join(f"{b:.0%}" for b in summary["settings"]["bins"]), params=params,
-        lines=leaderboard_lines(summary), columns=columns, rows=rows, plots=plots, agreement=agreement,
-        W=_PLOT_W, H=_PLOT_H, pad=_PAD)
+        s=summary,
+        bins=", ".join(f"{b:.0%}" for b in summary["settings"]["bins"]),
+        params=params,
+        lines=leaderboard_lines(summary),
+        columns=columns,
+        rows=rows,
+        plots=plots,
+        agreement=agreement,
+        W=_PLOT_W,
+        H=_PLOT_H,
+        pad=_PAD,
+    )
 
 
 # ---------------------------------------------------------------- the command
@@ -562,14 +692,30 @@ def resolve_methods(spec: str | None) -> list[str]:
     return list(dict.fromkeys(RANDOM if n == RANDOM else get_method(n).name for n in names))
 
 
-def evaluate_command(classifier, data: str, methods: str | None, n: int | None, out: Path | None,
-                     html: Path | None, text_col: str | None, params: Sequence[str] | None, mode: str,
-                     random_rankings: int, metrics: str | None, console, progress: bool = True) -> dict:
+def evaluate_command(
+    classifier,
+    data: str,
+    methods: str | None,
+    n: int | None,
+    out: Path | None,
+    html: Path | None,
+    text_col: str | None,
+    params: Sequence[str] | None,
+    mode: str,
+    random_rankings: int,
+    metrics: str | None,
+    console,
+    progress: bool = True,
+) -> dict:
     """Everything `explain evaluate` does after loading the model; returns the summary."""
     names = resolve_methods(methods)
     chosen = tuple(m.strip() for m in metrics.split(",")) if metrics else ALL_METRICS
-    settings = Settings(metrics=chosen, mode=mode, random_rankings=random_rankings,
-                        params=parse_params(params, [name for name in names if name != RANDOM]))
+    settings = Settings(
+        metrics=chosen,
+        mode=mode,
+        random_rankings=random_rankings,
+        params=parse_params(params, [name for name in names if name != RANDOM]),
+    )
     items = load_items(data, n, text_col)
     if n is not None and len(items) < n:
         console.print(f"note: {data} has {len(items)} texts; evaluating all of them")

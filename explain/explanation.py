@@ -83,7 +83,9 @@ class Explanation:
         object.__setattr__(self, "diagnostics", dict(self.diagnostics))
         problems = []
         if self.probabilities.shape != (n_labels,):
-            problems.append(f"probabilities has shape {self.probabilities.shape}, expected ({n_labels},) for {n_labels} labels")
+            problems.append(
+                f"probabilities has shape {self.probabilities.shape}, expected ({n_labels},) for {n_labels} labels"
+            )
         if not 0 <= self.target < n_labels:
             problems.append(f"target {self.target} is not a label index 0..{n_labels - 1}")
         if self.contrast is not None and not (0 <= self.contrast < n_labels and self.contrast != self.target):
@@ -98,7 +100,9 @@ class Explanation:
         if self.token_scores.shape != (n_tok,):
             problems.append(f"token_scores has shape {self.token_scores.shape}, expected ({n_tok},) for {n_tok} tokens")
         if self.word_scores.shape != (n_words,):
-            problems.append(f"word_scores has shape {self.word_scores.shape}, expected ({n_words},) for {n_words} words")
+            problems.append(
+                f"word_scores has shape {self.word_scores.shape}, expected ({n_words},) for {n_words} words"
+            )
         if self.label_token_scores is not None:
             lts = np.array(self.label_token_scores, dtype=np.float64)
             object.__setattr__(self, "label_token_scores", lts)
@@ -197,13 +201,20 @@ class Explanation:
         )
         lts = data.get("label_token_scores")
         return cls(
-            text=data["text"], model=data["model"], method=data["method"], labels=tuple(data["labels"]),
-            target=int(data["target"]), contrast=data.get("contrast"),
-            probabilities=np.asarray(data["probabilities"]), alignment=alignment,
-            token_scores=np.asarray(data["token_scores"]), word_scores=np.asarray(data["word_scores"]),
+            text=data["text"],
+            model=data["model"],
+            method=data["method"],
+            labels=tuple(data["labels"]),
+            target=int(data["target"]),
+            contrast=data.get("contrast"),
+            probabilities=np.asarray(data["probabilities"]),
+            alignment=alignment,
+            token_scores=np.asarray(data["token_scores"]),
+            word_scores=np.asarray(data["word_scores"]),
             aggregation=data.get("aggregation", "sum"),
             label_token_scores=None if lts is None else np.asarray(lts),
-            params=data.get("params", {}), diagnostics=data.get("diagnostics", {}),
+            params=data.get("params", {}),
+            diagnostics=data.get("diagnostics", {}),
         )
 
     def to_html(self, **options: Any) -> str:

@@ -36,18 +36,30 @@ def _encoder_layers(model: nn.Module) -> nn.ModuleList | None:
 def _layout(layer: nn.Module) -> str | None:
     attention = getattr(layer, "attention", None)
     self_attention = getattr(attention, "self", None)
-    if (all(hasattr(self_attention, n) for n in ("query", "key", "value", "attention_head_size", "scaling"))
-            and all(hasattr(layer, n) for n in ("intermediate", "output")) and hasattr(attention, "output")
-            and not getattr(layer, "add_cross_attention", False) and not getattr(layer, "is_decoder", False)):
+    if (
+        all(hasattr(self_attention, n) for n in ("query", "key", "value", "attention_head_size", "scaling"))
+        and all(hasattr(layer, n) for n in ("intermediate", "output"))
+        and hasattr(attention, "output")
+        and not getattr(layer, "add_cross_attention", False)
+        and not getattr(layer, "is_decoder", False)
+    ):
         return "bert"
-    if (all(hasattr(attention, n) for n in ("q_lin", "k_lin", "v_lin", "out_lin", "attention_head_size", "scaling"))
-            and all(hasattr(layer, n) for n in ("sa_layer_norm", "ffn", "output_layer_norm"))):
+    if all(
+        hasattr(attention, n) for n in ("q_lin", "k_lin", "v_lin", "out_lin", "attention_head_size", "scaling")
+    ) and all(hasattr(layer, n) for n in ("sa_layer_norm", "ffn", "output_layer_norm")):
         return "distilbert"
     return None
 
 
-def _attend_first(query: nn.Module, key: nn.Module, value: nn.Module, head_size: int, scaling: float,
-                  hidden: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+def _attend_first(
+    query: nn.Module,
+    key: nn.Module,
+    value: nn.Module,
+    head_size: int,
+    scaling: float,
+    hidden: torch.Tensor,
+    mask: torch.Tensor | None,
+) -> torch.Tensor:
     """Multi-head attention output (batch, 1, hidden) for the first position over all positions."""
     batch = hidden.shape[0]
 
@@ -58,8 +70,9 @@ def _attend_first(query: nn.Module, key: nn.Module, value: nn.Module, head_size:
         if mask.dim() == 2:  # (batch, seq) 1/0 padding mask
             mask = mask[:, None, None, :].bool()
         mask = mask[..., :1, :] if mask.shape[-2] > 1 else mask
-    out = F.scaled_dot_product_attention(heads(query(hidden[:, :1])), heads(key(hidden)), heads(value(hidden)),
-                                         attn_mask=mask, scale=scaling)
+    out = F.scaled_dot_product_attention(
+        heads(query(hidden[:, :1])), heads(key(hidden)), heads(value(hidden)), attn_mask=mask, scale=scaling
+    )
     return out.transpose(1, 2).reshape(batch, 1, -1)
 
 
@@ -75,13 +88,15 @@ class FirstTokenLayer(nn.Module):
         layer, first = self.layer, hidden_states[:, :1]
         if self.layout == "bert":
             sa = layer.attention.self
-            context = _attend_first(sa.query, sa.key, sa.value, sa.attention_head_size, sa.scaling,
-                                    hidden_states, attention_mask)
+            context = _attend_first(
+                sa.query, sa.key, sa.value, sa.attention_head_size, sa.scaling, hidden_states, attention_mask
+            )
             attended = layer.attention.output(context, first)
             return layer.output(layer.intermediate(attended), attended)
         sa = layer.attention
-        context = _attend_first(sa.q_lin, sa.k_lin, sa.v_lin, sa.attention_head_size, sa.scaling,
-                                hidden_states, attention_mask)
+        context = _attend_first(
+            sa.q_lin, sa.k_lin, sa.v_lin, sa.attention_head_size, sa.scaling, hidden_states, attention_mask
+        )
         attended = layer.sa_layer_norm(sa.out_lin(context) + first)
         return layer.output_layer_norm(layer.ffn(attended) + attended)
 

@@ -83,9 +83,17 @@ class Report:
 
 
 # ---------------------------------------------------------------------------- building
-def build_report(classifier: Classifier, reviews: Sequence[Review], methods: Sequence[str], store: ExplanationStore,
-                 *, params: Mapping[str, Mapping[str, Any]] | None = None, attention_views: int = 1,
-                 top_k: int = 10, progress: bool = False) -> Report:
+def build_report(
+    classifier: Classifier,
+    reviews: Sequence[Review],
+    methods: Sequence[str],
+    store: ExplanationStore,
+    *,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    attention_views: int = 1,
+    top_k: int = 10,
+    progress: bool = False,
+) -> Report:
     """Explain what the store lacks (locally), then gather every review's results into a `Report`.
 
     `attention_views`: how many reviews (the first ones) get a BertViz head view.
@@ -94,8 +102,9 @@ def build_report(classifier: Classifier, reviews: Sequence[Review], methods: Seq
         raise UserError("the report has no reviews")
     texts = [r.text for r in reviews]
     specs = method_specs(methods, params)
-    run = run_corpus(classifier, texts, [s.name for s in specs], store,
-                     params={s.name: s.params for s in specs}, progress=progress)
+    run = run_corpus(
+        classifier, texts, [s.name for s in specs], store, params={s.name: s.params for s in specs}, progress=progress
+    )
     results = load_results(store, classifier, texts, [s.name for s in specs], {s.name: s.params for s in specs})
     traces = stored_traces(store, classifier, texts)
     entries = []
@@ -103,9 +112,17 @@ def build_report(classifier: Classifier, reviews: Sequence[Review], methods: Seq
         view, note = _attention(classifier, review.text) if i < attention_views else (None, None)
         entries.append(ReviewEntry(i, review, per_method, trace, view, note))
     summary = summarize(reviews, results, classifier.labels, top_k=top_k, min_reviews=min(2, len(reviews)))
-    return Report(model=classifier.name, fingerprint=fingerprint(classifier), labels=tuple(classifier.labels),
-                  methods=tuple(specs), entries=tuple(entries), summary=summary, run=run,
-                  created=time.strftime("%Y-%m-%d %H:%M:%S %Z"), failures=tuple(run.failed))
+    return Report(
+        model=classifier.name,
+        fingerprint=fingerprint(classifier),
+        labels=tuple(classifier.labels),
+        methods=tuple(specs),
+        entries=tuple(entries),
+        summary=summary,
+        run=run,
+        created=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        failures=tuple(run.failed),
+    )
 
 
 def stored_traces(store: ExplanationStore, classifier: Classifier, texts: Sequence[str]) -> list[Trace]:
@@ -141,30 +158,45 @@ def _attention(classifier: Classifier, text: str) -> tuple[str | None, str | Non
 
 def _iframe(document: str, height: int) -> str:
     """A document in its own `<iframe srcdoc>`: each view keeps its own scripts and globals, still offline."""
-    srcdoc = html_lib.escape(f"<!doctype html><meta charset='utf-8'><body style='margin:0'>{document}</body>",
-                             quote=True)
-    return (f'<iframe class="rx-attention" srcdoc="{srcdoc}" '
-            f'style="width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px"></iframe>')
+    srcdoc = html_lib.escape(
+        f"<!doctype html><meta charset='utf-8'><body style='margin:0'>{document}</body>", quote=True
+    )
+    return (
+        f'<iframe class="rx-attention" srcdoc="{srcdoc}" '
+        f'style="width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px"></iframe>'
+    )
 
 
 # ---------------------------------------------------------------------------- JSON
 def report_dict(report: Report) -> dict[str, Any]:
     """The report as plain JSON-ready data."""
     return {
-        "model": report.model, "fingerprint": report.fingerprint, "labels": list(report.labels),
+        "model": report.model,
+        "fingerprint": report.fingerprint,
+        "labels": list(report.labels),
         "created": report.created,
         "methods": {s.name: dict(s.params) for s in report.methods},
-        "run": {"engine": report.run.engine, "items": report.run.items, "cached": report.run.cached,
-                "computed": report.run.computed, "failed": len(report.run.failed),
-                "seconds": round(report.run.seconds, 3)},
+        "run": {
+            "engine": report.run.engine,
+            "items": report.run.items,
+            "cached": report.run.cached,
+            "computed": report.run.computed,
+            "failed": len(report.run.failed),
+            "seconds": round(report.run.seconds, 3),
+        },
         "failures": [{"method": m, "text": t, "error": e} for m, t, e in report.failures],
-        "reviews": [{
-            "index": e.index, "text": e.review.text, "stars": e.review.stars,
-            "predicted": None if e.probabilities is None else report.labels[int(np.argmax(e.probabilities))],
-            "probabilities": None if e.probabilities is None else [float(p) for p in e.probabilities],
-            "trace": None if e.trace is None else dataclasses.asdict(e.trace),
-            "explanations": {m: x.to_dict() for m, x in e.explanations.items()},
-        } for e in report.entries],
+        "reviews": [
+            {
+                "index": e.index,
+                "text": e.review.text,
+                "stars": e.review.stars,
+                "predicted": None if e.probabilities is None else report.labels[int(np.argmax(e.probabilities))],
+                "probabilities": None if e.probabilities is None else [float(p) for p in e.probabilities],
+                "trace": None if e.trace is None else dataclasses.asdict(e.trace),
+                "explanations": {m: x.to_dict() for m, x in e.explanations.items()},
+            }
+            for e in report.entries
+        ],
         "summary": report.summary.to_dict(),
     }
 
@@ -174,8 +206,18 @@ def report_json(report: Report) -> str:
 
 
 # ---------------------------------------------------------------------------- CSV
-CSV_COLUMNS = ("review", "text", "given_stars", "predicted", "confidence", "method", "explained_label",
-               "word_index", "word", "score")
+CSV_COLUMNS = (
+    "review",
+    "text",
+    "given_stars",
+    "predicted",
+    "confidence",
+    "method",
+    "explained_label",
+    "word_index",
+    "word",
+    "score",
+)
 
 
 def neutralize_cell(value: Any) -> Any:
@@ -195,10 +237,18 @@ def report_csv(report: Report) -> str:
         predicted = None if probs is None else int(np.argmax(probs))
         for method, exp in entry.explanations.items():
             for w, (word, score) in enumerate(zip(exp.words, exp.word_scores)):
-                row = (entry.index, entry.review.text, entry.review.stars,
-                       None if predicted is None else report.labels[predicted],
-                       None if probs is None else round(float(probs[predicted]), 6), method,
-                       exp.target_label, w, word, round(float(score), 8))
+                row = (
+                    entry.index,
+                    entry.review.text,
+                    entry.review.stars,
+                    None if predicted is None else report.labels[predicted],
+                    None if probs is None else round(float(probs[predicted]), 6),
+                    method,
+                    exp.target_label,
+                    w,
+                    word,
+                    round(float(score), 8),
+                )
                 writer.writerow([neutralize_cell(c) for c in row])
     return buffer.getvalue()
 
@@ -309,43 +359,72 @@ def report_html(report: Report) -> str:
     s, labels = report.summary, report.labels
     total_pred = max(sum(s.predicted_counts), 1)
     total_given = max(sum(s.given_counts or ()), 1)
-    dist = [{"label": label, "pred": s.predicted_counts[i],
-             "pred_pct": f"{100 * s.predicted_counts[i] / total_pred:.1f}",
-             "given": s.given_counts[i] if s.given_counts else 0,
-             "given_pct": f"{100 * s.given_counts[i] / total_given:.1f}" if s.given_counts else "0"}
-            for i, label in enumerate(labels)]
+    dist = [
+        {
+            "label": label,
+            "pred": s.predicted_counts[i],
+            "pred_pct": f"{100 * s.predicted_counts[i] / total_pred:.1f}",
+            "given": s.given_counts[i] if s.given_counts else 0,
+            "given_pct": f"{100 * s.given_counts[i] / total_given:.1f}" if s.given_counts else "0",
+        }
+        for i, label in enumerate(labels)
+    ]
     confusion = []
     if s.confusion:
         peak = max(max(row) for row in s.confusion)
-        confusion = [{"label": labels[g], "total": sum(row),
-                      "cells": [{"n": n, "bg": _heat(n, peak), "diag": g == p} for p, n in enumerate(row)]}
-                     for g, row in enumerate(s.confusion)]
+        confusion = [
+            {
+                "label": labels[g],
+                "total": sum(row),
+                "cells": [{"n": n, "bg": _heat(n, peak), "diag": g == p} for p, n in enumerate(row)],
+            }
+            for g, row in enumerate(s.confusion)
+        ]
     star_to_label = {stars: i for i, stars in enumerate(label_stars(labels)) if stars is not None}
     entries = []
     for e in report.entries:
         probs = e.probabilities
         predicted = None if probs is None else int(np.argmax(probs))
         given = None if e.review.stars is None else star_to_label.get(e.review.stars)
-        methods = [{"name": name, "tokens": Markup(explanation_html(x)), "top": Markup(top_words_html(x, k=8)),
-                    "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items())}
-                   for name, x in e.explanations.items()]
+        methods = [
+            {
+                "name": name,
+                "tokens": Markup(explanation_html(x)),
+                "top": Markup(top_words_html(x, k=8)),
+                "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
+            }
+            for name, x in e.explanations.items()
+        ]
         t = e.trace
-        entries.append({
-            "index": e.index, "text": e.review.text, "methods": methods,
-            "predicted": None if predicted is None else labels[predicted],
-            "given": None if e.review.stars is None else (
-                labels[given] if given is not None else f"{e.review.stars} stars"),
-            "wrong": given is not None and predicted is not None and given != predicted,
-            "bar": Markup(prediction_bar_html(labels, probs)) if probs is not None else None,
-            "trace": t,
-            "token_ids": list(zip(t.tokens, t.input_ids))[:MAX_TRACE_TOKENS] if t else [],
-            "more_tokens": max(0, len(t.tokens) - MAX_TRACE_TOKENS) if t else 0,
-            "logits": list(zip(labels, t.logits)) if t else [],
-            "probs": list(zip(labels, t.probabilities)) if t else [],
-            "attention": Markup(e.attention_html) if e.attention_html else None, "attention_note": e.attention_note,
-        })
-    return _ENV.from_string(_TEMPLATE).render(r=report, s=s, style=Markup(_STYLE), dist=dist, confusion=confusion,
-                                              entries=entries, min_reviews=min(2, len(report.entries)))
+        entries.append(
+            {
+                "index": e.index,
+                "text": e.review.text,
+                "methods": methods,
+                "predicted": None if predicted is None else labels[predicted],
+                "given": None
+                if e.review.stars is None
+                else (labels[given] if given is not None else f"{e.review.stars} stars"),
+                "wrong": given is not None and predicted is not None and given != predicted,
+                "bar": Markup(prediction_bar_html(labels, probs)) if probs is not None else None,
+                "trace": t,
+                "token_ids": list(zip(t.tokens, t.input_ids))[:MAX_TRACE_TOKENS] if t else [],
+                "more_tokens": max(0, len(t.tokens) - MAX_TRACE_TOKENS) if t else 0,
+                "logits": list(zip(labels, t.logits)) if t else [],
+                "probs": list(zip(labels, t.probabilities)) if t else [],
+                "attention": Markup(e.attention_html) if e.attention_html else None,
+                "attention_note": e.attention_note,
+            }
+        )
+    return _ENV.from_string(_TEMPLATE).render(
+        r=report,
+        s=s,
+        style=Markup(_STYLE),
+        dist=dist,
+        confusion=confusion,
+        entries=entries,
+        min_reviews=min(2, len(report.entries)),
+    )
 
 
 def _short(value: Any) -> str:
@@ -361,9 +440,19 @@ def render(report: Report, fmt: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the command
-def report_command(classifier: Classifier, reviews: Sequence[Review], methods: str, output: Path | None,
-                   fmt: str | None, cache: Path | None, no_cache: bool, params: Sequence[str] | None,
-                   attention_views: int, top_k: int, console) -> Path:
+def report_command(
+    classifier: Classifier,
+    reviews: Sequence[Review],
+    methods: str,
+    output: Path | None,
+    fmt: str | None,
+    cache: Path | None,
+    no_cache: bool,
+    params: Sequence[str] | None,
+    attention_views: int,
+    top_k: int,
+    console,
+) -> Path:
     """Everything `explain report` does after loading the model and reading the reviews."""
     from explain.methods import parse_params
 
@@ -373,14 +462,24 @@ def report_command(classifier: Classifier, reviews: Sequence[Review], methods: s
         raise UserError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
     output = output or Path(f"report.{fmt}")
     with ExplanationStore(":memory:" if no_cache else cache) as store:
-        report = build_report(classifier, reviews, split_methods(methods), store,
-                              params=parse_params(params, split_methods(methods)),
-                              attention_views=attention_views if fmt == "html" else 0, top_k=top_k, progress=True)
+        report = build_report(
+            classifier,
+            reviews,
+            split_methods(methods),
+            store,
+            params=parse_params(params, split_methods(methods)),
+            attention_views=attention_views if fmt == "html" else 0,
+            top_k=top_k,
+            progress=True,
+        )
         text = render(report, fmt)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8", newline="")
     run = report.run
-    console.print(f"{fmt.upper()} report on {len(reviews)} review(s) written to {output} "
-                  f"({run.computed} explanation(s) computed, {run.cached} cached"
-                  + (f", {len(run.failed)} failed" if run.failed else "") + ")")
+    console.print(
+        f"{fmt.upper()} report on {len(reviews)} review(s) written to {output} "
+        f"({run.computed} explanation(s) computed, {run.cached} cached"
+        + (f", {len(run.failed)} failed" if run.failed else "")
+        + ")"
+    )
     return output

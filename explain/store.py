@@ -82,8 +82,11 @@ def fingerprint(classifier: Classifier) -> str:
     if cached is not None:
         return cached
     h = hashlib.blake2b(digest_size=16)
-    config = {k: v for k, v in classifier.model.config.to_dict().items()
-              if not k.startswith("_") and k not in _RUNTIME_CONFIG_KEYS}
+    config = {
+        k: v
+        for k, v in classifier.model.config.to_dict().items()
+        if not k.startswith("_") and k not in _RUNTIME_CONFIG_KEYS
+    }
     h.update(canonical_json(config).encode())
     h.update(_tokenizer_identity(classifier.tokenizer).encode())
     for name, tensor in sorted(classifier.model.state_dict().items()):
@@ -109,7 +112,6 @@ def canonical_json(value: Any) -> str:
     return json.dumps(jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-
 def text_hash(text: str) -> str:
     """sha256 of the text's UTF-8 bytes (exact text: no normalisation)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -123,12 +125,20 @@ def method_params(method: str, params: Mapping[str, Any] | None = None) -> tuple
     return m.name, m.resolve(dict(params or {}))
 
 
-def make_key(classifier: Classifier, text: str, method: str, params: Mapping[str, Any] | None = None,
-             target: str | int | None = None, contrast: str | int | None = None) -> StoreKey:
+def make_key(
+    classifier: Classifier,
+    text: str,
+    method: str,
+    params: Mapping[str, Any] | None = None,
+    target: str | int | None = None,
+    contrast: str | int | None = None,
+) -> StoreKey:
     """The cache key of `explain(classifier, text, method, target, contrast, **params)`."""
     name, full = method_params(method, params)
     return StoreKey(
-        model=fingerprint(classifier), method=name, params=canonical_json(full),
+        model=fingerprint(classifier),
+        method=name,
+        params=canonical_json(full),
         target=PREDICTED if target is None else classifier.label_index(target),
         contrast=NO_CONTRAST if contrast is None else classifier.label_index(contrast),
         text_hash=text_hash(text),
@@ -164,8 +174,9 @@ class ExplanationStore:
             self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: commits survive a killed process
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path} is not a usable explanation cache ({exc}); "
-                             "delete it or point --cache at another file") from exc
+            raise StoreError(
+                f"{self.path} is not a usable explanation cache ({exc}); delete it or point --cache at another file"
+            ) from exc
 
     def _migrate(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -173,8 +184,10 @@ class ExplanationStore:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
             if version not in (0, SCHEMA_VERSION) or (version == 0 and tables - {"explanations"}):
-                raise StoreError(f"{self.path} was written by another version of review-explainer "
-                                 f"(schema {version}, this one reads {SCHEMA_VERSION}); delete it or use --cache")
+                raise StoreError(
+                    f"{self.path} was written by another version of review-explainer "
+                    f"(schema {version}, this one reads {SCHEMA_VERSION}); delete it or use --cache"
+                )
             self._db.execute(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
@@ -194,8 +207,18 @@ class ExplanationStore:
         now = time.time()
         for key, explanation in items:
             payload = explanation.to_dict() if isinstance(explanation, Explanation) else dict(explanation)
-            rows.append((key.model, key.method, key.params, key.target, key.contrast, key.text_hash,
-                         json.dumps(payload, separators=(",", ":"), ensure_ascii=False), now))
+            rows.append(
+                (
+                    key.model,
+                    key.method,
+                    key.params,
+                    key.target,
+                    key.contrast,
+                    key.text_hash,
+                    json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+                    now,
+                )
+            )
         if not rows:
             return 0
         with self._lock:
@@ -222,24 +245,32 @@ class ExplanationStore:
             row = self._db.execute(
                 "SELECT payload FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
                 "AND contrast=? AND text_hash=?",
-                (key.model, key.method, key.params, key.target, key.contrast, key.text_hash)).fetchone()
+                (key.model, key.method, key.params, key.target, key.contrast, key.text_hash),
+            ).fetchone()
         return None if row is None else json.loads(row[0])
 
-    def text_hashes(self, model: str, method: str, params: str, target: int = PREDICTED,
-                    contrast: int = NO_CONTRAST) -> set[str]:
+    def text_hashes(
+        self, model: str, method: str, params: str, target: int = PREDICTED, contrast: int = NO_CONTRAST
+    ) -> set[str]:
         """Hashes of the texts already explained under this model, method, parameters and question."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT text_hash FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
-                "AND contrast=?", (model, method, params, target, contrast)).fetchall()
+                "AND contrast=?",
+                (model, method, params, target, contrast),
+            ).fetchall()
         return {r[0] for r in rows}
 
     def __contains__(self, key: StoreKey) -> bool:
         with self._lock:
-            return self._db.execute(
-                "SELECT 1 FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
-                "AND contrast=? AND text_hash=?",
-                (key.model, key.method, key.params, key.target, key.contrast, key.text_hash)).fetchone() is not None
+            return (
+                self._db.execute(
+                    "SELECT 1 FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
+                    "AND contrast=? AND text_hash=?",
+                    (key.model, key.method, key.params, key.target, key.contrast, key.text_hash),
+                ).fetchone()
+                is not None
+            )
 
     def __len__(self) -> int:
         with self._lock:
@@ -279,9 +310,15 @@ class ExplanationStore:
         return f"ExplanationStore({self.path!r})"
 
 
-def cached_explain(store: ExplanationStore, classifier: Classifier, text: str, method: str,
-                   target: str | int | None = None, contrast: str | int | None = None,
-                   **params: Any) -> Explanation:
+def cached_explain(
+    store: ExplanationStore,
+    classifier: Classifier,
+    text: str,
+    method: str,
+    target: str | int | None = None,
+    contrast: str | int | None = None,
+    **params: Any,
+) -> Explanation:
     """`explain(...)`, answered from `store` when it holds the result, else computed and stored."""
     from explain.methods import explain
 

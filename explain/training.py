@@ -47,6 +47,7 @@ class Example:
 
 def grouped_split(examples: Sequence[Example], test_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
     """Split by group (review id): no sentence of a test review is in training. Deterministic."""
+
     def bucket(group: str) -> float:
         digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
@@ -60,7 +61,7 @@ def grouped_split(examples: Sequence[Example], test_fraction: float, seed: int) 
 def _length_bucketed_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Batches of similar-length examples (less padding), in random order."""
     order = sorted(range(len(lengths)), key=lambda i: (lengths[i], rng.random()))
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
     rng.shuffle(batches)
     return batches
 

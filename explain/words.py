@@ -88,7 +88,9 @@ def align(text: str, tokens: Sequence[str], offsets: Sequence[tuple[int, int]], 
     word_offsets = tuple((spans[min(members[r])][0], spans[max(members[r])][1]) for r in used)
     words = tuple(text[s:e] for s, e in word_offsets)
     token_to_word = tuple(-1 if w is None else groups[find(w)] for w in token_regex_word)
-    return Alignment(tuple(tokens), tuple(tuple(o) for o in offsets), tuple(special), words, word_offsets, token_to_word)
+    return Alignment(
+        tuple(tokens), tuple(tuple(o) for o in offsets), tuple(special), words, word_offsets, token_to_word
+    )
 
 
 # ---------------------------------------------------------------- removing words from a text

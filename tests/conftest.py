@@ -19,9 +19,12 @@ from explain.training import STAR_LABELS
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 LABELS = dict(enumerate(STAR_LABELS))
 CORPUS = [
-    "I really loved that movie", "I hate very cold, and cloudy winter days",
-    "The battery died after two days, what a waste of money.", "Great sound, terrible price!",
-    "It's not bad, but I wouldn't buy it again.", "five stars, would recommend to anyone",
+    "I really loved that movie",
+    "I hate very cold, and cloudy winter days",
+    "The battery died after two days, what a waste of money.",
+    "Great sound, terrible price!",
+    "It's not bad, but I wouldn't buy it again.",
+    "five stars, would recommend to anyone",
 ] * 20
 
 
@@ -43,9 +46,17 @@ def tiny_bert_dir(tmp_path_factory) -> Path:
 
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(_minilm_dir())
-    config = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64, max_position_embeddings=128, num_labels=5, id2label=LABELS,
-                        label2id={v: k for k, v in LABELS.items()})
+    config = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=5,
+        id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
+    )
     return _save(BertForSequenceClassification(config).eval(), tok, tmp_path_factory.mktemp("tiny-bert"))
 
 
@@ -55,9 +66,17 @@ def tiny_distilbert_dir(tmp_path_factory) -> Path:
 
     torch.manual_seed(1)
     tok = AutoTokenizer.from_pretrained(_minilm_dir())
-    config = DistilBertConfig(vocab_size=tok.vocab_size, dim=32, n_layers=2, n_heads=4, hidden_dim=64,
-                              max_position_embeddings=128, num_labels=5, id2label=LABELS,
-                              label2id={v: k for k, v in LABELS.items()})
+    config = DistilBertConfig(
+        vocab_size=tok.vocab_size,
+        dim=32,
+        n_layers=2,
+        n_heads=4,
+        hidden_dim=64,
+        max_position_embeddings=128,
+        num_labels=5,
+        id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
+    )
     tok.model_input_names = ["input_ids", "attention_mask"]
     return _save(DistilBertForSequenceClassification(config).eval(), tok, tmp_path_factory.mktemp("tiny-distilbert"))
 
@@ -69,16 +88,27 @@ def tiny_roberta_dir(tmp_path_factory) -> Path:
 
     torch.manual_seed(2)
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(CORPUS, vocab_size=400, min_frequency=1,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.train_from_iterator(
+        CORPUS, vocab_size=400, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    )
     folder = tmp_path_factory.mktemp("tiny-roberta")
     bpe.save_model(str(folder))
-    tok = RobertaTokenizer(vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"),
-                               model_max_length=126)
-    config = RobertaConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                           intermediate_size=64, max_position_embeddings=128, pad_token_id=tok.pad_token_id,
-                           bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, type_vocab_size=1,
-                           num_labels=5, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+    tok = RobertaTokenizer(vocab=str(folder / "vocab.json"), merges=str(folder / "merges.txt"), model_max_length=126)
+    config = RobertaConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        type_vocab_size=1,
+        num_labels=5,
+        id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
+    )
     return _save(RobertaForSequenceClassification(config).eval(), tok, folder)
 
 

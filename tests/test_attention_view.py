@@ -57,7 +57,9 @@ def scripts(html: str) -> list[str]:
 
 def fetched_urls(html: str) -> list[str]:
     """Every URL the page would load: script/link/img/iframe sources and require.js paths."""
-    urls = re.findall(r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)\s*=\s*["']?([^"'\s>]+)""", html, re.IGNORECASE)
+    urls = re.findall(
+        r"""<(?:script|link|img|iframe|source)\b[^>]*?\b(?:src|href)\s*=\s*["']?([^"'\s>]+)""", html, re.IGNORECASE
+    )
     urls += re.findall(r"""require\.config\(\{[^)]*?["'](https?://[^"']+)""", html)
     return urls
 

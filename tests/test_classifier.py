@@ -5,8 +5,13 @@ import torch
 from explain.classifier import Classifier, TruncationWarning, plan_batches
 from explain.errors import EmptyTextError, ModelNotFoundError, UnknownLabelError
 
-TEXTS = ["I really loved that movie", "I hate very cold, and cloudy winter days", "ok",
-         "The battery died after two days, what a waste of money. " * 3, "I really loved that movie"]
+TEXTS = [
+    "I really loved that movie",
+    "I hate very cold, and cloudy winter days",
+    "ok",
+    "The battery died after two days, what a waste of money. " * 3,
+    "I really loved that movie",
+]
 
 
 def test_labels_in_id_order(tiny_classifier):
@@ -132,8 +137,10 @@ def test_remote_code_never_runs_without_the_flag(tiny_bert_dir, tmp_path):
     folder = tmp_path / "remote"
     shutil.copytree(tiny_bert_dir, folder)
     config = json.loads((folder / "config.json").read_text())
-    config["auto_map"] = {"AutoConfig": "modeling_evil.EvilConfig",
-                          "AutoModelForSequenceClassification": "modeling_evil.EvilModel"}
+    config["auto_map"] = {
+        "AutoConfig": "modeling_evil.EvilConfig",
+        "AutoModelForSequenceClassification": "modeling_evil.EvilModel",
+    }
     (folder / "modeling_evil.py").write_text("raise SystemExit('remote code ran')\n")
     (folder / "config.json").write_text(json.dumps(config))
     clf = Classifier.from_pretrained(folder)  # a known architecture: the built-in class, not the folder's code

@@ -23,25 +23,32 @@ def test_texts_from_stdin_and_file(monkeypatch, capsys, tiny_bert_dir, tmp_path)
     assert code == 0 and [r["text"] for r in json.loads(out)] == ["one", "two"]
     csv_file = tmp_path / "r.csv"
     csv_file.write_text("body\nfine\n", encoding="utf-8")
-    code, out, _ = run_cli(monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--json", "--file", csv_file, "--text-col", "body")
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "predict", "-m", tiny_bert_dir, "--json", "--file", csv_file, "--text-col", "body"
+    )
     assert code == 0 and json.loads(out)[0]["text"] == "fine"
 
 
 def test_trace_prints_three_stages(monkeypatch, capsys, tiny_bert_dir):
-    code, out, _ = run_cli(monkeypatch, capsys, "trace", "-m", tiny_bert_dir, "I hate very cold, and cloudy winter days")
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "trace", "-m", tiny_bert_dir, "I hate very cold, and cloudy winter days"
+    )
     assert code == 0
     stages = [out.index(s) for s in ("Stage 1: Preprocessing", "Stage 2: Model inference", "Stage 3: Post-processing")]
     assert stages == sorted(stages)
     assert "101 -> [CLS]" in out and "token_type_ids" in out and "id2label" in out
 
 
-@pytest.mark.parametrize("args, stdin, message", [
-    (["predict", "   "], None, "empty"),
-    (["predict", "-m", "/no/such/folder", "hi"], None, "does not exist"),
-    (["predict", "-m", "someorg/some-model", "hi"], None, "hub"),
-    (["predict", "--file", "/no/such.txt"], None, "no such file"),
-    (["predict"], "", "no review text"),
-])
+@pytest.mark.parametrize(
+    "args, stdin, message",
+    [
+        (["predict", "   "], None, "empty"),
+        (["predict", "-m", "/no/such/folder", "hi"], None, "does not exist"),
+        (["predict", "-m", "someorg/some-model", "hi"], None, "hub"),
+        (["predict", "--file", "/no/such.txt"], None, "no such file"),
+        (["predict"], "", "no review text"),
+    ],
+)
 def test_user_mistakes_exit_2_with_one_line(monkeypatch, capsys, args, stdin, message):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     code, out, err = run_cli(monkeypatch, capsys, *args, stdin=stdin)
@@ -50,11 +57,14 @@ def test_user_mistakes_exit_2_with_one_line(monkeypatch, capsys, args, stdin, me
     assert err.lower().startswith("error:")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["why", "hi", "--no-such-option"], "no such option"),
-    (["why", "hi", "--top", "many"], "invalid value for '--top'"),
-    (["evaluate", "--n", "0"], "--n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["why", "hi", "--no-such-option"], "no such option"),
+        (["why", "hi", "--top", "many"], "invalid value for '--top'"),
+        (["evaluate", "--n", "0"], "--n"),
+    ],
+)
 def test_usage_errors_show_usage_not_a_traceback(monkeypatch, capsys, args, message):
     code, out, err = run_cli(monkeypatch, capsys, *args)
     assert code == 2
@@ -72,12 +82,40 @@ def test_csv_without_named_column(monkeypatch, capsys, tmp_path, tiny_bert_dir):
 def test_train_on_a_csv(monkeypatch, capsys, tmp_path, tiny_bert_dir):
     f = tmp_path / "reviews.csv"
     f.write_text("text,stars\n" + "love it,5\nawful,1\n" * 10, encoding="utf-8")
-    code, out, err = run_cli(monkeypatch, capsys, "train", "--data", f, "--text-col", "text", "--stars-col", "stars",
-                         "--base", tiny_bert_dir, "--out", tmp_path / "m", "--epochs", "1", "--test-fraction", "0.3")
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        f,
+        "--text-col",
+        "text",
+        "--stars-col",
+        "stars",
+        "--base",
+        tiny_bert_dir,
+        "--out",
+        tmp_path / "m",
+        "--epochs",
+        "1",
+        "--test-fraction",
+        "0.3",
+    )
     assert code == 0, err
     assert (tmp_path / "m" / "model.safetensors").exists() and "held-out accuracy" in out
     bad = tmp_path / "bad.csv"
     bad.write_text("text,stars\nok,9\n", encoding="utf-8")
-    code, _, err = run_cli(monkeypatch, capsys, "train", "--data", bad, "--text-col", "text", "--stars-col", "stars",
-                       "--out", tmp_path / "m2")
+    code, _, err = run_cli(
+        monkeypatch,
+        capsys,
+        "train",
+        "--data",
+        bad,
+        "--text-col",
+        "text",
+        "--stars-col",
+        "stars",
+        "--out",
+        tmp_path / "m2",
+    )
     assert code == 2 and "stars 1-5" in err

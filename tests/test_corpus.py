@@ -16,8 +16,12 @@ from explain.methods import explain
 from explain.store import ExplanationStore
 from explain.words import Alignment
 
-TEXTS = [f"review number {i}: the {adj} battery lasted {i} days" for i, adj in
-         enumerate(["great", "awful", "fine", "poor", "superb", "weak", "solid", "cheap", "lovely", "broken"] * 2)]
+TEXTS = [
+    f"review number {i}: the {adj} battery lasted {i} days"
+    for i, adj in enumerate(
+        ["great", "awful", "fine", "poor", "superb", "weak", "solid", "cheap", "lovely", "broken"] * 2
+    )
+]
 
 
 def test_run_skips_cached_and_dedups(tiny_bert, tmp_path):
@@ -65,9 +69,12 @@ SLOW_RUN = textwrap.dedent("""
 def test_sigkill_midway_then_resume_loses_and_duplicates_nothing(tiny_bert, tiny_bert_dir, tmp_path):
     cache, texts_file = tmp_path / "c.sqlite", tmp_path / "texts.txt"
     texts_file.write_text("\n".join(TEXTS), encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_RUN, str(tiny_bert_dir), str(cache), str(texts_file)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=os.environ | {"TOKENIZERS_PARALLELISM": "false"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SLOW_RUN, str(tiny_bert_dir), str(cache), str(texts_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ | {"TOKENIZERS_PARALLELISM": "false"},
+    )
     deadline = time.monotonic() + 240
     done = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -106,19 +113,37 @@ def fake(text: str, probs, word_scores, target=None, label_scores=None) -> Expla
         start = text.index(w, start)
         offsets.append((start, start + len(w)))
         start += len(w)
-    alignment = Alignment(tokens=words, token_offsets=tuple(offsets), special=(False,) * len(words), words=words,
-                          word_offsets=tuple(offsets), token_to_word=tuple(range(len(words))))
+    alignment = Alignment(
+        tokens=words,
+        token_offsets=tuple(offsets),
+        special=(False,) * len(words),
+        words=words,
+        word_offsets=tuple(offsets),
+        token_to_word=tuple(range(len(words))),
+    )
     probs = np.asarray(probs, dtype=float)
-    return Explanation(text=text, model="m", method="fake", labels=LABELS,
-                       target=int(np.argmax(probs)) if target is None else target, probabilities=probs,
-                       alignment=alignment, token_scores=np.asarray(word_scores, float),
-                       word_scores=np.asarray(word_scores, float),
-                       label_token_scores=None if label_scores is None else np.asarray(label_scores, float))
+    return Explanation(
+        text=text,
+        model="m",
+        method="fake",
+        labels=LABELS,
+        target=int(np.argmax(probs)) if target is None else target,
+        probabilities=probs,
+        alignment=alignment,
+        token_scores=np.asarray(word_scores, float),
+        word_scores=np.asarray(word_scores, float),
+        label_token_scores=None if label_scores is None else np.asarray(label_scores, float),
+    )
 
 
 def test_summary_on_a_constructed_corpus():
-    reviews = [Review("bad bad service", 1), Review("good service", 3), Review("bad but good", 3),
-               Review("okay stuff", None), Review("fine thing", 7)]
+    reviews = [
+        Review("bad bad service", 1),
+        Review("good service", 3),
+        Review("bad but good", 3),
+        Review("okay stuff", None),
+        Review("fine thing", 7),
+    ]
     results = [
         {"fake": fake("bad bad service", [0.8, 0.1, 0.1], [0.3, 0.2, -0.1])},  # right
         {"fake": fake("good service", [0.1, 0.2, 0.7], [0.5, 0.05])},  # right
@@ -173,8 +198,9 @@ def test_ray_local_stores_the_same_results_as_local(tiny_bert, tmp_path):
         run_corpus(tiny_bert, texts[3:], ["occlusion"], remote, progress=False)  # the Ray run must skip this one
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         try:
-            stats = run_corpus(tiny_bert, texts, ["occlusion"], remote, engine="ray", actors=2, batch_size=1,
-                               progress=False)
+            stats = run_corpus(
+                tiny_bert, texts, ["occlusion"], remote, engine="ray", actors=2, batch_size=1, progress=False
+            )
         finally:
             ray.shutdown()
         assert (stats.cached, stats.computed, stats.failed) == (1, 3, [])

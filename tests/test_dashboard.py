@@ -82,13 +82,20 @@ def test_unlisted_model_is_refused(tiny_bert_dir, monkeypatch):
     monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
     from explain.errors import UserError
 
-    allowed_models, resolve = dashboard_module("allowed_models").allowed_models, dashboard_module("allowed_models").resolve
+    allowed_models, resolve = (
+        dashboard_module("allowed_models").allowed_models,
+        dashboard_module("allowed_models").resolve,
+    )
 
     with pytest.raises(UserError, match="not on this dashboard's list"):
         resolve("/etc")
     env = {"REVIEW_EXPLAINER_MODELS": "a=/m/a, /m/b\n# comment\nhub/id,/m/b"}
     assert [(c.label, c.source) for c in allowed_models(env)] == [
-        ("default (MiniLM-L6, 1-5 stars)", None), ("a", "/m/a"), ("/m/b", "/m/b"), ("hub/id", "hub/id")]
+        ("default (MiniLM-L6, 1-5 stars)", None),
+        ("a", "/m/a"),
+        ("/m/b", "/m/b"),
+        ("hub/id", "hub/id"),
+    ]
 
 
 def test_attributions_panel(app):
@@ -231,8 +238,10 @@ def test_batch_downloads(tiny_bert):
     batch_io = dashboard_module("batch_io")
     texts = [REVIEW, "=SUM(A1:A9) great"]
     exps = [explain(tiny_bert, t, method="occlusion") for t in texts]
-    rows = [{"text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
-            for t, e in zip(texts, exps)]
+    rows = [
+        {"text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
+        for t, e in zip(texts, exps)
+    ]
     result = batch_io.BatchResult(("run",), "occlusion", rows, [e.to_dict() for e in exps], ())
     lines = batch_io.csv_bytes(result).decode().splitlines()
     assert lines[0] == "text,predicted,top words" and lines[2].startswith("'=SUM(A1:A9) great,")
@@ -256,7 +265,7 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
     monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", "/models/a")
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
     assert result.exit_code == 0, result.output
-    (cmd, env), = calls
+    ((cmd, env),) = calls
     assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == APP
     options = dict(zip(cmd[5::2], cmd[6::2]))
     assert options["--server.port"] == "8610" and options["--browser.gatherUsageStats"] == "false"

@@ -25,8 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run", "--window-size=1440,1100")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--window-size=1440,1100",
+)
 REVIEW = "The battery died after two days, what a waste of money. Cloudy screen too."
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome", "devtools", "chrome-extension"}
@@ -37,8 +44,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.default_model]
 
 def _missing() -> str | None:
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        return ("Debian chromium/chromium-driver are not installed "
-                "(apt-get update && apt-get install -y chromium chromium-driver)")
+        return (
+            "Debian chromium/chromium-driver are not installed "
+            "(apt-get update && apt-get install -y chromium chromium-driver)"
+        )
     try:
         import selenium  # noqa: F401
     except ImportError:
@@ -80,16 +89,20 @@ def server():
     url = f"http://127.0.0.1:{port}"
     with open(ARTIFACTS / "dashboard-server.log", "w") as log:
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "explain.cli", "dashboard", "--port", str(port),
-                                 "--address", "127.0.0.1"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "explain.cli", "dashboard", "--port", str(port), "--address", "127.0.0.1"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=os.environ | {"PYTHONUNBUFFERED": "1"},
+        )
         try:
             deadline = time.monotonic() + STARTUP_SECONDS
             while not _healthy(url):
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail("dashboard did not start: "
-                                f"{(ARTIFACTS / 'dashboard-server.log').read_text()[-2000:]}")
+                    pytest.fail(f"dashboard did not start: {(ARTIFACTS / 'dashboard-server.log').read_text()[-2000:]}")
                 time.sleep(0.5)
             yield url, time.perf_counter() - started
         finally:
@@ -143,7 +156,9 @@ def _wait(driver, condition, timeout: float, what: str):
         return WebDriverWait(driver, timeout, poll_frequency=0.2).until(condition)
     except TimeoutException:
         driver.save_screenshot(str(ARTIFACTS / "dashboard-failure.png"))
-        pytest.fail(f"timed out after {timeout} s waiting for {what} (screenshot: tests/artifacts/dashboard-failure.png)")
+        pytest.fail(
+            f"timed out after {timeout} s waiting for {what} (screenshot: tests/artifacts/dashboard-failure.png)"
+        )
 
 
 def _coloured_words(driver) -> list[str]:
@@ -186,8 +201,12 @@ def test_review_prediction_tokens_and_head_view(server, browser):
     t2 = time.perf_counter()
     frame = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "iframe"), 120, "the head view's frame")
     browser.switch_to.frame(frame)
-    texts = _wait(browser, lambda d: [t.text for t in d.find_elements(By.CSS_SELECTOR, "svg text")
-                                      if t.text] or None, 60, "the head view's SVG")
+    texts = _wait(
+        browser,
+        lambda d: [t.text for t in d.find_elements(By.CSS_SELECTOR, "svg text") if t.text] or None,
+        60,
+        "the head view's SVG",
+    )
     timings["attention_page_to_head_view_s"] = round(time.perf_counter() - t2, 2)
     assert "battery" in texts and "[CLS]" in texts
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg line")) > 0  # the attention lines are drawn
@@ -199,6 +218,7 @@ def test_review_prediction_tokens_and_head_view(server, browser):
 
     requested = _requested_urls(browser)
     outside = [u for u in requested if _leaves_localhost(u)]
-    (ARTIFACTS / "dashboard-browser.json").write_text(json.dumps(
-        timings | {"requests": len(requested), "outside_localhost": outside}, indent=2))
+    (ARTIFACTS / "dashboard-browser.json").write_text(
+        json.dumps(timings | {"requests": len(requested), "outside_localhost": outside}, indent=2)
+    )
     assert requested and not outside

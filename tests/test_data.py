@@ -4,8 +4,10 @@ from explain.data import parse_ground_truth, read_reviews_csv, stars_from_rating
 from explain.errors import DataError
 
 
-@pytest.mark.parametrize("rating, stars", [(-4, 1), (-2.0, 1), (-1.99, 2), (-0.5, 2), (-0.49, 3), (0.49, 3),
-                                           (0.5, 4), (1.99, 4), (2.0, 5), (4, 5)])
+@pytest.mark.parametrize(
+    "rating, stars",
+    [(-4, 1), (-2.0, 1), (-1.99, 2), (-0.5, 2), (-0.49, 3), (0.49, 3), (0.5, 4), (1.99, 4), (2.0, 5), (4, 5)],
+)
 def test_star_cutoffs(rating, stars):
     assert stars_from_rating(rating) == stars
 
@@ -13,7 +15,11 @@ def test_star_cutoffs(rating, stars):
 def test_parse_ground_truth_groups_sentences_by_review():
     raw = "12_3\t-2.5\tIt broke &amp; died.\r\n12_1\t1.2\tNice box.\r\n7\t3.0\tGreat!\r\nbad line\r\n"
     rows = parse_ground_truth(raw, "amazon")
-    assert [(r.group, r.position, r.stars) for r in rows] == [("amazon:12", 3, 1), ("amazon:12", 1, 4), ("amazon:7", 0, 5)]
+    assert [(r.group, r.position, r.stars) for r in rows] == [
+        ("amazon:12", 3, 1),
+        ("amazon:12", 1, 4),
+        ("amazon:7", 0, 5),
+    ]
     assert rows[0].text == "It broke & died."
 
 

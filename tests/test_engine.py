@@ -12,9 +12,18 @@ from explain.classifier import Classifier, TruncationWarning
 from explain.engine import Engine, EngineOptions, deduplicate, plan_batches
 from explain.errors import UserError
 
-TEXTS = ["I really loved that movie", "I hate very cold, and cloudy winter days", "ok",
-         "The battery died after two days, what a waste of money. " * 3, "I really loved that movie",
-         "Great sound, terrible price!", "[MASK] sound, [MASK] price!", "", "ok", "five stars"]
+TEXTS = [
+    "I really loved that movie",
+    "I hate very cold, and cloudy winter days",
+    "ok",
+    "The battery died after two days, what a waste of money. " * 3,
+    "I really loved that movie",
+    "Great sound, terrible price!",
+    "[MASK] sound, [MASK] price!",
+    "",
+    "ok",
+    "five stars",
+]
 
 
 def sensitive(folder, **options) -> Classifier:
@@ -44,6 +53,7 @@ def one_at_a_time(classifier: Classifier, texts: list[str]) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- pure functions
+
 
 def test_deduplicate_keeps_first_seen_order_and_maps_every_input():
     unique, rows = deduplicate(["b", "a", "b", "c", "a"])
@@ -96,6 +106,7 @@ def test_quantize_refused_on_gpu(tiny_bert):
 
 # ---------------------------------------------------------------- the engine on the tiny models
 
+
 def test_exact_against_one_text_calls(tiny_classifier):
     """Batched, padded, fused-attention probabilities equal each text alone through the eager model within 1e-5."""
     clf = tiny_classifier
@@ -145,7 +156,8 @@ def test_forward_rows_respect_batch_bounds(tiny_bert_dir):
     clf = Classifier.from_pretrained(tiny_bert_dir, max_tokens_per_batch=40, max_batch_size=4)
     shapes: list[tuple[int, ...]] = []
     handle = clf.engine.inference_model.register_forward_pre_hook(
-        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True)
+        lambda module, args, kwargs: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
     try:
         clf.predict_proba([f"review number {i} " * (1 + i % 7) for i in range(40)])
     finally:
@@ -161,8 +173,8 @@ def test_padding_is_on_the_right_with_segment_ids(tiny_bert):
     inputs = engine.pad(features, lengths, [0, 1])
     assert cut == 0 and set(inputs) == {"input_ids", "attention_mask", "token_type_ids"}
     assert inputs["attention_mask"].tolist()[0] == [1] * lengths[0] + [0] * (lengths[1] - lengths[0])
-    assert inputs["input_ids"][0, :lengths[0]].tolist() == features["input_ids"][0]
-    assert (inputs["input_ids"][0, lengths[0]:] == tiny_bert.tokenizer.pad_token_id).all()
+    assert inputs["input_ids"][0, : lengths[0]].tolist() == features["input_ids"][0]
+    assert (inputs["input_ids"][0, lengths[0] :] == tiny_bert.tokenizer.pad_token_id).all()
     assert inputs["token_type_ids"].abs().sum() == 0
 
 

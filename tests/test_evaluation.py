@@ -25,8 +25,11 @@ from explain.evaluation import (
     summarize,
 )
 
-TEXTS = ["The battery died after two days, what a waste of money.", "Great sound, terrible price!",
-         "It's not bad, but I wouldn't buy it again."]
+TEXTS = [
+    "The battery died after two days, what a waste of money.",
+    "Great sound, terrible price!",
+    "It's not bad, but I wouldn't buy it again.",
+]
 FAST = Settings(steps=5, random_rankings=2)
 
 
@@ -37,8 +40,12 @@ def items(n: int = 2) -> list[EvalItem]:
 def test_run_scores_every_method_and_the_random_baseline(tiny_bert, tmp_path):
     log = ResultLog(tmp_path / "r.items.jsonl")
     records = run_evaluation(tiny_bert, items(), ["occlusion"], FAST, log, progress=False)
-    assert [(r["method"], r["item"]) for r in records] == [("occlusion", "t0"), (RANDOM, "t0"),
-                                                            ("occlusion", "t1"), (RANDOM, "t1")]
+    assert [(r["method"], r["item"]) for r in records] == [
+        ("occlusion", "t0"),
+        (RANDOM, "t0"),
+        ("occlusion", "t1"),
+        (RANDOM, "t1"),
+    ]
     occ = records[0]
     assert occ["metrics"]["tau_loo"] == pytest.approx(1.0)  # occlusion IS leave-one-out
     assert len(occ["curves"]["deletion"]) == 21 and occ["seconds"] > 0 and occ["model_evaluations"] > 0
@@ -78,21 +85,45 @@ def test_changed_settings_are_recomputed(tiny_bert, tmp_path):
     path = tmp_path / "r.items.jsonl"
     run_evaluation(tiny_bert, items(1), ["occlusion"], FAST, ResultLog(path), progress=False)
     calls = tiny_bert.texts_evaluated
-    run_evaluation(tiny_bert, items(1), ["occlusion"], Settings(steps=4, random_rankings=2), ResultLog(path),
-                   progress=False)
+    run_evaluation(
+        tiny_bert, items(1), ["occlusion"], Settings(steps=4, random_rankings=2), ResultLog(path), progress=False
+    )
     assert tiny_bert.texts_evaluated > calls
 
 
 def test_agreement_matrix_in_the_summary():
     def rec(method, text, scores):
-        return {"key": f"{method}|{text}|fp", "kind": "explanation", "method": method, "item": text,
-                "metrics": {"comprehensiveness": 0.1}, "seconds": 1.0, "model_evaluations": 1,
-                "curves": {"deletion": [1.0, 0.0]}, "word_scores": scores}
-    records = [rec("a", "x", [1, 2, 3, 4]), rec("b", "x", [1, 2, 3, 4]), rec("c", "x", [4, 3, 2, 1]),
-               rec("a", "y", [1, 2, 3]), rec("b", "y", [3, 2, 1]), rec("c", "y", [1, 2, 3]),
-               {"key": "random|x|fp", "kind": "explanation", "method": RANDOM, "item": "x",
-                "metrics": {"comprehensiveness": 0.0}, "seconds": 0.0, "model_evaluations": 0,
-                "curves": {"deletion": [0.5, 0.5]}, "word_scores": None}]
+        return {
+            "key": f"{method}|{text}|fp",
+            "kind": "explanation",
+            "method": method,
+            "item": text,
+            "metrics": {"comprehensiveness": 0.1},
+            "seconds": 1.0,
+            "model_evaluations": 1,
+            "curves": {"deletion": [1.0, 0.0]},
+            "word_scores": scores,
+        }
+
+    records = [
+        rec("a", "x", [1, 2, 3, 4]),
+        rec("b", "x", [1, 2, 3, 4]),
+        rec("c", "x", [4, 3, 2, 1]),
+        rec("a", "y", [1, 2, 3]),
+        rec("b", "y", [3, 2, 1]),
+        rec("c", "y", [1, 2, 3]),
+        {
+            "key": "random|x|fp",
+            "kind": "explanation",
+            "method": RANDOM,
+            "item": "x",
+            "metrics": {"comprehensiveness": 0.0},
+            "seconds": 0.0,
+            "model_evaluations": 0,
+            "curves": {"deletion": [0.5, 0.5]},
+            "word_scores": None,
+        },
+    ]
     summary = summarize(records, ["a", "b", "c"], Settings(metrics=("comprehensiveness",)))
     for measure in ("spearman", "kendall", "top_k_overlap"):
         values = np.asarray(summary["agreement"][measure]["values"], dtype=float)
@@ -106,7 +137,7 @@ def test_agreement_matrix_in_the_summary():
     assert summary["methods"]["a"]["seconds"]["mean"] == 1.0
     page = leaderboard_html(summary)
     assert page.count("<svg") == 3 and "Spearman rank correlation" in page and "top-10 overlap" in page
-    assert page.count("<td style=\"background:") == 3 * 9  # three 3x3 agreement matrices
+    assert page.count('<td style="background:') == 3 * 9  # three 3x3 agreement matrices
 
 
 def test_bootstrap_interval():
@@ -155,9 +186,28 @@ def test_cli_evaluate_writes_json_and_html_and_resumes(monkeypatch, capsys, tiny
     csv_file = tmp_path / "r.csv"
     csv_file.write_text("review\n" + "\n".join(f'"{t}"' for t in TEXTS[:2]) + "\n")
     out, html = tmp_path / "res.json", tmp_path / "board.html"
-    args = ["explain", "evaluate", "--data", str(csv_file), "--text-col", "review", "--methods", "loo", "--n", "2",
-            "--model", str(tiny_bert_dir), "--out", str(out), "--html", str(html), "--random", "2",
-            "--metrics", "comprehensiveness,tau_loo"]
+    args = [
+        "explain",
+        "evaluate",
+        "--data",
+        str(csv_file),
+        "--text-col",
+        "review",
+        "--methods",
+        "loo",
+        "--n",
+        "2",
+        "--model",
+        str(tiny_bert_dir),
+        "--out",
+        str(out),
+        "--html",
+        str(html),
+        "--random",
+        "2",
+        "--metrics",
+        "comprehensiveness,tau_loo",
+    ]
     monkeypatch.setattr(sys, "argv", args)
     main()
     printed = capsys.readouterr().out
@@ -178,9 +228,13 @@ def test_truncated_texts_are_counted_not_warned_about(tiny_bert):
     long = EvalItem("long", "great battery " * 80)  # past the tiny model's 128 positions
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a TruncationWarning here would fail the test
-        records = run_evaluation(tiny_bert, [long], ["occlusion"], Settings(steps=3, random_rankings=1,
-                                                                            metrics=("comprehensiveness",)),
-                                 progress=False)
+        records = run_evaluation(
+            tiny_bert,
+            [long],
+            ["occlusion"],
+            Settings(steps=3, random_rankings=1, metrics=("comprehensiveness",)),
+            progress=False,
+        )
     assert records[0]["truncated"] is True and records[0]["n_words"] < 160
     summary = summarize(records, ["occlusion"], Settings(metrics=("comprehensiveness",)), n_items=1)
     assert summary["truncated_texts"] == 1 and "1 text(s)" in leaderboard_html(summary)

@@ -6,17 +6,29 @@ import pytest
 from explain.explanation import Explanation, aggregate, spread
 from explain.words import Alignment
 
-ALIGN = Alignment(tokens=("[CLS]", "cloud", "##y", "day", "[SEP]"),
-                  token_offsets=((0, 0), (0, 5), (5, 6), (7, 10), (0, 0)),
-                  special=(True, False, False, False, True),
-                  words=("cloudy", "day"), word_offsets=((0, 6), (7, 10)), token_to_word=(-1, 0, 0, 1, -1))
+ALIGN = Alignment(
+    tokens=("[CLS]", "cloud", "##y", "day", "[SEP]"),
+    token_offsets=((0, 0), (0, 5), (5, 6), (7, 10), (0, 0)),
+    special=(True, False, False, False, True),
+    words=("cloudy", "day"),
+    word_offsets=((0, 6), (7, 10)),
+    token_to_word=(-1, 0, 0, 1, -1),
+)
 LABELS = ("1 star", "2 stars", "3 stars")
 
 
 def make(**overrides) -> Explanation:
-    values = dict(text="cloudy day", model="m", method="x", labels=LABELS, target=0,
-                  probabilities=np.array([0.5, 0.3, 0.2]), alignment=ALIGN,
-                  token_scores=np.array([0.0, 0.2, 0.1, -0.4, 0.0]), word_scores=np.array([0.3, -0.4]))
+    values = dict(
+        text="cloudy day",
+        model="m",
+        method="x",
+        labels=LABELS,
+        target=0,
+        probabilities=np.array([0.5, 0.3, 0.2]),
+        alignment=ALIGN,
+        token_scores=np.array([0.0, 0.2, 0.1, -0.4, 0.0]),
+        word_scores=np.array([0.3, -0.4]),
+    )
     values.update(overrides)
     return Explanation(**values)
 
@@ -35,15 +47,18 @@ def test_spread_keeps_word_sums():
     np.testing.assert_allclose(aggregate(tok, ALIGN.token_to_word, 2, "sum"), words)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"token_scores": np.zeros(4)}, "token_scores has shape"),
-    ({"word_scores": np.zeros(3)}, "word_scores has shape"),
-    ({"probabilities": np.ones(2)}, "probabilities has shape"),
-    ({"target": 5}, "target 5"),
-    ({"contrast": 0}, "contrast 0"),
-    ({"word_scores": np.array([np.nan, 0.0])}, "NaN"),
-    ({"label_token_scores": np.zeros((5, 2))}, "label_token_scores"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"token_scores": np.zeros(4)}, "token_scores has shape"),
+        ({"word_scores": np.zeros(3)}, "word_scores has shape"),
+        ({"probabilities": np.ones(2)}, "probabilities has shape"),
+        ({"target": 5}, "target 5"),
+        ({"contrast": 0}, "contrast 0"),
+        ({"word_scores": np.array([np.nan, 0.0])}, "NaN"),
+        ({"label_token_scores": np.zeros((5, 2))}, "label_token_scores"),
+    ],
+)
 def test_inconsistent_explanations_are_refused(bad, message):
     with pytest.raises(ValueError, match=message):
         make(**bad)

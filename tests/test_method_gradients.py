@@ -34,8 +34,11 @@ def expressive(tiny_classifier) -> Classifier:
 def _manual_gradient(clf: Classifier, text: str, target: int) -> tuple[np.ndarray, np.ndarray]:
     """d logit_target / d word embeddings, straight from the HF model (not through our code)."""
     enc = clf.tokenizer([text], return_tensors="pt")
-    inputs = {k: v for k, v in enc.items() if k in ("attention_mask", "token_type_ids") and
-              (k != "token_type_ids" or clf.has_token_types)}
+    inputs = {
+        k: v
+        for k, v in enc.items()
+        if k in ("attention_mask", "token_type_ids") and (k != "token_type_ids" or clf.has_token_types)
+    }
     embeds = clf.model.get_input_embeddings()(enc["input_ids"]).detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(clf.model(inputs_embeds=embeds, **inputs).logits[0, target], embeds)
     return grad[0].double().numpy(), embeds[0].detach().double().numpy()
@@ -120,9 +123,14 @@ def test_ig_equals_captum_layer_integrated_gradients(expressive, baseline):
         return logits_from_embeddings(expressive, word_embeddings(expressive, ids), dict(zip(keys, extra)))[:, 2]
 
     lig = LayerIntegratedGradients(forward, expressive.model.get_input_embeddings())
-    attributions, delta = lig.attribute(text.input_ids, baselines=baseline_ids(expressive, text, baseline),
-                                        additional_forward_args=tuple(text.extra_inputs[k] for k in keys),
-                                        n_steps=32, internal_batch_size=32, return_convergence_delta=True)
+    attributions, delta = lig.attribute(
+        text.input_ids,
+        baselines=baseline_ids(expressive, text, baseline),
+        additional_forward_args=tuple(text.extra_inputs[k] for k in keys),
+        n_steps=32,
+        internal_batch_size=32,
+        return_convergence_delta=True,
+    )
     reference = attributions[0].sum(dim=-1).detach().double().numpy()
     ours = explain(expressive, REVIEW, method="ig", target=2, n_steps=32, baseline=baseline)
     assert np.abs(reference).max() > 0.05  # not a vacuous comparison
@@ -172,6 +180,10 @@ def test_ig_bad_parameters_are_user_errors(tiny_bert, params):
 
 @pytest.mark.default_model
 def test_ig_completeness_on_the_default_model(default_classifier):
-    exp = explain(default_classifier, "The battery died after two days and the screen cracked, a waste of money.",
-                  method="ig", n_steps=50)
+    exp = explain(
+        default_classifier,
+        "The battery died after two days and the screen cracked, a waste of money.",
+        method="ig",
+        n_steps=50,
+    )
     assert exp.diagnostics["relative_delta"] < IG_RELATIVE_TOLERANCE

@@ -21,6 +21,7 @@ AWKWARD = [
     "e-mail @user #tag $5.99 50% don't don't",
 ]
 
+
 @pytest.mark.parametrize("text", AWKWARD)
 def test_lime_words_are_our_words(tiny_classifier, text):
     """Masking LIME's word i replaces exactly our word i's characters (punctuation, apostrophes, repeats, emoji)."""
@@ -48,8 +49,9 @@ def test_finds_the_one_word_that_matters(tiny_bert):
     assert np.abs(np.delete(exp.word_scores, hit)).max() < 0.02
     assert exp.diagnostics["score"] > 0.9
     # every label is fitted: the other labels fall by 0.1 when the word goes
-    np.testing.assert_allclose(exp.label_token_scores[exp.tokens.index("terrible"), :4], -exp.word_scores[hit] / 4,
-                               atol=0.01)
+    np.testing.assert_allclose(
+        exp.label_token_scores[exp.tokens.index("terrible"), :4], -exp.word_scores[hit] / 4, atol=0.01
+    )
 
 
 def test_samples_go_to_the_engine_in_one_call(tiny_bert, monkeypatch):
@@ -65,7 +67,7 @@ def test_samples_go_to_the_engine_in_one_call(tiny_bert, monkeypatch):
     exp = explain(tiny_bert, "great phone, awful battery", method="lime", num_samples=300)
     assert 300 in sizes and sum(s for s in sizes if s > 1) == 300
     # 5 words have 2**5 - 1 = 31 subsets with at least one word kept (plus the empty text): far fewer than 300
-    assert exp.diagnostics["model_evaluations"] <= 2 ** 5 + 2
+    assert exp.diagnostics["model_evaluations"] <= 2**5 + 2
 
 
 @pytest.mark.parametrize("mode", ["delete", "mask"])
@@ -147,11 +149,17 @@ def test_equals_lime_text_explainer_with_a_plain_predict(tiny_bert, mode):
             return torch.softmax(clf.model(**enc).logits, dim=-1).numpy()
 
     ours = explain(clf, REVIEW, method="lime", target="5 stars", num_samples=300, mode=mode)
-    reference = LimeTextExplainer(class_names=list(clf.labels), split_expression=word_splitter(REVIEW, ours.alignment),
-                                  bow=False, mask_string=removal_string(clf.tokenizer, mode), feature_selection="none",
-                                  random_state=0)
-    result = reference.explain_instance(REVIEW, plain_predict, labels=[4], num_features=len(ours.words),
-                                        num_samples=300)
+    reference = LimeTextExplainer(
+        class_names=list(clf.labels),
+        split_expression=word_splitter(REVIEW, ours.alignment),
+        bow=False,
+        mask_string=removal_string(clf.tokenizer, mode),
+        feature_selection="none",
+        random_state=0,
+    )
+    result = reference.explain_instance(
+        REVIEW, plain_predict, labels=[4], num_features=len(ours.words), num_samples=300
+    )
     theirs = np.zeros(len(ours.words))
     for word, weight in result.local_exp[4]:
         theirs[word] = weight

@@ -6,8 +6,8 @@ import warnings
 
 import numpy as np
 import pytest
-from fakes import KeywordClassifier
 import torch
+from fakes import KeywordClassifier
 
 from explain.classifier import Classifier
 from explain.methods import explain
@@ -33,6 +33,7 @@ def sensitive(folder) -> Classifier:
 def sensitive_classifier(request) -> Classifier:
     return sensitive(request.getfixturevalue(f"tiny_{request.param}_dir"))
 
+
 @pytest.mark.parametrize("max_evals", [64, 500])
 def test_parity_with_shap_pipeline(sensitive_classifier, max_evals):
     """Same model, text and max_evals: our values equal shap.Explainer(pipeline(top_k=None))'s within 1e-4."""
@@ -41,8 +42,9 @@ def test_parity_with_shap_pipeline(sensitive_classifier, max_evals):
 
     clf = sensitive_classifier
     ours = explain(clf, REVIEW, method="shap", max_evals=max_evals, seed=0)
-    pipe = transformers.pipeline("text-classification", model=clf.model, tokenizer=clf.tokenizer, top_k=None,
-                                 batch_size=64)  # batching only speeds the reference up
+    pipe = transformers.pipeline(
+        "text-classification", model=clf.model, tokenizer=clf.tokenizer, top_k=None, batch_size=64
+    )  # batching only speeds the reference up
     reference = shap.Explainer(pipe)
     assert type(reference).__name__ == "PartitionExplainer"
     # With a budget too small to expand the whole partition tree, which nodes get expanded depends on

@@ -42,8 +42,9 @@ def test_json_round_trip(tiny_bert, method):
 
 
 @pytest.mark.parametrize("method", ALL)
-@pytest.mark.parametrize("text", ["ok", "I ❤️ this 👍🏽 phone!!", "<script>alert('x')</script> bad <b>bold</b>",
-                                  "great battery " * 120])
+@pytest.mark.parametrize(
+    "text", ["ok", "I ❤️ this 👍🏽 phone!!", "<script>alert('x')</script> bad <b>bold</b>", "great battery " * 120]
+)
 def test_awkward_texts(tiny_bert, method, text):
     exp = explain(tiny_bert, text, method=method, **FAST.get(method, {}))
     assert len(exp.word_scores) == len(exp.words) >= 1
@@ -81,7 +82,9 @@ def test_param_parsing_for_one_method_or_every_method_that_takes_it():
     from explain.methods import parse_params
 
     assert parse_params(["loo.mode=mask", "max_evals=200"], ["occlusion", "shap"]) == {
-        "occlusion": {"mode": "mask"}, "shap": {"max_evals": 200}}
+        "occlusion": {"mode": "mask"},
+        "shap": {"max_evals": 200},
+    }
     assert parse_params(["seed=3"], ["shap", "lime"]) == {"shap": {"seed": 3}, "lime": {"seed": 3}}
     with pytest.raises(UserError, match="no such parameter"):
         parse_params(["occlusion.n_steps=3"], ["occlusion"])
@@ -91,13 +94,16 @@ def test_param_parsing_for_one_method_or_every_method_that_takes_it():
         parse_params(["occlusion"], ["occlusion"])
 
 
-@pytest.mark.parametrize("method, params, message", [
-    ("shap", {"max_evals": "abc"}, "max_evals must be an integer"),
-    ("lime", {"seed": "abc"}, "seed must be an integer"),
-    ("ig", {"n_steps": 2.5}, "n_steps must be an integer"),
-    ("occlusion", {"mode": 3}, "mode must be a string"),
-    ("lime", {"num_sample": 10}, "no parameter num_sample"),
-])
+@pytest.mark.parametrize(
+    "method, params, message",
+    [
+        ("shap", {"max_evals": "abc"}, "max_evals must be an integer"),
+        ("lime", {"seed": "abc"}, "seed must be an integer"),
+        ("ig", {"n_steps": 2.5}, "n_steps must be an integer"),
+        ("occlusion", {"mode": 3}, "mode must be a string"),
+        ("lime", {"num_sample": 10}, "no parameter num_sample"),
+    ],
+)
 def test_wrongly_typed_or_unknown_parameters_are_user_errors(tiny_bert, method, params, message):
     with pytest.raises(UserError, match=message):
         explain(tiny_bert, "a fine phone", method=method, **params)

@@ -86,9 +86,18 @@ def make(model, text: str, word_scores, target: int = 1, labels=None, contrast=N
     word_scores = np.asarray(word_scores, dtype=float)
     probs = model.predict_proba([text])[0] if labels is None else np.full(len(labels), 1 / len(labels))
     model.calls = 0
-    return Explanation(text=text, model=model.name, method="constructed", labels=tuple(labels or model.labels),
-                       target=target, contrast=contrast, probabilities=probs, alignment=alignment,
-                       token_scores=spread(word_scores, alignment.token_to_word), word_scores=word_scores)
+    return Explanation(
+        text=text,
+        model=model.name,
+        method="constructed",
+        labels=tuple(labels or model.labels),
+        target=target,
+        contrast=contrast,
+        probabilities=probs,
+        alignment=alignment,
+        token_scores=spread(word_scores, alignment.token_to_word),
+        word_scores=word_scores,
+    )
 
 
 WEIGHTS = {"great": 3.0, "superb": 2.5, "love": 2.0, "fine": 1.0, "dull": -1.5, "boring": -2.0}
@@ -105,9 +114,23 @@ def true_scores(text: str) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- AOPC bins
-@pytest.mark.parametrize(("fraction", "n", "k"), [
-    (0.01, 30, 1), (0.05, 30, 2), (0.10, 30, 3), (0.20, 30, 6), (0.50, 30, 15),
-    (0.01, 250, 3), (0.10, 10, 1), (0.20, 10, 2), (0.50, 3, 2), (0.50, 1, 1), (0.01, 0, 0), (1.0, 7, 7)])
+@pytest.mark.parametrize(
+    ("fraction", "n", "k"),
+    [
+        (0.01, 30, 1),
+        (0.05, 30, 2),
+        (0.10, 30, 3),
+        (0.20, 30, 6),
+        (0.50, 30, 15),
+        (0.01, 250, 3),
+        (0.10, 10, 1),
+        (0.20, 10, 2),
+        (0.50, 3, 2),
+        (0.50, 1, 1),
+        (0.01, 0, 0),
+        (1.0, 7, 7),
+    ],
+)
 def test_top_k_count_is_ceil_at_least_one(fraction, n, k):
     assert top_k_count(fraction, n) == k
 
@@ -156,7 +179,8 @@ def test_right_ranking_beats_reverse_and_random(model):
     # (great 3, superb 2.5, love 2, fine 1, then zero-weight words; dull -1.5 ranks last)
     sig = lambda z: 1 / (1 + math.exp(-z))  # noqa: E731
     assert good.values["comprehensiveness"] == pytest.approx(
-        sig(7) - np.mean([sig(4), sig(4), sig(1.5), sig(-1.5), sig(-1.5)]))
+        sig(7) - np.mean([sig(4), sig(4), sig(1.5), sig(-1.5), sig(-1.5)])
+    )
     assert good.values["sufficiency"] == pytest.approx(sig(7) - np.mean([sig(3), sig(3), sig(5.5), sig(8.5), sig(8.5)]))
     assert good.values["tau_loo"] > 0.8 and bad.values["tau_loo"] < -0.8
 
@@ -308,8 +332,17 @@ def test_plausibility_needs_three_sentences_and_known_labels(model):
 
 # ---------------------------------------------------------------- metadata
 def test_metric_metadata_is_complete():
-    expected = {"comprehensiveness": True, "sufficiency": False, "deletion_auc": False, "insertion_auc": True,
-                "tau_loo": True, "plausibility": True, "spearman": True, "kendall": True, "top_k_overlap": True}
+    expected = {
+        "comprehensiveness": True,
+        "sufficiency": False,
+        "deletion_auc": False,
+        "insertion_auc": True,
+        "tau_loo": True,
+        "plausibility": True,
+        "spearman": True,
+        "kendall": True,
+        "top_k_overlap": True,
+    }
     assert {name: info.higher_is_better for name, info in METRICS.items()} == expected
     for fn in (comprehensiveness, sufficiency, deletion_auc, insertion_auc, tau_loo, plausibility, spearman):
         assert fn.info is metric_info(fn.info.name) and fn.info.reference and fn.info.min_value < fn.info.max_value
@@ -323,8 +356,11 @@ def test_every_architecture_and_removal_mode(tiny_classifier, mode):
     text = "Great sound, terrible price! It's not bad."
     exp = explain(tiny_classifier, text, method="occlusion", mode=mode)
     result = faithfulness(tiny_classifier, exp, mode=mode, random_rankings=2)
-    assert set(result.values) == set(result.random) == {"comprehensiveness", "sufficiency", "deletion_auc",
-                                                          "insertion_auc", "tau_loo"}
+    assert (
+        set(result.values)
+        == set(result.random)
+        == {"comprehensiveness", "sufficiency", "deletion_auc", "insertion_auc", "tau_loo"}
+    )
     assert all(np.isfinite(v) for v in result.values.values())
     assert result.values["tau_loo"] == pytest.approx(1.0)  # occlusion with the same removal IS leave-one-out
     assert 0.0 <= result.values["deletion_auc"] <= 1.0 and 0.0 <= result.values["insertion_auc"] <= 1.0

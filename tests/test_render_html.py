@@ -37,8 +37,13 @@ class Spans(HTMLParser):
         self.attrs.extend(attrs)
         a = dict(attrs)
         if tag == "span" and "data-score" in a:
-            self._open = {"class": a.get("class"), "score": float(a["data-score"]), "style": a.get("style", ""),
-                          "title": a.get("title", ""), "text": ""}
+            self._open = {
+                "class": a.get("class"),
+                "score": float(a["data-score"]),
+                "style": a.get("style", ""),
+                "title": a.get("title", ""),
+                "text": "",
+            }
             self.spans.append(self._open)
 
     def handle_endtag(self, tag):
@@ -134,8 +139,12 @@ def test_text_past_truncation_is_marked_unseen(tiny_bert):
 
 
 def test_snippets_fetch_nothing(evil_explanation, tiny_bert):
-    pieces = [explanation_html(evil_explanation), explanation_html(evil_explanation, level="token"),
-              prediction_bar_html(tiny_bert.labels, evil_explanation.probabilities), top_words_html(evil_explanation)]
+    pieces = [
+        explanation_html(evil_explanation),
+        explanation_html(evil_explanation, level="token"),
+        prediction_bar_html(tiny_bert.labels, evil_explanation.probabilities),
+        top_words_html(evil_explanation),
+    ]
     for html in pieces:
         assert not re.search(r"https?:", html)
         assert not re.search(r"<(script|link|img|iframe|style)\b", html)

@@ -13,8 +13,12 @@ from explain.report import build_report, neutralize_cell, render, report_csv, re
 from explain.store import ExplanationStore
 
 EVIL = "<script>alert('pwned')</script> awful & <b>loud</b>"
-REVIEWS = [Review(EVIL, 1), Review("Great sound, terrible price!", 3), Review("I really loved that movie", 5),
-           Review("=HYPERLINK(\"http://evil.example\",\"click\") it broke", 2)]
+REVIEWS = [
+    Review(EVIL, 1),
+    Review("Great sound, terrible price!", 3),
+    Review("I really loved that movie", 5),
+    Review('=HYPERLINK("http://evil.example","click") it broke', 2),
+]
 
 
 class Resources(HTMLParser):
@@ -55,9 +59,13 @@ def test_html_needs_no_network(report):
     page = report_html(report)
     parser = Resources()
     parser.feed(page)
-    urls = [(tag, key, value) for tag, attrs in parser.tags for key, value in attrs.items()
-            if tag in {"script", "link", "style", "img", "iframe", "source", "object", "embed"}
-            and key in {"src", "href", "data"}]
+    urls = [
+        (tag, key, value)
+        for tag, attrs in parser.tags
+        for key, value in attrs.items()
+        if tag in {"script", "link", "style", "img", "iframe", "source", "object", "embed"}
+        and key in {"src", "href", "data"}
+    ]
     assert not [u for u in urls if u[2].strip().lower().startswith(("http:", "https:", "//"))], urls
     assert not [a for t, a in parser.tags if t == "link" and a.get("rel") == "stylesheet"]
     assert "@import" not in page
@@ -82,8 +90,17 @@ def test_script_review_is_escaped(report):
 
 def test_html_has_every_section(report):
     page = report_html(report)
-    for part in ("Corpus", "Confusion matrix", "Words that push reviews toward each label", "Most confidently wrong",
-                 "Three stages", "1 &middot; Preprocessing", "rx-prediction", "rx-explanation", "rx-top-words"):
+    for part in (
+        "Corpus",
+        "Confusion matrix",
+        "Words that push reviews toward each label",
+        "Most confidently wrong",
+        "Three stages",
+        "1 &middot; Preprocessing",
+        "rx-prediction",
+        "rx-explanation",
+        "rx-top-words",
+    ):
         assert part in page, part
     assert page.count('<section class="card" id="review-') == len(REVIEWS)
     assert sum(report.summary.predicted_counts) == len(REVIEWS)
@@ -145,18 +162,47 @@ def test_cli_batch_then_report(monkeypatch, capsys, tiny_bert_dir, tmp_path):
         writer.writerow(["review", "stars"])
         writer.writerows([(r.text, r.stars) for r in REVIEWS])
     cache = tmp_path / "c.sqlite"
-    code, out, err = run_cli(monkeypatch, capsys, "batch", data, "--text-col", "review", "--methods", "occlusion",
-                             "--cache", cache, "--model", tiny_bert_dir)
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "batch",
+        data,
+        "--text-col",
+        "review",
+        "--methods",
+        "occlusion",
+        "--cache",
+        cache,
+        "--model",
+        tiny_bert_dir,
+    )
     assert code == 0, err
     assert "4 explanation(s) computed, 0 already cached, 0 failed" in out
-    code, out, err = run_cli(monkeypatch, capsys, "report", "--file", data, "--text-col", "review", "--stars-col",
-                             "stars", "--methods", "occlusion", "-o", tmp_path / "r.csv", "--cache", cache,
-                             "--model", tiny_bert_dir)
+    code, out, err = run_cli(
+        monkeypatch,
+        capsys,
+        "report",
+        "--file",
+        data,
+        "--text-col",
+        "review",
+        "--stars-col",
+        "stars",
+        "--methods",
+        "occlusion",
+        "-o",
+        tmp_path / "r.csv",
+        "--cache",
+        cache,
+        "--model",
+        tiny_bert_dir,
+    )
     assert code == 0, err
     assert "CSV report on 4 review(s)" in out and "0 explanation(s) computed, 4 cached" in out
     assert (tmp_path / "r.csv").read_text(encoding="utf-8").startswith("review,text,given_stars,")
-    code, _, err = run_cli(monkeypatch, capsys, "report", "hello", "--format", "pdf", "--model", tiny_bert_dir,
-                           "--no-cache")
+    code, _, err = run_cli(
+        monkeypatch, capsys, "report", "hello", "--format", "pdf", "--model", tiny_bert_dir, "--no-cache"
+    )
     assert code == 2 and "unknown report format 'pdf'" in err
     code, _, err = run_cli(monkeypatch, capsys, "report", "hello", "--stars-col", "stars", "--model", tiny_bert_dir)
     assert code == 2 and "--stars-col needs --file" in err

@@ -24,8 +24,14 @@ def test_evaluate_stars():
 def test_fine_tune_learns_and_writes_atomically(tiny_bert_dir, tmp_path):
     train = [Example("love it great", 5), Example("awful broken junk", 1)] * 16
     out = tmp_path / "model"
-    fine_tune(tiny_bert_dir, train, out, TrainingConfig(epochs=10, learning_rate=5e-3, batch_size=8, seed=1),
-              progress=False, on_saved=lambda folder: {"checked": True})
+    fine_tune(
+        tiny_bert_dir,
+        train,
+        out,
+        TrainingConfig(epochs=10, learning_rate=5e-3, batch_size=8, seed=1),
+        progress=False,
+        on_saved=lambda folder: {"checked": True},
+    )
     assert json.loads((out / "metrics.json").read_text())["checked"] is True
     clf = Classifier.from_pretrained(out)
     probs = clf.predict_proba(["love it great", "awful broken junk"])
@@ -38,6 +44,12 @@ def test_a_failed_build_leaves_nothing_loadable(tiny_bert_dir, tmp_path):
         raise KeyboardInterrupt  # killed while writing metrics
 
     with pytest.raises(KeyboardInterrupt):
-        fine_tune(tiny_bert_dir, [Example("ok", 3)] * 4, tmp_path / "model", TrainingConfig(epochs=1),
-                  progress=False, on_saved=crash)
+        fine_tune(
+            tiny_bert_dir,
+            [Example("ok", 3)] * 4,
+            tmp_path / "model",
+            TrainingConfig(epochs=1),
+            progress=False,
+            on_saved=crash,
+        )
     assert list(tmp_path.iterdir()) == []

@@ -19,12 +19,35 @@ def wordpiece_classifier():
     """A classifier whose WordPiece vocabulary lacks 'cloudy', so it becomes cloud ##y."""
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizer
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "i", "hate", "cloud", "##y", "days", ",", "and",
-             "winter", "very", "cold"]
+    vocab = [
+        "[PAD]",
+        "[UNK]",
+        "[CLS]",
+        "[SEP]",
+        "[MASK]",
+        "i",
+        "hate",
+        "cloud",
+        "##y",
+        "days",
+        ",",
+        "and",
+        "winter",
+        "very",
+        "cold",
+    ]
     tok = BertTokenizer(vocab={t: i for i, t in enumerate(vocab)})
     torch.manual_seed(0)
-    model = BertForSequenceClassification(BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
-                                                     num_attention_heads=2, intermediate_size=32, num_labels=5))
+    model = BertForSequenceClassification(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            num_labels=5,
+        )
+    )
     return Classifier(model, tok)
 
 

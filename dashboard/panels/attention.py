@@ -29,16 +29,25 @@ if maps is None:
     st.stop()
 tokens, attentions = maps
 n_layers, n_heads = int(attentions.shape[0]), int(attentions.shape[1])
-st.caption(f"{n_layers} layers x {n_heads} heads over {len(tokens)} tokens. Raw attention shows where the model "
-           "looks, not why it decides; rollout and gradient-weighted attention below get closer to that.")
+st.caption(
+    f"{n_layers} layers x {n_heads} heads over {len(tokens)} tokens. Raw attention shows where the model "
+    "looks, not why it decides; rollout and gradient-weighted attention below get closer to that."
+)
 
 if len(tokens) > MAX_TOKENS:
-    st.warning(f"This review has {len(tokens)} tokens; the attention views and heatmaps show at most {MAX_TOKENS} "
-               "(they embed every token pair). Shorten the review to see them.")
+    st.warning(
+        f"This review has {len(tokens)} tokens; the attention views and heatmaps show at most {MAX_TOKENS} "
+        "(they embed every token pair). Shorten the review to see them."
+    )
     st.stop()
 
-layers = st.multiselect("Layers to show", list(range(n_layers)), default=list(range(n_layers)), key="att_layers",
-                        help="Fewer layers make the views lighter for long reviews.")
+layers = st.multiselect(
+    "Layers to show",
+    list(range(n_layers)),
+    default=list(range(n_layers)),
+    key="att_layers",
+    help="Fewer layers make the views lighter for long reviews.",
+)
 if not layers:
     st.info("Choose at least one layer.")
 else:
@@ -48,8 +57,10 @@ else:
         st.error(str(exc))
     else:
         st.subheader("Head view")
-        st.caption("Lines: how much each token (left) attends to each token (right) in the chosen layer; "
-                   "colours are heads (click a colour to toggle it, double-click to show only it).")
+        st.caption(
+            "Lines: how much each token (left) attends to each token (right) in the chosen layer; "
+            "colours are heads (click a colour to toggle it, double-click to show only it)."
+        )
         st.iframe(head_html, height=min(head_view_height(len(tokens)), MAX_FRAME_HEIGHT))
         st.subheader("Model view")
         st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
@@ -60,9 +71,11 @@ rollout = cached.rollout(selection.model_key, text)
 if rollout is None:
     st.info("Attention rollout appears here once the attention methods are installed.")
 else:
-    st.caption("Abnar & Zuidema 2020: attention propagated through all layers (residual included, heads "
-               "averaged). Row i: where token i's final representation draws from. The [CLS] row is the "
-               "'rollout' explanation.")
+    st.caption(
+        "Abnar & Zuidema 2020: attention propagated through all layers (residual included, heads "
+        "averaged). Row i: where token i's final representation draws from. The [CLS] row is the "
+        "'rollout' explanation."
+    )
     st.altair_chart(charts.heatmap_chart(rollout, tokens, "attention rollout"))
 
 st.subheader("Gradient-weighted attention")
@@ -76,8 +89,11 @@ else:
     if relevance is None:
         st.info("Gradient-weighted attention appears here once the attention methods are installed.")
     else:
-        st.caption("Chefer, Gur & Wolf 2021: per layer, attention weighted by its gradient for the chosen label "
-                   "(positive part, heads averaged), accumulated over layers. The [CLS] row is the 'grad_attn' "
-                   "explanation; it changes with the label, unlike raw attention.")
-        st.altair_chart(charts.heatmap_chart(relevance, tokens, f"relevance for {classifier.labels[target]}",
-                                             value="relevance"))
+        st.caption(
+            "Chefer, Gur & Wolf 2021: per layer, attention weighted by its gradient for the chosen label "
+            "(positive part, heads averaged), accumulated over layers. The [CLS] row is the 'grad_attn' "
+            "explanation; it changes with the label, unlike raw attention."
+        )
+        st.altair_chart(
+            charts.heatmap_chart(relevance, tokens, f"relevance for {classifier.labels[target]}", value="relevance")
+        )

@@ -26,14 +26,18 @@ log = logging.getLogger(__name__)
 selection = st.session_state["selection"]
 st.header("Batch")
 classifier = controls.require_classifier(selection)
-st.caption(f"Upload a CSV with a header row (at most {MAX_UPLOAD_MB} MB; the first {MAX_ROWS} reviews are used). "
-           "Each review gets its predicted stars and the words that drove them.")
+st.caption(
+    f"Upload a CSV with a header row (at most {MAX_UPLOAD_MB} MB; the first {MAX_ROWS} reviews are used). "
+    "Each review gets its predicted stars and the words that drove them."
+)
 upload = st.file_uploader("CSV file", type=["csv"], max_upload_size=MAX_UPLOAD_MB, key="batch_file")
 if upload is None:
     st.stop()
 if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-    st.error(f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. Split the file "
-             "or use `explain batch` on the command line.")
+    st.error(
+        f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. Split the file "
+        "or use `explain batch` on the command line."
+    )
     st.stop()
 data = upload.getvalue()
 try:
@@ -46,11 +50,16 @@ left, middle, right = st.columns(3)
 text_col = left.selectbox("Text column", columns, index=guess_column(columns, "text") or 0, key="batch_text_col")
 stars_options = [NO_STARS] + [c for c in columns if c != text_col]
 stars_guess = guess_column(stars_options, "stars")
-stars_col = middle.selectbox("Given stars column (optional)", stars_options, index=stars_guess or 0,
-                             key="batch_stars_col")
+stars_col = middle.selectbox(
+    "Given stars column (optional)", stars_options, index=stars_guess or 0, key="batch_stars_col"
+)
 names = [m.name for m in methods()]
-method = right.selectbox("Method for the top words", [PREDICTIONS_ONLY] + names, key="batch_method",
-                         index=1 + names.index("occlusion") if "occlusion" in names else 0)
+method = right.selectbox(
+    "Method for the top words",
+    [PREDICTIONS_ONLY] + names,
+    key="batch_method",
+    index=1 + names.index("occlusion") if "occlusion" in names else 0,
+)
 k = st.slider("Top words per review", 1, 10, 3, key="batch_k")
 run_id = (upload.file_id, upload.size, selection.model_key, text_col, stars_col, method, k)
 
@@ -88,8 +97,9 @@ if st.button("Run", type="primary", key="batch_run"):
     progress.progress(1.0, text=f"Done: {len(reviews)} reviews.")
     if failures:
         notes.append(f"{method} failed on {failures} review(s); see the 'top words' column.")
-    st.session_state["batch_result"] = BatchResult(run_id, None if method == PREDICTIONS_ONLY else method, rows,
-                                                   explanations, tuple(notes))
+    st.session_state["batch_result"] = BatchResult(
+        run_id, None if method == PREDICTIONS_ONLY else method, rows, explanations, tuple(notes)
+    )
 
 result = st.session_state.get("batch_result")
 if result is None or result.run_id != run_id:
@@ -98,27 +108,39 @@ if result is None or result.run_id != run_id:
 for note in result.notes:
     st.warning(note)
 table = pd.DataFrame(result.rows)
-st.dataframe(table, hide_index=True, column_config={
-    "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f")})
+st.dataframe(
+    table,
+    hide_index=True,
+    column_config={
+        "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f")
+    },
+)
 predicted_stars = table["predicted"].str.extract(r"^(\d+) stars?$")[0].astype(float)
 if "given stars" in table and predicted_stars.notna().all():  # only for star labels ("4 stars")
     given = table["given stars"]
-    st.caption(f"Predicted stars equal the given stars for {float((predicted_stars == given).mean()):.1%} of "
-               f"{len(table)} reviews (mean absolute difference {float((predicted_stars - given).abs().mean()):.2f} "
-               "stars).")
+    st.caption(
+        f"Predicted stars equal the given stars for {float((predicted_stars == given).mean()):.1%} of "
+        f"{len(table)} reviews (mean absolute difference {float((predicted_stars - given).abs().mean()):.2f} "
+        "stars)."
+    )
 stem = Path(upload.name).stem
 down_csv, down_json, down_html = st.columns(3)
-down_csv.download_button("Download CSV", csv_bytes(result), file_name=f"{stem}-explained.csv", mime="text/csv",
-                         key="batch_csv")
-down_json.download_button("Download JSON", json_bytes(result), file_name=f"{stem}-explained.json",
-                          mime="application/json", key="batch_json")
+down_csv.download_button(
+    "Download CSV", csv_bytes(result), file_name=f"{stem}-explained.csv", mime="text/csv", key="batch_csv"
+)
+down_json.download_button(
+    "Download JSON", json_bytes(result), file_name=f"{stem}-explained.json", mime="application/json", key="batch_json"
+)
 if result.method is not None:
     if down_html.button("Build HTML report", key="batch_report"):
         reviews = tuple(Review(row["text"], row.get("given stars")) for row in result.rows)
         with st.spinner("Writing the report (explanations come from the cache)..."):
-            st.session_state["batch_report_html"] = (run_id, cached.batch_report_html(selection.model_key, reviews,
-                                                                                 result.method))
+            st.session_state["batch_report_html"] = (
+                run_id,
+                cached.batch_report_html(selection.model_key, reviews, result.method),
+            )
     built = st.session_state.get("batch_report_html")
     if built is not None and built[0] == run_id:
-        down_html.download_button("Download HTML report", built[1], file_name=f"{stem}-report.html",
-                                  mime="text/html", key="batch_html")
+        down_html.download_button(
+            "Download HTML report", built[1], file_name=f"{stem}-report.html", mime="text/html", key="batch_html"
+        )

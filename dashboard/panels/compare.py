@@ -29,8 +29,9 @@ explanations = {}
 for method in chosen:
     try:
         with st.spinner(f"Running {method.name}..."):
-            explanations[method.name] = cached.explanation(selection.model_key, text, method.name, target, contrast,
-                                                           budgets.get(method.name))
+            explanations[method.name] = cached.explanation(
+                selection.model_key, text, method.name, target, contrast, budgets.get(method.name)
+            )
     except UserError as exc:
         st.error(f"{method.name}: {exc}")
     except Exception as exc:  # one failing method must not hide the others; details go to the log
@@ -41,7 +42,7 @@ if len(explanations) < 2:
     st.info("Choose at least two methods to compare.")
 names = list(explanations)
 for start in range(0, len(names), PER_ROW):
-    for column, name in zip(st.columns(PER_ROW), names[start:start + PER_ROW]):
+    for column, name in zip(st.columns(PER_ROW), names[start : start + PER_ROW]):
         with column:
             st.html(explanation_html(explanations[name]))
 
@@ -51,6 +52,8 @@ if explanations:
     table = pd.DataFrame({name: e.word_scores for name, e in explanations.items()}, index=list(first.words))
     ranks = table.abs().rank(ascending=False, method="min").astype(int).add_suffix(" rank")
     st.dataframe(pd.concat([table, ranks], axis=1).reset_index(names="word"), hide_index=True)
-    st.caption("Each method's own units: compare ranks and signs across methods, not raw sizes. Seconds: " + ", ".join(
-        f"{n} {e.diagnostics.get('seconds', float('nan')):.2f}" for n, e in explanations.items()))
+    st.caption(
+        "Each method's own units: compare ranks and signs across methods, not raw sizes. Seconds: "
+        + ", ".join(f"{n} {e.diagnostics.get('seconds', float('nan')):.2f}" for n, e in explanations.items())
+    )
     metrics_view.show(explanations, selection, budgets)

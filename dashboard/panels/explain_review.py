@@ -38,22 +38,31 @@ with right:
             st.error(str(exc))
         else:
             st.html(explanation_html(quick))
-            st.caption(f"Leave-one-out: how much the probability of {quick.target_label} drops without each word "
-                       f"({quick.diagnostics.get('seconds', 0):.2f} s). More methods: **Attributions**, **Compare**.")
+            st.caption(
+                f"Leave-one-out: how much the probability of {quick.target_label} drops without each word "
+                f"({quick.diagnostics.get('seconds', 0):.2f} s). More methods: **Attributions**, **Compare**."
+            )
 
 with st.expander("The three stages: tokenize -> infer -> postprocess"):
     st.markdown("**Stage 1: preprocessing** (tokenizer)")
-    stage1 = {"token": trace.tokens, "input_id": trace.input_ids[:len(trace.tokens)],
-              "attention_mask": trace.attention_mask[:len(trace.tokens)]}
+    stage1 = {
+        "token": trace.tokens,
+        "input_id": trace.input_ids[: len(trace.tokens)],
+        "attention_mask": trace.attention_mask[: len(trace.tokens)],
+    }
     if trace.token_type_ids is not None:
-        stage1["token_type_id"] = trace.token_type_ids[:len(trace.tokens)]
+        stage1["token_type_id"] = trace.token_type_ids[: len(trace.tokens)]
     st.dataframe(pd.DataFrame(stage1), hide_index=False)
     if trace.truncated:
         st.caption(f"Truncated to the model's maximum of {trace.max_length} tokens.")
     st.markdown("**Stage 2: model inference** (logits)")
     st.dataframe(pd.DataFrame({"label": classifier.labels, "logit": trace.logits}), hide_index=True)
     st.markdown("**Stage 3: post-processing** (softmax over the logits)")
-    st.dataframe(pd.DataFrame({"id": list(trace.id2label), "label": list(trace.id2label.values()),
-                               "probability": trace.probabilities}), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            {"id": list(trace.id2label), "label": list(trace.id2label.values()), "probability": trace.probabilities}
+        ),
+        hide_index=True,
+    )
     st.markdown("**Token id -> token**")
     st.json({str(k): v for k, v in trace.id_to_token.items()}, expanded=False)

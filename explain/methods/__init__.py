@@ -63,8 +63,9 @@ class Method:
         for name, value in params.items():
             expected = _expected_type(defaults[name])
             if expected is not None and not _is_a(value, expected):
-                raise UserError(f"{self.name}'s {name} must be {_TYPE_WORDS[expected]} (got {value!r}); "
-                                f"default {defaults[name]!r}")
+                raise UserError(
+                    f"{self.name}'s {name} must be {_TYPE_WORDS[expected]} (got {value!r}); default {defaults[name]!r}"
+                )
         return defaults | params
 
 
@@ -96,18 +97,29 @@ _REGISTRY: dict[str, Method] = {}
 _ALIASES: dict[str, str] = {}
 
 
-def register(name: str, *, summary: str, reference: str = "", aliases: tuple[str, ...] = (),
-             additive: bool = False, per_label: bool = False, needs_gradients: bool = False,
-             budget: str | None = None) -> Callable[[Callable[..., Explanation]], Callable[..., Explanation]]:
+def register(
+    name: str,
+    *,
+    summary: str,
+    reference: str = "",
+    aliases: tuple[str, ...] = (),
+    additive: bool = False,
+    per_label: bool = False,
+    needs_gradients: bool = False,
+    budget: str | None = None,
+) -> Callable[[Callable[..., Explanation]], Callable[..., Explanation]]:
     """Decorator: register an explanation function under `name` (and `aliases`)."""
+
     def decorate(function: Callable[..., Explanation]) -> Callable[..., Explanation]:
         if name in _REGISTRY and _REGISTRY[name].function is not function:
             raise ValueError(f"method {name!r} is registered twice")
-        _REGISTRY[name] = Method(name, function, summary, reference, tuple(aliases), additive, per_label,
-                                 needs_gradients, budget)
+        _REGISTRY[name] = Method(
+            name, function, summary, reference, tuple(aliases), additive, per_label, needs_gradients, budget
+        )
         for alias in aliases:
             _ALIASES[alias] = name
         return function
+
     return decorate
 
 
@@ -153,8 +165,10 @@ def parse_params(pairs: Sequence[str] | None, method_names: Sequence[str]) -> di
             value = raw
         targets = [get_method(method_name)] if dot else [m for m in chosen if param in m.parameters]
         if dot and targets[0].name not in {m.name for m in chosen}:
-            raise UserError(f"--param {pair!r} names {targets[0].name}, which is not among the chosen methods "
-                            f"({', '.join(m.name for m in chosen)})")
+            raise UserError(
+                f"--param {pair!r} names {targets[0].name}, which is not among the chosen methods "
+                f"({', '.join(m.name for m in chosen)})"
+            )
         if not targets or param not in targets[0].parameters:
             listing = "; ".join(f"{m.name}: {', '.join(m.parameters) or '-'}" for m in (targets or chosen))
             raise UserError(f"--param {pair!r}: no such parameter ({listing})")
@@ -163,10 +177,21 @@ def parse_params(pairs: Sequence[str] | None, method_names: Sequence[str]) -> di
     return params
 
 
-def new_explanation(classifier: Classifier, text: str, method: str, target: int, contrast: int | None, *,
-                    token_scores=None, word_scores=None, label_token_scores=None, aggregation: str = "sum",
-                    params: dict | None = None, diagnostics: dict | None = None,
-                    alignment=None) -> Explanation:
+def new_explanation(
+    classifier: Classifier,
+    text: str,
+    method: str,
+    target: int,
+    contrast: int | None,
+    *,
+    token_scores=None,
+    word_scores=None,
+    label_token_scores=None,
+    aggregation: str = "sum",
+    params: dict | None = None,
+    diagnostics: dict | None = None,
+    alignment=None,
+) -> Explanation:
     """Build an Explanation from token scores or word scores (the other is derived).
 
     Token scores -> word scores by `aggregation`; word scores -> token scores split evenly. With
@@ -179,7 +204,9 @@ def new_explanation(classifier: Classifier, text: str, method: str, target: int,
     n_words = len(alignment.words)
     if label_token_scores is not None:
         label_token_scores = np.asarray(label_token_scores, dtype=np.float64)
-        token_scores = label_token_scores[:, target] - (label_token_scores[:, contrast] if contrast is not None else 0.0)
+        token_scores = label_token_scores[:, target] - (
+            label_token_scores[:, contrast] if contrast is not None else 0.0
+        )
     if token_scores is None and word_scores is None:
         raise ValueError("give token_scores, word_scores or label_token_scores")
     if token_scores is None:
@@ -187,15 +214,31 @@ def new_explanation(classifier: Classifier, text: str, method: str, target: int,
     if word_scores is None:
         word_scores = aggregate(token_scores, alignment.token_to_word, n_words, aggregation)
     return Explanation(
-        text=text, model=classifier.name, method=method, labels=tuple(classifier.labels), target=target,
-        contrast=contrast, probabilities=classifier.predict_proba([text])[0], alignment=alignment,
-        token_scores=token_scores, word_scores=word_scores, aggregation=aggregation,
-        label_token_scores=label_token_scores, params=params or {}, diagnostics=diagnostics or {},
+        text=text,
+        model=classifier.name,
+        method=method,
+        labels=tuple(classifier.labels),
+        target=target,
+        contrast=contrast,
+        probabilities=classifier.predict_proba([text])[0],
+        alignment=alignment,
+        token_scores=token_scores,
+        word_scores=word_scores,
+        aggregation=aggregation,
+        label_token_scores=label_token_scores,
+        params=params or {},
+        diagnostics=diagnostics or {},
     )
 
 
-def explain(classifier: Classifier, text: str, method: str = "shap", target: str | int | None = None,
-            contrast: str | int | None = None, **params: object) -> Explanation:
+def explain(
+    classifier: Classifier,
+    text: str,
+    method: str = "shap",
+    target: str | int | None = None,
+    contrast: str | int | None = None,
+    **params: object,
+) -> Explanation:
     """Explain why `classifier` gives `text` the label `target` (default: its prediction).
 
     `contrast` asks "why target rather than contrast". `params` go to the method (see

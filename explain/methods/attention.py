@@ -115,16 +115,21 @@ def relevance_matrix(classifier: Classifier, text: str, target: int, contrast: i
 
 def _check_layer(layer: int, n_layers: int) -> int:
     if not isinstance(layer, int) or not -n_layers <= layer < n_layers:
-        raise UserError(f"layer {layer!r} does not exist; this model has {n_layers} layers (0..{n_layers - 1}, "
-                        "or -1 for the last)")
+        raise UserError(
+            f"layer {layer!r} does not exist; this model has {n_layers} layers (0..{n_layers - 1}, or -1 for the last)"
+        )
     return layer % n_layers
 
 
-@register("attention", summary="raw attention from [CLS] in one layer (default the last), averaged over heads",
-          reference="Bahdanau et al. 2015; see Jain & Wallace 2019, Attention is not Explanation",
-          aliases=("raw_attention",))
-def raw_attention(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
-                  layer: int = -1) -> Explanation:
+@register(
+    "attention",
+    summary="raw attention from [CLS] in one layer (default the last), averaged over heads",
+    reference="Bahdanau et al. 2015; see Jain & Wallace 2019, Attention is not Explanation",
+    aliases=("raw_attention",),
+)
+def raw_attention(
+    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, layer: int = -1
+) -> Explanation:
     """Raw attention: layer `layer`'s attention from the first token ([CLS]) to every token, mean over heads.
 
     Class-agnostic: the scores are the same for every target and contrast. Non-negative; over all
@@ -133,27 +138,49 @@ def raw_attention(classifier: Classifier, text: str, target: int, contrast: int 
     maps = attention_maps(classifier, text)
     index = _check_layer(layer, maps.n_layers)
     scores = maps.attentions[index].mean(axis=0)[0]
-    return new_explanation(classifier, text, "attention", target, contrast, token_scores=scores,
-                           diagnostics={"class_specific": False, "layer": index, "layers": maps.n_layers})
+    return new_explanation(
+        classifier,
+        text,
+        "attention",
+        target,
+        contrast,
+        token_scores=scores,
+        diagnostics={"class_specific": False, "layer": index, "layers": maps.n_layers},
+    )
 
 
-@register("rollout", summary="attention rollout: attention from [CLS] propagated through all layers",
-          reference="Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers",
-          aliases=("attention_rollout",))
+@register(
+    "rollout",
+    summary="attention rollout: attention from [CLS] propagated through all layers",
+    reference="Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers",
+    aliases=("attention_rollout",),
+)
 def attention_rollout(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
     """Attention rollout (Abnar & Zuidema 2020): the [CLS] row of `rollout_matrix`; class-agnostic, sums to 1."""
     maps = attention_maps(classifier, text)
     scores = rollout_matrix(maps.attentions)[0]
-    return new_explanation(classifier, text, "rollout", target, contrast, token_scores=scores,
-                           diagnostics={"class_specific": False, "layers": maps.n_layers})
+    return new_explanation(
+        classifier,
+        text,
+        "rollout",
+        target,
+        contrast,
+        token_scores=scores,
+        diagnostics={"class_specific": False, "layers": maps.n_layers},
+    )
 
 
-@register("grad_attn", summary="class-specific relevance: attention weighted by its gradient, accumulated over layers",
-          reference="Chefer, Gur & Wolf 2021, Generic Attention-model Explainability for Interpreting Bi-Modal "
-                    "and Encoder-Decoder Transformers",
-          aliases=("gradient_weighted_attention", "chefer"), needs_gradients=True)
-def gradient_weighted_attention(classifier: Classifier, text: str, target: int,
-                                contrast: int | None = None) -> Explanation:
+@register(
+    "grad_attn",
+    summary="class-specific relevance: attention weighted by its gradient, accumulated over layers",
+    reference="Chefer, Gur & Wolf 2021, Generic Attention-model Explainability for Interpreting Bi-Modal "
+    "and Encoder-Decoder Transformers",
+    aliases=("gradient_weighted_attention", "chefer"),
+    needs_gradients=True,
+)
+def gradient_weighted_attention(
+    classifier: Classifier, text: str, target: int, contrast: int | None = None
+) -> Explanation:
     """Gradient-weighted attention (Chefer et al. 2021): the [CLS] row of `relevance_matrix` minus the identity.
 
     The identity R starts from is removed, so [CLS] is not credited with its own starting relevance of
@@ -162,5 +189,6 @@ def gradient_weighted_attention(classifier: Classifier, text: str, target: int,
     """
     relevance = relevance_matrix(classifier, text, target, contrast)
     scores = relevance[0] - np.eye(len(relevance))[0]
-    return new_explanation(classifier, text, "grad_attn", target, contrast, token_scores=scores,
-                           diagnostics={"class_specific": True})
+    return new_explanation(
+        classifier, text, "grad_attn", target, contrast, token_scores=scores, diagnostics={"class_specific": True}
+    )

@@ -53,8 +53,9 @@ def word_embeddings(classifier: Classifier, input_ids: torch.Tensor) -> torch.Te
     return classifier.model.get_input_embeddings()(input_ids)
 
 
-def logits_from_embeddings(classifier: Classifier, embeddings: torch.Tensor,
-                           extra_inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+def logits_from_embeddings(
+    classifier: Classifier, embeddings: torch.Tensor, extra_inputs: dict[str, torch.Tensor]
+) -> torch.Tensor:
     """Logits (batch, n_labels) of the model run from word embeddings (batch, seq, hidden), gradients allowed.
 
     `extra_inputs` of batch size 1 are broadcast to the embeddings' batch (e.g. IG's interpolation steps).
@@ -72,8 +73,9 @@ def explained_output(logits: torch.Tensor, target: int, contrast: int | None) ->
     return out if contrast is None else out - logits[:, contrast]
 
 
-def embedding_gradient(classifier: Classifier, text: EmbeddedText, target: int,
-                       contrast: int | None) -> tuple[np.ndarray, np.ndarray]:
+def embedding_gradient(
+    classifier: Classifier, text: EmbeddedText, target: int, contrast: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the explained output w.r.t. the word embeddings, and the embeddings; each (seq, hidden)."""
     with torch.enable_grad():
         embeddings = word_embeddings(classifier, text.input_ids).detach().requires_grad_(True)
@@ -82,25 +84,34 @@ def embedding_gradient(classifier: Classifier, text: EmbeddedText, target: int,
     return grad[0].double().cpu().numpy(), embeddings[0].detach().double().cpu().numpy()
 
 
-@register("saliency", summary="L2 norm of the explained logit's gradient w.r.t. each token's word embedding",
-          reference="Simonyan, Vedaldi & Zisserman 2014, Deep Inside Convolutional Networks: Visualising Image "
-                    "Classification Models and Saliency Maps",
-          aliases=("gradient_norm",), needs_gradients=True)
+@register(
+    "saliency",
+    summary="L2 norm of the explained logit's gradient w.r.t. each token's word embedding",
+    reference="Simonyan, Vedaldi & Zisserman 2014, Deep Inside Convolutional Networks: Visualising Image "
+    "Classification Models and Saliency Maps",
+    aliases=("gradient_norm",),
+    needs_gradients=True,
+)
 def saliency(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
     """Saliency (Simonyan et al. 2014): ||d output / d embedding||_2 per token; non-negative, unsigned."""
     grad, _ = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
     return new_explanation(classifier, text, "saliency", target, contrast, token_scores=np.linalg.norm(grad, axis=-1))
 
 
-@register("grad_x_input", summary="gradient x input: sum over the hidden size of gradient * word embedding",
-          reference="Shrikumar et al. 2016, Not Just a Black Box: Learning Important Features Through "
-                    "Propagating Activation Differences; Denil et al. 2014",
-          aliases=("input_x_gradient",), needs_gradients=True)
+@register(
+    "grad_x_input",
+    summary="gradient x input: sum over the hidden size of gradient * word embedding",
+    reference="Shrikumar et al. 2016, Not Just a Black Box: Learning Important Features Through "
+    "Propagating Activation Differences; Denil et al. 2014",
+    aliases=("input_x_gradient",),
+    needs_gradients=True,
+)
 def grad_x_input(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
     """Gradient x input (Shrikumar et al. 2016): sum_h grad_h * embedding_h per token; signed, not additive."""
     grad, embeddings = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
-    return new_explanation(classifier, text, "grad_x_input", target, contrast,
-                           token_scores=(grad * embeddings).sum(axis=-1))
+    return new_explanation(
+        classifier, text, "grad_x_input", target, contrast, token_scores=(grad * embeddings).sum(axis=-1)
+    )
 
 
 def baseline_ids(classifier: Classifier, text: EmbeddedText, baseline: str = "pad") -> torch.Tensor:
@@ -121,12 +132,25 @@ def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
-@register("ig", summary="integrated gradients on the word embeddings, from a [PAD] (or [MASK]) baseline",
-          reference="Sundararajan, Taly & Yan 2017, Axiomatic Attribution for Deep Networks",
-          aliases=("integrated_gradients",), additive=True, needs_gradients=True, budget="n_steps")
-def integrated_gradients(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
-                         n_steps: int = 50, baseline: str = "pad", internal_batch_size: int | None = None
-                         ) -> Explanation:
+@register(
+    "ig",
+    summary="integrated gradients on the word embeddings, from a [PAD] (or [MASK]) baseline",
+    reference="Sundararajan, Taly & Yan 2017, Axiomatic Attribution for Deep Networks",
+    aliases=("integrated_gradients",),
+    additive=True,
+    needs_gradients=True,
+    budget="n_steps",
+)
+def integrated_gradients(
+    classifier: Classifier,
+    text: str,
+    target: int,
+    contrast: int | None = None,
+    *,
+    n_steps: int = 50,
+    baseline: str = "pad",
+    internal_batch_size: int | None = None,
+) -> Explanation:
     """Integrated gradients (Sundararajan et al. 2017) of the explained logit w.r.t. the word embeddings.
 
     Attributes the explained *logit* (logit_target, or logit_target - logit_contrast), not the
@@ -145,8 +169,9 @@ def integrated_gradients(classifier: Classifier, text: str, target: int, contras
     """
     if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
         raise UserError(f"n_steps must be a positive integer (got {n_steps!r}); 50 is a good default")
-    if internal_batch_size is not None and (not isinstance(internal_batch_size, numbers.Integral)
-                                            or internal_batch_size < 1):
+    if internal_batch_size is not None and (
+        not isinstance(internal_batch_size, numbers.Integral) or internal_batch_size < 1
+    ):
         raise UserError(f"internal_batch_size must be a positive integer or None (got {internal_batch_size!r})")
     n_steps = int(n_steps)
     embedded = embed_text(classifier, text)
@@ -160,25 +185,26 @@ def integrated_gradients(classifier: Classifier, text: str, target: int, contras
     total = torch.zeros_like(x[0])
     ends = (1.0, 0.0)  # f(x) and f(baseline), computed in the first batch
     for start in range(0, n_steps, rows):
-        a = alphas[start:start + rows]
+        a = alphas[start : start + rows]
         extra = ends if start == 0 else ()
         steps = torch.tensor(np.concatenate([a, extra]), dtype=x.dtype, device=x.device)[:, None, None]
         with torch.enable_grad():
             points = (base + steps * path).requires_grad_(True)
             out = explained_output(logits_from_embeddings(classifier, points, embedded.extra_inputs), target, contrast)
-            (grad,) = torch.autograd.grad(out[:len(a)].sum(), points)
-        w = torch.tensor(weights[start:start + rows], dtype=x.dtype, device=x.device)[:, None, None]
-        total += (grad[:len(a)] * w).sum(dim=0)
+            (grad,) = torch.autograd.grad(out[: len(a)].sum(), points)
+        w = torch.tensor(weights[start : start + rows], dtype=x.dtype, device=x.device)[:, None, None]
+        total += (grad[: len(a)] * w).sum(dim=0)
         if start == 0:
-            fx, base_value = (float(v) for v in out[len(a):].detach().double().cpu())
+            fx, base_value = (float(v) for v in out[len(a) :].detach().double().cpu())
     token_scores = (path[0] * total).sum(dim=-1).double().cpu().numpy()
     delta = float(token_scores.sum()) - (fx - base_value)
     gap = abs(fx - base_value)
     diagnostics = {
-        "fx": fx, "base_value": base_value, "delta": delta,
+        "fx": fx,
+        "base_value": base_value,
+        "delta": delta,
         "relative_delta": abs(delta) / gap if gap > 0 else None,
         "explained_output": "logit" if contrast is None else "logit difference",
         "internal_batch_size": rows,
     }
-    return new_explanation(classifier, text, "ig", target, contrast, token_scores=token_scores,
-                           diagnostics=diagnostics)
+    return new_explanation(classifier, text, "ig", target, contrast, token_scores=token_scores, diagnostics=diagnostics)

@@ -50,16 +50,29 @@ def word_splitter(text: str, alignment: Alignment) -> Callable[[str], list[str]]
     starts = [int(s) for s in indexed.string_start[indexed.positions]] if words else []
     expected = [s for s, _ in alignment.word_offsets]
     if indexed.inverse_vocab != words or starts != expected:
-        raise ValueError(f"LIME split the text into {indexed.inverse_vocab} at {starts}, not into the words "
-                         f"{words} at {expected}")
+        raise ValueError(
+            f"LIME split the text into {indexed.inverse_vocab} at {starts}, not into the words {words} at {expected}"
+        )
     return split
 
 
-@register("lime", summary="coefficients of a local weighted linear model fitted on samples with words removed",
-          reference="Ribeiro et al. 2016, \"Why Should I Trust You?\": Explaining the Predictions of Any Classifier",
-          per_label=True, budget="num_samples")
-def lime(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
-         num_samples: int = 1000, seed: int = 0, mode: str = "delete") -> Explanation:
+@register(
+    "lime",
+    summary="coefficients of a local weighted linear model fitted on samples with words removed",
+    reference='Ribeiro et al. 2016, "Why Should I Trust You?": Explaining the Predictions of Any Classifier',
+    per_label=True,
+    budget="num_samples",
+)
+def lime(
+    classifier: Classifier,
+    text: str,
+    target: int,
+    contrast: int | None = None,
+    *,
+    num_samples: int = 1000,
+    seed: int = 0,
+    mode: str = "delete",
+) -> Explanation:
     """Word coefficients for every label from LIME's local linear model (Ribeiro et al. 2016)."""
     from lime.lime_text import LimeTextExplainer
 
@@ -70,8 +83,16 @@ def lime(classifier: Classifier, text: str, target: int, contrast: int | None = 
     alignment = classifier.align(text)
     n_words, n_labels = len(alignment.words), len(classifier.labels)
     if n_words == 0:  # nothing to perturb (e.g. only characters the tokenizer drops)
-        return new_explanation(classifier, text, "lime", target, contrast, alignment=alignment,
-                               word_scores=np.zeros(0), label_token_scores=np.zeros((len(alignment.tokens), n_labels)))
+        return new_explanation(
+            classifier,
+            text,
+            "lime",
+            target,
+            contrast,
+            alignment=alignment,
+            word_scores=np.zeros(0),
+            label_token_scores=np.zeros((len(alignment.tokens), n_labels)),
+        )
     truncated = _truncated(classifier, text)
     text_seen = text[: alignment.word_offsets[-1][1]] if truncated else text  # what the model sees, whole words
 
@@ -80,14 +101,19 @@ def lime(classifier: Classifier, text: str, target: int, contrast: int | None = 
             warnings.simplefilter("ignore", TruncationWarning)
             return classifier.predict_proba(list(texts)).astype(np.float64)
 
-    explainer = LimeTextExplainer(class_names=list(classifier.labels),
-                                  split_expression=word_splitter(text_seen, alignment), bow=False,
-                                  mask_string=mask_string,
-                                  feature_selection="none", random_state=seed)
+    explainer = LimeTextExplainer(
+        class_names=list(classifier.labels),
+        split_expression=word_splitter(text_seen, alignment),
+        bow=False,
+        mask_string=mask_string,
+        feature_selection="none",
+        random_state=seed,
+    )
     # LIME keeps the fit score and local prediction of the last label only: put the target last.
     labels = [label for label in range(n_labels) if label != target] + [target]
-    result = explainer.explain_instance(text_seen, predict, labels=labels, num_features=n_words,
-                                        num_samples=num_samples)
+    result = explainer.explain_instance(
+        text_seen, predict, labels=labels, num_features=n_words, num_samples=num_samples
+    )
     coefficients = np.zeros((n_words, n_labels))
     for label in labels:
         for word, weight in result.local_exp[label]:
@@ -106,9 +132,17 @@ def lime(classifier: Classifier, text: str, target: int, contrast: int | None = 
         "truncated": truncated,
         "mode": mode,
     }
-    return new_explanation(classifier, text, "lime", target, contrast, alignment=alignment,
-                           word_scores=explained(coefficients),
-                           label_token_scores=spread(coefficients, alignment.token_to_word), diagnostics=diagnostics)
+    return new_explanation(
+        classifier,
+        text,
+        "lime",
+        target,
+        contrast,
+        alignment=alignment,
+        word_scores=explained(coefficients),
+        label_token_scores=spread(coefficients, alignment.token_to_word),
+        diagnostics=diagnostics,
+    )
 
 
 def _truncated(classifier: Classifier, text: str) -> bool:

@@ -13,18 +13,31 @@ from explain.explanation import Explanation, spread
 from explain.methods import new_explanation, register
 from explain.words import removal_string, remove_words
 
-@register("occlusion", summary="leave-one-out: drop in probability when a word is deleted or masked",
-          reference="Li et al. 2016, Understanding Neural Networks through Representation Erasure",
-          aliases=("loo", "leave_one_out"), per_label=True)
-def occlusion(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
-              mode: str = "delete") -> Explanation:
+
+@register(
+    "occlusion",
+    summary="leave-one-out: drop in probability when a word is deleted or masked",
+    reference="Li et al. 2016, Understanding Neural Networks through Representation Erasure",
+    aliases=("loo", "leave_one_out"),
+    per_label=True,
+)
+def occlusion(
+    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, mode: str = "delete"
+) -> Explanation:
     replacement = removal_string(classifier.tokenizer, mode)
     alignment = classifier.align(text)
     variants = [remove_words(text, [span], replacement) for span in alignment.word_offsets]
     probs = classifier.predict_proba([text] + variants)
     drops = probs[0][None, :] - probs[1:]  # (n_words, n_labels)
     label_token_scores = spread(drops, alignment.token_to_word)
-    return new_explanation(classifier, text, "occlusion", target, contrast, alignment=alignment,
-                           label_token_scores=label_token_scores,
-                           word_scores=drops[:, target] - (drops[:, contrast] if contrast is not None else 0.0),
-                           diagnostics={"variants": len(variants)})
+    return new_explanation(
+        classifier,
+        text,
+        "occlusion",
+        target,
+        contrast,
+        alignment=alignment,
+        label_token_scores=label_token_scores,
+        word_scores=drops[:, target] - (drops[:, contrast] if contrast is not None else 0.0),
+        diagnostics={"variants": len(variants)},
+    )

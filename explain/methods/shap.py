@@ -29,11 +29,17 @@ from explain.explanation import Explanation
 from explain.methods import new_explanation, register
 
 
-@register("shap", summary="Owen values of tokens (shap Partition explainer, Text masker); values + base = probability",
-          reference="Lundberg & Lee 2017, A Unified Approach to Interpreting Model Predictions",
-          additive=True, per_label=True, budget="max_evals")
-def shap_values(classifier: Classifier, text: str, target: int, contrast: int | None = None, *,
-                max_evals: int = 500, seed: int = 0) -> Explanation:
+@register(
+    "shap",
+    summary="Owen values of tokens (shap Partition explainer, Text masker); values + base = probability",
+    reference="Lundberg & Lee 2017, A Unified Approach to Interpreting Model Predictions",
+    additive=True,
+    per_label=True,
+    budget="max_evals",
+)
+def shap_values(
+    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, max_evals: int = 500, seed: int = 0
+) -> Explanation:
     """Token values for every label from shap's Partition explainer (Lundberg & Lee 2017)."""
     import shap
 
@@ -45,8 +51,9 @@ def shap_values(classifier: Classifier, text: str, target: int, contrast: int | 
         encoding = classifier.tokenize([text])
     model_ids = encoding.input_ids[0][encoding.attention_mask[0].bool()].tolist()
     if encoding.truncated[0]:  # explain what the model sees
-        text_seen = text[: max((e for (_, e), sp in zip(alignment.token_offsets, alignment.special) if not sp),
-                               default=0)]
+        text_seen = text[
+            : max((e for (_, e), sp in zip(alignment.token_offsets, alignment.special) if not sp), default=0)
+        ]
     else:
         text_seen = text
 
@@ -56,7 +63,8 @@ def shap_values(classifier: Classifier, text: str, target: int, contrast: int | 
         raise ValueError(
             f"shap's Text masker splits the text into {len(masker_ids)} tokens but the model sees "
             f"{len(model_ids)}: {classifier.tokenizer.convert_ids_to_tokens(list(masker_ids))} vs "
-            f"{list(alignment.tokens)}; SHAP values could not be mapped onto the tokens")
+            f"{list(alignment.tokens)}; SHAP values could not be mapped onto the tokens"
+        )
 
     def predict(masked_texts) -> np.ndarray:
         with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
@@ -74,8 +82,10 @@ def shap_values(classifier: Classifier, text: str, target: int, contrast: int | 
     values = np.asarray(result.values[0], dtype=np.float64)  # (n_tokens, n_labels)
     base = np.asarray(result.base_values[0], dtype=np.float64)  # (n_labels,)
     if values.shape != (len(alignment.tokens), len(classifier.labels)):
-        raise ValueError(f"shap returned values of shape {values.shape} for {len(alignment.tokens)} tokens "
-                         f"and {len(classifier.labels)} labels")
+        raise ValueError(
+            f"shap returned values of shape {values.shape} for {len(alignment.tokens)} tokens "
+            f"and {len(classifier.labels)} labels"
+        )
     fx = predict([text])[0].astype(np.float64)
 
     def explained(per_label: np.ndarray) -> float:
@@ -90,5 +100,14 @@ def shap_values(classifier: Classifier, text: str, target: int, contrast: int | 
         "base_values": base.tolist(),
         "truncated": bool(encoding.truncated[0]),
     }
-    return new_explanation(classifier, text, "shap", target, contrast, alignment=alignment,
-                           label_token_scores=values, aggregation="sum", diagnostics=diagnostics)
+    return new_explanation(
+        classifier,
+        text,
+        "shap",
+        target,
+        contrast,
+        alignment=alignment,
+        label_token_scores=values,
+        aggregation="sum",
+        diagnostics=diagnostics,
+    )

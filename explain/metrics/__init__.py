@@ -59,6 +59,7 @@ def metric(info: MetricInfo) -> Callable[[F], F]:
         function.info = info  # type: ignore[attr-defined]
         METRICS[info.name] = info
         return function
+
     return decorate
 
 

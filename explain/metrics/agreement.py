@@ -24,8 +24,10 @@ _REFERENCE = "Krishna et al. 2022, The Disagreement Problem in Explainable Machi
 
 def _same_words(a: Explanation, b: Explanation) -> None:
     if a.words != b.words:
-        raise ValueError(f"{a.method} and {b.method} explain different words; compare explanations of the same text "
-                         "by the same model")
+        raise ValueError(
+            f"{a.method} and {b.method} explain different words; compare explanations of the same text "
+            "by the same model"
+        )
 
 
 def _correlation(x: np.ndarray, y: np.ndarray, how: str) -> float:
@@ -56,25 +58,51 @@ def score_agreement(x: np.ndarray, y: np.ndarray, measure: str, k: int = TOP_K) 
     raise ValueError(f"unknown agreement measure {measure!r}; choose from {MEASURES}")
 
 
-@metric(MetricInfo("spearman", "agreement", higher_is_better=True, min_value=-1.0, max_value=1.0,
-                   summary="Spearman rank correlation of two methods' word scores", reference=_REFERENCE))
+@metric(
+    MetricInfo(
+        "spearman",
+        "agreement",
+        higher_is_better=True,
+        min_value=-1.0,
+        max_value=1.0,
+        summary="Spearman rank correlation of two methods' word scores",
+        reference=_REFERENCE,
+    )
+)
 def spearman(a: Explanation, b: Explanation) -> float:
     """Spearman rank correlation of the word scores of two explanations of one text (Krishna et al. 2022)."""
     _same_words(a, b)
     return score_agreement(a.word_scores, b.word_scores, "spearman")
 
 
-@metric(MetricInfo("kendall", "agreement", higher_is_better=True, min_value=-1.0, max_value=1.0,
-                   summary="Kendall tau-b of two methods' word scores", reference=_REFERENCE))
+@metric(
+    MetricInfo(
+        "kendall",
+        "agreement",
+        higher_is_better=True,
+        min_value=-1.0,
+        max_value=1.0,
+        summary="Kendall tau-b of two methods' word scores",
+        reference=_REFERENCE,
+    )
+)
 def kendall(a: Explanation, b: Explanation) -> float:
     """Kendall tau-b of the word scores of two explanations of one text (Krishna et al. 2022)."""
     _same_words(a, b)
     return score_agreement(a.word_scores, b.word_scores, "kendall")
 
 
-@metric(MetricInfo("top_k_overlap", "agreement", higher_is_better=True, min_value=0.0, max_value=1.0,
-                   summary=f"share of the top-{TOP_K} words (by signed score) two methods have in common",
-                   reference=_REFERENCE + " (feature agreement)"))
+@metric(
+    MetricInfo(
+        "top_k_overlap",
+        "agreement",
+        higher_is_better=True,
+        min_value=0.0,
+        max_value=1.0,
+        summary=f"share of the top-{TOP_K} words (by signed score) two methods have in common",
+        reference=_REFERENCE + " (feature agreement)",
+    )
+)
 def top_k_overlap(a: Explanation, b: Explanation, *, k: int = TOP_K) -> float:
     """|top-k(a) ∩ top-k(b)| / k, k capped at the number of words (feature agreement, Krishna et al. 2022)."""
     _same_words(a, b)
@@ -97,13 +125,17 @@ class AgreementMatrix:
     counts: np.ndarray | None = None  # (n_methods, n_methods) texts each cell averages, when averaged
 
     def to_dict(self) -> dict:
-        return {"measure": self.measure, "methods": list(self.methods),
-                "values": [[None if v != v else round(float(v), 6) for v in row] for row in self.values],
-                "counts": None if self.counts is None else self.counts.astype(int).tolist()}
+        return {
+            "measure": self.measure,
+            "methods": list(self.methods),
+            "values": [[None if v != v else round(float(v), 6) for v in row] for row in self.values],
+            "counts": None if self.counts is None else self.counts.astype(int).tolist(),
+        }
 
 
-def agreement_matrix(scores: Mapping[str, Explanation | np.ndarray], measure: str = "spearman",
-                     *, k: int = TOP_K) -> AgreementMatrix:
+def agreement_matrix(
+    scores: Mapping[str, Explanation | np.ndarray], measure: str = "spearman", *, k: int = TOP_K
+) -> AgreementMatrix:
     """The methods x methods agreement of explanations (or word-score arrays) of one text."""
     names = tuple(scores)
     arrays = []

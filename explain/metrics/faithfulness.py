@@ -30,7 +30,6 @@ import numpy as np
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.metrics import MetricInfo, metric
-from explain.words import REMOVAL_MODES as MODES
 from explain.words import removal_string, remove_words
 
 BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)  # ERASER's AOPC bins
@@ -158,7 +157,7 @@ def _score(classifier, explanation: Explanation, probes: Mapping[object, _Probe]
     outputs = _outputs(classifier.predict_proba(texts), explanation) if texts else np.zeros(0)
     results, start = {}, 0
     for key, probe in probes.items():
-        results[key] = probe.finish(outputs[start:start + len(probe.texts)])
+        results[key] = probe.finish(outputs[start : start + len(probe.texts)])
         start += len(probe.texts)
     return results
 
@@ -174,10 +173,19 @@ def _kendall(scores: np.ndarray, drops: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------- all at once
-def faithfulness(classifier, explanation: Explanation, *, metrics: Sequence[str] = FAITHFULNESS_METRICS,
-                 bins: Sequence[float] = BINS, steps: int = CURVE_STEPS, mode: str = "delete",
-                 loo_drops: np.ndarray | None = None, random_rankings: int = 0, seed: int = 0,
-                 include_explanation: bool = True) -> FaithfulnessResult:
+def faithfulness(
+    classifier,
+    explanation: Explanation,
+    *,
+    metrics: Sequence[str] = FAITHFULNESS_METRICS,
+    bins: Sequence[float] = BINS,
+    steps: int = CURVE_STEPS,
+    mode: str = "delete",
+    loo_drops: np.ndarray | None = None,
+    random_rankings: int = 0,
+    seed: int = 0,
+    include_explanation: bool = True,
+) -> FaithfulnessResult:
     """Several faithfulness metrics of one explanation (and of `random_rankings` seeded random
     rankings of its words) from a single `predict_proba` call.
 
@@ -186,8 +194,9 @@ def faithfulness(classifier, explanation: Explanation, *, metrics: Sequence[str]
     """
     unknown = [m for m in metrics if m not in FAITHFULNESS_METRICS]
     if unknown:
-        raise UserError(f"unknown faithfulness metric {', '.join(unknown)}; "
-                        f"choose from {', '.join(FAITHFULNESS_METRICS)}")
+        raise UserError(
+            f"unknown faithfulness metric {', '.join(unknown)}; choose from {', '.join(FAITHFULNESS_METRICS)}"
+        )
     view = _View(classifier, explanation, mode)
     nan = float("nan")
     if view.n == 0:
@@ -240,8 +249,9 @@ def faithfulness(classifier, explanation: Explanation, *, metrics: Sequence[str]
         for kind in runs[0][1]:
             first = runs[0][1][kind]
             random_curves[kind] = Curve(first.fractions, np.mean([c[kind].outputs for _, c in runs], axis=0))
-    return FaithfulnessResult(values, curves, random_values, random_curves, drops,
-                              sum(len(p.texts) for p in probes.values()))
+    return FaithfulnessResult(
+        values, curves, random_values, random_curves, drops, sum(len(p.texts) for p in probes.values())
+    )
 
 
 def _nanmean(values: Sequence[float]) -> float:
@@ -256,21 +266,38 @@ def _rank_scores(order: Ranking) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- one metric at a time
-@metric(MetricInfo("comprehensiveness", "faithfulness", higher_is_better=True, min_value=-1.0, max_value=1.0,
-                   summary="drop in the target probability when the top-k% words are removed (AOPC over 1/5/10/20/50%)",
-                   reference="DeYoung et al. 2020, ERASER: A Benchmark to Evaluate Rationalized NLP Models"))
-def comprehensiveness(classifier, explanation: Explanation, *, bins: Sequence[float] = BINS,
-                      mode: str = "delete") -> float:
+@metric(
+    MetricInfo(
+        "comprehensiveness",
+        "faithfulness",
+        higher_is_better=True,
+        min_value=-1.0,
+        max_value=1.0,
+        summary="drop in the target probability when the top-k% words are removed (AOPC over 1/5/10/20/50%)",
+        reference="DeYoung et al. 2020, ERASER: A Benchmark to Evaluate Rationalized NLP Models",
+    )
+)
+def comprehensiveness(
+    classifier, explanation: Explanation, *, bins: Sequence[float] = BINS, mode: str = "delete"
+) -> float:
     """AOPC comprehensiveness: mean over bins of p_j(x) - p_j(x without its top-k% words).
     DeYoung et al. 2020 (ERASER). Higher is better."""
     return faithfulness(classifier, explanation, metrics=("comprehensiveness",), bins=bins, mode=mode).values[
-        "comprehensiveness"]
+        "comprehensiveness"
+    ]
 
 
-@metric(MetricInfo("sufficiency", "faithfulness", higher_is_better=False, min_value=-1.0, max_value=1.0,
-                   summary="drop in the target probability when ONLY the top-k% words are kept "
-                           "(AOPC over 1/5/10/20/50%)",
-                   reference="DeYoung et al. 2020, ERASER: A Benchmark to Evaluate Rationalized NLP Models"))
+@metric(
+    MetricInfo(
+        "sufficiency",
+        "faithfulness",
+        higher_is_better=False,
+        min_value=-1.0,
+        max_value=1.0,
+        summary="drop in the target probability when ONLY the top-k% words are kept (AOPC over 1/5/10/20/50%)",
+        reference="DeYoung et al. 2020, ERASER: A Benchmark to Evaluate Rationalized NLP Models",
+    )
+)
 def sufficiency(classifier, explanation: Explanation, *, bins: Sequence[float] = BINS, mode: str = "delete") -> float:
     """AOPC sufficiency: mean over bins of p_j(x) - p_j(top-k% words of x alone).
     DeYoung et al. 2020 (ERASER). Lower is better."""
@@ -287,18 +314,33 @@ def insertion_curve(classifier, explanation: Explanation, *, steps: int = CURVE_
     return faithfulness(classifier, explanation, metrics=("insertion_auc",), steps=steps, mode=mode).curves["insertion"]
 
 
-@metric(MetricInfo("deletion_auc", "faithfulness", higher_is_better=False, min_value=0.0, max_value=1.0,
-                   summary="area under the target probability as words are deleted, most important first",
-                   reference=_RISE))
+@metric(
+    MetricInfo(
+        "deletion_auc",
+        "faithfulness",
+        higher_is_better=False,
+        min_value=0.0,
+        max_value=1.0,
+        summary="area under the target probability as words are deleted, most important first",
+        reference=_RISE,
+    )
+)
 def deletion_auc(classifier, explanation: Explanation, *, steps: int = CURVE_STEPS, mode: str = "delete") -> float:
     """Deletion AUC over the fraction of words removed (Petsiuk et al. 2018). Lower is better."""
     return deletion_curve(classifier, explanation, steps=steps, mode=mode).auc
 
 
-@metric(MetricInfo("insertion_auc", "faithfulness", higher_is_better=True, min_value=0.0, max_value=1.0,
-                   summary="area under the target probability as words are inserted into an empty text, "
-                           "most important first",
-                   reference=_RISE))
+@metric(
+    MetricInfo(
+        "insertion_auc",
+        "faithfulness",
+        higher_is_better=True,
+        min_value=0.0,
+        max_value=1.0,
+        summary="area under the target probability as words are inserted into an empty text, most important first",
+        reference=_RISE,
+    )
+)
 def insertion_auc(classifier, explanation: Explanation, *, steps: int = CURVE_STEPS, mode: str = "delete") -> float:
     """Insertion AUC over the fraction of words inserted (Petsiuk et al. 2018). Higher is better."""
     return insertion_curve(classifier, explanation, steps=steps, mode=mode).auc
@@ -312,20 +354,37 @@ def leave_one_out(classifier, explanation: Explanation, *, mode: str = "delete")
     return _score(classifier, explanation, {"loo": _loo_probe(view)})["loo"]
 
 
-@metric(MetricInfo("tau_loo", "faithfulness", higher_is_better=True, min_value=-1.0, max_value=1.0,
-                   summary="Kendall tau between word scores and leave-one-out probability drops",
-                   reference="Kendall tau-b against leave-one-out erasure (Li et al. 2016), as in ferret's "
-                             "taucorr_loo (Attanasio et al. 2023)"))
-def tau_loo(classifier, explanation: Explanation, *, mode: str = "delete",
-            loo_drops: np.ndarray | None = None) -> float:
+@metric(
+    MetricInfo(
+        "tau_loo",
+        "faithfulness",
+        higher_is_better=True,
+        min_value=-1.0,
+        max_value=1.0,
+        summary="Kendall tau between word scores and leave-one-out probability drops",
+        reference="Kendall tau-b against leave-one-out erasure (Li et al. 2016), as in ferret's "
+        "taucorr_loo (Attanasio et al. 2023)",
+    )
+)
+def tau_loo(
+    classifier, explanation: Explanation, *, mode: str = "delete", loo_drops: np.ndarray | None = None
+) -> float:
     """Kendall tau-b between the word scores and the leave-one-out drops of the target output
     (Li et al. 2016 erasure; ferret, Attanasio et al. 2023). NaN when either is constant."""
     return faithfulness(classifier, explanation, metrics=("tau_loo",), mode=mode, loo_drops=loo_drops).values["tau_loo"]
 
 
-def random_baseline(classifier, explanation: Explanation, metric_name: str, *, n: int = 5, seed: int = 0,
-                    **params: object) -> float:
+def random_baseline(
+    classifier, explanation: Explanation, metric_name: str, *, n: int = 5, seed: int = 0, **params: object
+) -> float:
     """`metric_name` for `n` seeded random rankings of the explanation's words, averaged: the chance level."""
-    result = faithfulness(classifier, explanation, metrics=(metric_name,), random_rankings=n, seed=seed,
-                          include_explanation=False, **params)  # type: ignore[arg-type]
+    result = faithfulness(
+        classifier,
+        explanation,
+        metrics=(metric_name,),
+        random_rankings=n,
+        seed=seed,
+        include_explanation=False,
+        **params,
+    )  # type: ignore[arg-type]
     return result.random[metric_name]

@@ -44,8 +44,9 @@ def rating_direction(label: str) -> float:
         return float(int(match.group(1)) - 3)
     if label.strip().lower() in _NAMED:
         return _NAMED[label.strip().lower()]
-    raise UserError(f"plausibility needs labels like '4 stars' or positive/negative/neutral; "
-                    f"cannot tell which way {label!r} points")
+    raise UserError(
+        f"plausibility needs labels like '4 stars' or positive/negative/neutral; cannot tell which way {label!r} points"
+    )
 
 
 def sentence_scores(explanation: Explanation, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -61,12 +62,26 @@ def sentence_scores(explanation: Explanation, spans: Sequence[tuple[int, int]]) 
     return totals, has_words
 
 
-@metric(MetricInfo("plausibility", "plausibility", higher_is_better=True, min_value=-1.0, max_value=1.0,
-                   summary="Spearman correlation of per-sentence score sums with human sentence ratings "
-                           "signed toward the explained class",
-                   reference="Hutto & Gilbert 2014 (VADER human ratings); plausibility as in Jacovi & Goldberg 2020"))
-def plausibility(classifier, explanation: Explanation, sentences: Sequence[str], ratings: Sequence[float], *,
-                 min_sentences: int = MIN_SENTENCES) -> float:
+@metric(
+    MetricInfo(
+        "plausibility",
+        "plausibility",
+        higher_is_better=True,
+        min_value=-1.0,
+        max_value=1.0,
+        summary="Spearman correlation of per-sentence score sums with human sentence ratings "
+        "signed toward the explained class",
+        reference="Hutto & Gilbert 2014 (VADER human ratings); plausibility as in Jacovi & Goldberg 2020",
+    )
+)
+def plausibility(
+    classifier,
+    explanation: Explanation,
+    sentences: Sequence[str],
+    ratings: Sequence[float],
+    *,
+    min_sentences: int = MIN_SENTENCES,
+) -> float:
     """Spearman correlation between per-sentence sums of word scores and the human sentence ratings
     signed toward the explained class (Hutto & Gilbert 2014 ratings; Jacovi & Goldberg 2020).
     NaN with fewer than `min_sentences` sentences holding words, or when either side is constant."""

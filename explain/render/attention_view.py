@@ -56,15 +56,31 @@ class Asset:
 
 # Order matters: d3 and jQuery load before require.js, so they become globals instead of anonymous AMD modules.
 ASSETS = (
-    Asset("d3", "5.7.0", "package/dist/d3.min.js", "d3.min.js",
-          "bdad5585ef9a965ff25458738309b006058c55f2c78d794d25fbecae35014609"),
-    Asset("jquery", "3.7.1", "package/dist/jquery.min.js", "jquery.min.js",
-          "fc9a93dd241f6b045cbff0481cf4e1901becd0e12fb45166a8f17f95823f0b1a"),
-    Asset("requirejs", "2.3.6", "package/require.js", "require.js",
-          "9485f0917f97fcf4f63a5ea365200ffd57f123f451382a2f9a1ad2e2fd51ac9b"),
+    Asset(
+        "d3",
+        "5.7.0",
+        "package/dist/d3.min.js",
+        "d3.min.js",
+        "bdad5585ef9a965ff25458738309b006058c55f2c78d794d25fbecae35014609",
+    ),
+    Asset(
+        "jquery",
+        "3.7.1",
+        "package/dist/jquery.min.js",
+        "jquery.min.js",
+        "fc9a93dd241f6b045cbff0481cf4e1901becd0e12fb45166a8f17f95823f0b1a",
+    ),
+    Asset(
+        "requirejs",
+        "2.3.6",
+        "package/require.js",
+        "require.js",
+        "9485f0917f97fcf4f63a5ea365200ffd57f123f451382a2f9a1ad2e2fd51ac9b",
+    ),
 )
-_AMD_BRIDGE = ('define("d3", [], function () { return window.d3; });\n'
-               'define("jquery", [], function () { return window.jQuery; });')
+_AMD_BRIDGE = (
+    'define("d3", [], function () { return window.d3; });\ndefine("jquery", [], function () { return window.jQuery; });'
+)
 _CDN_SCRIPT = re.compile(r'<script src="https?://[^"]*require(?:\.min)?\.js"></script>')
 _REQUIRE_CONFIG = re.compile(r"require\.config\(\{\s*paths:\s*\{[^{}]*\}\s*\}\);")
 _SCRIPT_OPEN = '<script type="text/javascript">'
@@ -101,7 +117,8 @@ def ensure_assets(folder: Path | None = None) -> Path:
     if npm is None:
         raise AssetsUnavailableError(
             "the attention views need require.js, d3 and jQuery from the npm registry, but npm is not installed; "
-            "install Node.js with npm (Debian: apt-get install -y npm) and run ./setup.sh again")
+            "install Node.js with npm (Debian: apt-get install -y npm) and run ./setup.sh again"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".npm-pack-", dir=folder.parent) as tmp:
         cmd = [npm, "pack", "--silent", "--pack-destination", tmp, *[a.spec for a in ASSETS]]
@@ -109,7 +126,8 @@ def ensure_assets(folder: Path | None = None) -> Path:
         if proc.returncode != 0:
             last = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit code {proc.returncode}"
             raise AssetsUnavailableError(
-                f"npm could not fetch {', '.join(a.spec for a in ASSETS)} (is the npm registry reachable?): {last}")
+                f"npm could not fetch {', '.join(a.spec for a in ASSETS)} (is the npm registry reachable?): {last}"
+            )
         for asset in ASSETS:
             tarball = Path(tmp) / f"{asset.package}-{asset.version}.tgz"
             with tarfile.open(tarball) as tar:
@@ -120,7 +138,8 @@ def ensure_assets(folder: Path | None = None) -> Path:
             digest = hashlib.sha256(data).hexdigest()
             if digest != asset.sha256:
                 raise AssetsUnavailableError(
-                    f"{asset.spec}: {asset.member} has SHA-256 {digest}, expected {asset.sha256}; not using it")
+                    f"{asset.spec}: {asset.member} has SHA-256 {digest}, expected {asset.sha256}; not using it"
+                )
             partial = Path(tmp) / asset.filename
             partial.write_bytes(data)
             partial.replace(folder / asset.filename)  # atomic: no half-written library is ever used
@@ -134,8 +153,10 @@ def _script_safe(js: str) -> str:
 
 def _library_scripts() -> str:
     folder = ensure_assets()
-    parts = [f"<script>/* {a.spec} (npm) */\n{_script_safe((folder / a.filename).read_text(encoding='utf-8'))}\n</script>"
-             for a in ASSETS]
+    parts = [
+        f"<script>/* {a.spec} (npm) */\n{_script_safe((folder / a.filename).read_text(encoding='utf-8'))}\n</script>"
+        for a in ASSETS
+    ]
     parts.append(f"<script>\n{_AMD_BRIDGE}\n</script>")
     return "\n".join(parts)
 
@@ -146,17 +167,24 @@ def offline_html(bertviz_html: str) -> str:
     start = bertviz_html.find(_SCRIPT_OPEN)
     end = bertviz_html.rfind("</script>")
     if tag is None or start < 0 or end < start:
-        raise RuntimeError(f"unexpected BertViz output (expected bertviz=={BERTVIZ_VERSION}): no CDN require.js "
-                           "tag or no visualisation script found")
-    markup = bertviz_html[:tag.start()] + bertviz_html[tag.end():start]
-    script, n = _REQUIRE_CONFIG.subn("/* d3 and jquery: inlined above, defined by name */", bertviz_html[start + len(_SCRIPT_OPEN):end])
+        raise RuntimeError(
+            f"unexpected BertViz output (expected bertviz=={BERTVIZ_VERSION}): no CDN require.js "
+            "tag or no visualisation script found"
+        )
+    markup = bertviz_html[: tag.start()] + bertviz_html[tag.end() : start]
+    script, n = _REQUIRE_CONFIG.subn(
+        "/* d3 and jquery: inlined above, defined by name */", bertviz_html[start + len(_SCRIPT_OPEN) : end]
+    )
     if n != 1:
         raise RuntimeError(f"unexpected BertViz output (expected bertviz=={BERTVIZ_VERSION}): require.config not found")
     script = _PARAMS_COMMENT.sub(";", script, count=1)
     # The params JSON carries the tokens (user text): <, > and & become \u escapes there (as Django's
     # json_script does), so no token can end the <script> element or start markup.
-    script, n = _PARAMS_LINE.subn(lambda m: m.group(1) + re.sub("[<>&]", lambda c: _JSON_HTML_ESCAPES[c.group()],
-                                                                 m.group(2)) + ";", script, count=1)
+    script, n = _PARAMS_LINE.subn(
+        lambda m: m.group(1) + re.sub("[<>&]", lambda c: _JSON_HTML_ESCAPES[c.group()], m.group(2)) + ";",
+        script,
+        count=1,
+    )
     if n != 1:
         raise RuntimeError(f"unexpected BertViz output (expected bertviz=={BERTVIZ_VERSION}): no params line")
     return f"{_library_scripts()}\n{markup}{_SCRIPT_OPEN}{_script_safe(script)}</script>\n"
@@ -177,29 +205,47 @@ def _check_size(tokens: Sequence[str], attentions: np.ndarray) -> None:
     if len(tokens) != np.shape(attentions)[-1]:
         raise ValueError(f"{len(tokens)} tokens but attention over {np.shape(attentions)[-1]} positions")
     if len(tokens) > MAX_TOKENS:
-        raise UserError(f"the review has {len(tokens)} tokens; the attention views show at most {MAX_TOKENS} "
-                        "(their page embeds every layer's and head's full attention matrix): shorten the review")
+        raise UserError(
+            f"the review has {len(tokens)} tokens; the attention views show at most {MAX_TOKENS} "
+            "(their page embeds every layer's and head's full attention matrix): shorten the review"
+        )
 
 
-def head_view_html(tokens: Sequence[str], attentions: np.ndarray, *, layers: Sequence[int] | None = None,
-                   layer: int | None = None, decimals: int = 4) -> str:
+def head_view_html(
+    tokens: Sequence[str],
+    attentions: np.ndarray,
+    *,
+    layers: Sequence[int] | None = None,
+    layer: int | None = None,
+    decimals: int = 4,
+) -> str:
     """BertViz head view (one layer's heads, token-to-token lines) as offline, self-contained HTML."""
     from bertviz import head_view
 
     _check_size(tokens, attentions)
-    result = head_view(_as_layers(attentions, decimals), list(tokens), include_layers=_layer_list(layers, attentions),
-                       layer=layer, html_action="return")
+    result = head_view(
+        _as_layers(attentions, decimals),
+        list(tokens),
+        include_layers=_layer_list(layers, attentions),
+        layer=layer,
+        html_action="return",
+    )
     return offline_html(result.data)
 
 
-def model_view_html(tokens: Sequence[str], attentions: np.ndarray, *, layers: Sequence[int] | None = None,
-                    decimals: int = 4) -> str:
+def model_view_html(
+    tokens: Sequence[str], attentions: np.ndarray, *, layers: Sequence[int] | None = None, decimals: int = 4
+) -> str:
     """BertViz model view (a thumbnail per layer and head) as offline, self-contained HTML."""
     from bertviz import model_view
 
     _check_size(tokens, attentions)
-    result = model_view(_as_layers(attentions, decimals), list(tokens), include_layers=_layer_list(layers, attentions),
-                        html_action="return")
+    result = model_view(
+        _as_layers(attentions, decimals),
+        list(tokens),
+        include_layers=_layer_list(layers, attentions),
+        html_action="return",
+    )
     return offline_html(result.data)
 
 

@@ -26,9 +26,11 @@ POSITIVE_RGB = (33, 102, 172)  # RdBu dark blue: pushes toward the target label
 NEGATIVE_RGB = (178, 24, 43)  # RdBu dark red: pushes away from it
 FAINT = 0.02  # |score| / scale below this is drawn uncoloured
 
-_CARD = ("font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:2.1;"
-         "background:#ffffff;color:#111111;border:1px solid #dddddd;border-radius:6px;padding:8px 12px;"
-         "margin:4px 0")
+_CARD = (
+    "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:2.1;"
+    "background:#ffffff;color:#111111;border:1px solid #dddddd;border-radius:6px;padding:8px 12px;"
+    "margin:4px 0"
+)
 
 _TEMPLATES = {
     "explanation": """\
@@ -137,8 +139,9 @@ def _token_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]
     return pieces
 
 
-def explanation_html(explanation: Explanation, level: Level = "word", *, header: bool = True,
-                     scale: float | None = None) -> str:
+def explanation_html(
+    explanation: Explanation, level: Level = "word", *, header: bool = True, scale: float | None = None
+) -> str:
     """The review with each word (or subword token) coloured by its score; hovering shows the score.
 
     `scale` fixes the |score| drawn at full colour (default: the largest |score| shown), so several
@@ -147,11 +150,23 @@ def explanation_html(explanation: Explanation, level: Level = "word", *, header:
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     pieces = _word_pieces(explanation, scale) if level == "word" else _token_pieces(explanation, scale)
-    away = (f"toward {explanation.contrast_label}" if explanation.contrast is not None
-            else f"away from {explanation.target_label}")
+    away = (
+        f"toward {explanation.contrast_label}"
+        if explanation.contrast is not None
+        else f"away from {explanation.target_label}"
+    )
     return _ENV.get_template("explanation").render(
-        card=_CARD, method=explanation.method, level=level, header=header, question=explanation.question,
-        target=explanation.target_label, away=away, positive=POSITIVE_RGB, negative=NEGATIVE_RGB, pieces=pieces)
+        card=_CARD,
+        method=explanation.method,
+        level=level,
+        header=header,
+        question=explanation.question,
+        target=explanation.target_label,
+        away=away,
+        positive=POSITIVE_RGB,
+        negative=NEGATIVE_RGB,
+        pieces=pieces,
+    )
 
 
 def prediction_bar_html(labels: Sequence[str], probabilities: Sequence[float] | np.ndarray) -> str:
@@ -160,8 +175,10 @@ def prediction_bar_html(labels: Sequence[str], probabilities: Sequence[float] | 
     if probs.shape != (len(labels),):
         raise ValueError(f"{len(labels)} labels but probabilities of shape {probs.shape}")
     top = int(probs.argmax()) if len(probs) else -1
-    rows = [{"label": str(label), "percent": f"{100 * min(max(p, 0.0), 1.0):.1f}", "value": f"{p:.3f}", "top": i == top}
-            for i, (label, p) in enumerate(zip(labels, probs))]
+    rows = [
+        {"label": str(label), "percent": f"{100 * min(max(p, 0.0), 1.0):.1f}", "value": f"{p:.3f}", "top": i == top}
+        for i, (label, p) in enumerate(zip(labels, probs))
+    ]
     width = max((len(str(label)) for label in labels), default=4) + 1
     return _ENV.get_template("prediction").render(card=_CARD, rows=rows, label_width=width, positive=POSITIVE_RGB)
 
@@ -170,9 +187,23 @@ def top_words_html(explanation: Explanation, k: int = 10) -> str:
     """A ranked bar chart of the k words with the largest |score|, bars diverging from 0."""
     top = explanation.top_words(k)
     scale = max((abs(s) for _, s in top), default=0.0) or 1.0
-    rows = [{"word": word, "score": score, "percent": f"{100 * abs(score) / scale:.1f}", "value": f"{score:+.3f}",
-             "title": f"{word}: {score:+.4f}"} for word, score in top]
+    rows = [
+        {
+            "word": word,
+            "score": score,
+            "percent": f"{100 * abs(score) / scale:.1f}",
+            "value": f"{score:+.3f}",
+            "title": f"{word}: {score:+.4f}",
+        }
+        for word, score in top
+    ]
     width = min(18, max((len(w) for w, _ in top), default=4) + 1)
-    return _ENV.get_template("top_words").render(card=_CARD, method=explanation.method, question=explanation.question,
-                                                 rows=rows, word_width=width, positive=POSITIVE_RGB,
-                                                 negative=NEGATIVE_RGB)
+    return _ENV.get_template("top_words").render(
+        card=_CARD,
+        method=explanation.method,
+        question=explanation.question,
+        rows=rows,
+        word_width=width,
+        positive=POSITIVE_RGB,
+        negative=NEGATIVE_RGB,
+    )

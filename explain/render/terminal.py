@@ -39,8 +39,10 @@ def format_trace(trace: Trace) -> str:
         "  predictions:",
     ]
     top = trace.predicted_label
-    lines += [f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
-              for label, p in trace.predictions.items()]
+    lines += [
+        f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
+        for label, p in trace.predictions.items()
+    ]
     return "\n".join(lines)
 
 
@@ -81,8 +83,10 @@ def explanation_notes(explanation: Explanation) -> list[str]:
     if d.get("class_specific") is False:
         notes.append("class-agnostic: these scores are the same whatever label is asked about")
     if d.get("relative_delta", 0.0) > 0.05:
-        notes.append(f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
-                     "raise n_steps, e.g. --param n_steps=200")
+        notes.append(
+            f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
+            "raise n_steps, e.g. --param n_steps=200"
+        )
     if d.get("additivity_error", 0.0) > 1e-3:
         notes.append(f"SHAP values miss f(x) by {d['additivity_error']:.4f}")
     if d.get("truncated"):
