@@ -128,7 +128,8 @@ def relevance(key: str, text: str, target: int, contrast: int | None) -> np.ndar
         return None
     model = loaded_model(key)
     with model.lock:
-        return np.asarray(relevance_matrix(model.classifier, text, target, contrast))
+        clf = model.classifier
+        return np.asarray(relevance_matrix(clf, text, clf.target(target, contrast, text)))
 
 
 @st.cache_data(show_spinner=False)

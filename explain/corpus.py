@@ -100,11 +100,14 @@ def _key(fp: str, spec: MethodSpec, text: str, classifier: Classifier) -> StoreK
 
 
 def pending(
-    store: ExplanationStore, fp: str, specs: Sequence[MethodSpec], texts: Sequence[str]
+    store: ExplanationStore, fp: str, specs: Sequence[MethodSpec], texts: Sequence[str], classifier: Classifier
 ) -> list[tuple[str, MethodSpec]]:
     """The (text, method) pairs not yet in the store, each unique pair once, in corpus order."""
     todo, seen = [], set()
-    done = {spec.name: store.text_hashes(fp, spec.name, spec.params_json) for spec in specs}
+    done = {
+        spec.name: store.text_hashes(fp, spec.name, spec.params_json, question_code(classifier, spec.name))
+        for spec in specs
+    }
     for text in texts:
         h = text_hash(text)
         for spec in specs:
@@ -127,7 +130,8 @@ def run_corpus(
     batch_size: int = 4,
     progress: bool = True,
 ) -> RunStats:
-    """Explain every text with every method (the predicted label), storing each result as it is made.
+    """Explain every text with every method (the default question: the rating for rated models, else the
+    predicted label), storing each result as it is made.
 
     What the store already holds is skipped. `engine="ray"` runs on a Ray cluster (`address`, or a
     local instance when None and no `RAY_ADDRESS` is set) with `actors` model replicas.
@@ -141,7 +145,7 @@ def run_corpus(
     specs = method_specs(methods, params)
     fp = fingerprint(classifier)
     unique = len({text_hash(t) for t in texts}) * len(specs)
-    todo = pending(store, fp, specs, texts)
+    todo = pending(store, fp, specs, texts, classifier)
     stats = RunStats(engine=engine, items=unique, cached=unique - len(todo))
     started = time.perf_counter()
     bar = _progress(len(todo), engine, stats.cached, progress)
@@ -311,7 +315,7 @@ def load_results(
     methods: Sequence[str],
     params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Explanation]]:
-    """For each text, {method: stored explanation of the predicted label} (methods missing if they failed)."""
+    """For each text, {method: stored explanation of the default question} (methods missing if they failed)."""
     specs = method_specs(methods, params)
     fp = fingerprint(classifier)
     parsed: dict[StoreKey, Explanation | None] = {}

@@ -33,9 +33,10 @@ from explain.explanation import Explanation
 from explain.methods import get_method, parse_params
 from explain.metrics import BINS, FAITHFULNESS_METRICS, METRICS, MetricInfo
 from explain.metrics.agreement import MEASURES, TOP_K, AgreementMatrix, agreement_matrix, mean_agreement
-from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, MODES, faithfulness, leave_one_out
+from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, faithfulness, leave_one_out
 from explain.metrics.plausibility import plausibility
 from explain.target import Target
+from explain.words import REMOVAL_MODES as MODES
 
 RANDOM = "random"  # the pseudo-method holding the random-ranking baseline
 DEFAULT_HELDOUT = "default-heldout"

@@ -10,6 +10,7 @@ import pytest
 
 from explain.classifier import TruncationWarning
 from explain.methods import new_explanation
+from explain.target import Target
 from explain.render.html import (
     NEGATIVE_RGB,
     POSITIVE_RGB,
@@ -71,7 +72,7 @@ def evil_explanation(tiny_bert):
     """Scores alternate in sign over the words of a review full of markup."""
     a = tiny_bert.align(EVIL)
     scores = np.array([(-1.0) ** i * (i + 1) for i in range(len(a.words))])
-    return new_explanation(tiny_bert, EVIL, "test", 1, None, word_scores=scores, alignment=a)
+    return new_explanation(tiny_bert, EVIL, "test", Target.of_label(1), word_scores=scores, alignment=a)
 
 
 @pytest.mark.parametrize("level", ["word", "token"])
@@ -132,7 +133,9 @@ def test_unknown_level_is_refused(evil_explanation):
 def test_text_past_truncation_is_marked_unseen(tiny_bert):
     text = " ".join(["word"] * 300) + " TAIL"
     with pytest.warns(TruncationWarning):
-        exp = new_explanation(tiny_bert, text, "test", 0, None, word_scores=np.ones(len(tiny_bert.align(text).words)))
+        exp = new_explanation(
+            tiny_bert, text, "test", Target.of_label(0), word_scores=np.ones(len(tiny_bert.align(text).words))
+        )
     html = explanation_html(exp)
     assert len(parse(html).spans) == len(exp.words) < 301
     assert re.search(r'<span class="rx-unseen"[^>]*>[^<]*TAIL</span>', html)
