@@ -30,12 +30,12 @@ from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.store import (
     NO_CONTRAST,
-    question_code,
     ExplanationStore,
     StoreKey,
     canonical_json,
     fingerprint,
     method_params,
+    question_code,
     text_hash,
 )
 

@@ -140,6 +140,10 @@ def default_classifier() -> Classifier:
 
 
 NEGATIVE_WORD = "terrible"
+FILLER_WORDS = (
+    "the screen is nice but battery was and support never answered my phone movie it this good okay "
+    "price sound hotel room staff a very quite after two days with of to for"
+)
 
 
 @pytest.fixture(scope="session")
@@ -168,10 +172,7 @@ def rated_classifier() -> Classifier:
         initializer_range=0.2,
     )
     model = BertForSequenceClassification(config)
-    vocab = (
-        "the screen is nice but battery was and support never answered my phone movie it this good okay "
-        "price sound hotel room staff a very quite after two days with of to for"
-    ).split()
+    vocab = FILLER_WORDS.split()
     texts, labels = [], []
     for i in range(160):
         words = [rng.choice(vocab) for _ in range(rng.randint(4, 16))]

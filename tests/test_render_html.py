@@ -10,7 +10,6 @@ import pytest
 
 from explain.classifier import TruncationWarning
 from explain.methods import new_explanation
-from explain.target import Target
 from explain.render.html import (
     NEGATIVE_RGB,
     POSITIVE_RGB,
@@ -19,6 +18,7 @@ from explain.render.html import (
     score_color,
     top_words_html,
 )
+from explain.target import Target
 
 EVIL = 'Great <script>alert("x")</script> phone & "cheap" <img src=x onerror=alert(1)> cloudy'
 
