@@ -171,3 +171,18 @@ def test_top_words_ranked_and_signed(evil_explanation):
 
 def test_explanation_to_html_delegates(evil_explanation):
     assert evil_explanation.to_html() == explanation_html(evil_explanation)
+
+
+def test_explanations_page_groups_by_text_and_escapes(evil_explanation):
+    from explain.render.html import explanations_page
+
+    other = evil_explanation.for_label(3) if evil_explanation.label_token_scores is not None else evil_explanation
+    html = explanations_page([evil_explanation, other])
+    p = parse(html)
+    assert "script" not in p.tags and "img" not in p.tags
+    assert html.count("<section") == 1  # one review, two explanations
+    assert html.count('class="rx-explanation"') == 2
+    spans = [s for s in p.spans if s["class"] == "rx-word"]
+    assert [s["text"] for s in spans] == list(evil_explanation.words) * 2
+    with pytest.raises(ValueError, match="at least one"):
+        explanations_page([])
