@@ -18,4 +18,4 @@ __all__ = [
     "get_method",
     "methods",
 ]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version source (pyproject.toml reads it)

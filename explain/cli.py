@@ -341,6 +341,10 @@ def dashboard(
     app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     if not app_file.is_file():
         raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("the dashboard needs Streamlit: pip install 'review-explainer[dashboard]'")
     env = dict(os.environ)
     if model:
         env["REVIEW_EXPLAINER_MODELS"] = ",".join(filter(None, [env.get("REVIEW_EXPLAINER_MODELS", ""), *model]))

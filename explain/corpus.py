@@ -253,7 +253,7 @@ def _run_ray(
         import ray
         import ray.data
     except ImportError as exc:
-        raise UserError("the ray engine needs Ray: pip install 'ray[data]'") from exc
+        raise UserError("the ray engine needs Ray: pip install 'review-explainer[ray]'") from exc
 
     started_here = not ray.is_initialized()
     if started_here:
