@@ -33,8 +33,9 @@ from explain.explanation import Explanation
 from explain.methods import get_method, parse_params
 from explain.metrics import BINS, FAITHFULNESS_METRICS, METRICS, MetricInfo
 from explain.metrics.agreement import MEASURES, TOP_K, AgreementMatrix, agreement_matrix, mean_agreement
-from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, MODES, faithfulness, leave_one_out
+from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, faithfulness, leave_one_out
 from explain.metrics.plausibility import plausibility
+from explain.words import REMOVAL_MODES
 
 RANDOM = "random"  # the pseudo-method holding the random-ranking baseline
 DEFAULT_HELDOUT = "default-heldout"
@@ -94,8 +95,8 @@ class Settings:
         unknown = [m for m in self.metrics if m not in ALL_METRICS]
         if unknown:
             raise UserError(f"unknown metric {', '.join(unknown)}; choose from {', '.join(ALL_METRICS)}")
-        if self.mode not in MODES:
-            raise UserError(f"removal mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.mode not in REMOVAL_MODES:
+            raise UserError(f"removal mode {self.mode!r} is not one of {', '.join(REMOVAL_MODES)}")
         if self.random_rankings < 1:
             raise UserError("use at least one random ranking for the baseline")
 
