@@ -42,6 +42,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from explain.classifier import Classifier, TruncationWarning
 from explain.methods import explain, methods
+from explain.models import load_classifier
 
 TARGET_TOKENS = (10, 25, 60, 200)
 QUICK_TOKENS = (10, 25)
@@ -419,7 +420,7 @@ def bench_flags(texts: list[str], flags: tuple[str, ...], shap_text: str | None 
         values = explain(clf, shap_text, "shap", max_evals=500).label_token_scores if shap_text else None
         return first, run, values
 
-    exact = Classifier.from_pretrained(None)
+    exact = load_classifier()
     _, base, base_values = measure(exact)
     rows = [
         {
@@ -438,7 +439,7 @@ def bench_flags(texts: list[str], flags: tuple[str, ...], shap_text: str | None 
         "compile": {"compile": True},
     }
     for flag in flags:
-        clf = Classifier.from_pretrained(None, **settings[flag])
+        clf = load_classifier(None, **settings[flag])
         if flag == "eager_attention":
             clf.engine.configure(fused_attention=False)
         first, run, values = measure(clf)
@@ -578,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     results: dict = {"machine": machine(), "quick": args.quick}
     print("machine: " + json.dumps(results["machine"]), flush=True)
-    clf = Classifier.from_pretrained(None)
+    clf = load_classifier()
     texts = review_texts(clf.tokenizer, QUICK_TOKENS if args.quick else TARGET_TOKENS)
     results["texts"] = {str(k): {"tokens": n_tokens(clf, t), "text": t} for k, t in texts.items()}
     warm = "Warm-up: imports, the inference view, first-call allocations."

@@ -4,6 +4,7 @@ from explain.classifier import Classifier, Encoding, Inference, Trace, Truncatio
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import Method, explain, get_method, methods
+from explain.models import load_classifier
 
 __all__ = [
     "Classifier",
@@ -16,6 +17,7 @@ __all__ = [
     "UserError",
     "explain",
     "get_method",
+    "load_classifier",
     "methods",
 ]
 __version__ = "0.1.0"  # the one version source (pyproject.toml reads it)

@@ -174,9 +174,18 @@ class Classifier:
     # ---------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, device: str = "cpu", trust_remote_code: bool = False, **kwargs
+        cls,
+        name_or_path: str | Path | None = None,
+        device: str = "cpu",
+        trust_remote_code: bool = False,
+        *,
+        name: str | None = None,
+        **kwargs,
     ) -> Classifier:
-        """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
+        """Load any HF sequence-classification checkpoint (a folder or hub id; `name` defaults to it).
+
+        The embedded default model loads with `explain.load_classifier()` (`explain.models`), which
+        builds it on first use.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
@@ -186,12 +195,12 @@ class Classifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         if name_or_path is None:
-            from explain.default_model import default_model_dir
-
-            path, name = default_model_dir(), "default (MiniLM-L6 VADER stars)"
-        else:
-            path = Path(name_or_path).expanduser()
-            name = str(name_or_path)
+            raise ModelNotFoundError(
+                "no model named; load the embedded default model with explain.load_classifier() "
+                "(or Classifier.from_pretrained(FOLDER_OR_HUB_ID))"
+            )
+        path = Path(name_or_path).expanduser()
+        name = name or str(name_or_path)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         local = Path(path).exists()

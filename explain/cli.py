@@ -66,9 +66,9 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
 
 
 def load_classifier(model: str | None, trust_remote_code: bool = False):
-    from explain.classifier import Classifier
+    from explain.models import load_classifier as load
 
-    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code)
+    return load(model, trust_remote_code=trust_remote_code)
 
 
 @app.command()

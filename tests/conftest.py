@@ -136,4 +136,6 @@ def tiny_classifier(request) -> Classifier:
 @pytest.fixture(scope="session")
 def default_classifier() -> Classifier:
     """The real default model (built once into the cache if missing). Marked tests only."""
-    return Classifier.from_pretrained(None)
+    from explain.models import load_classifier
+
+    return load_classifier()
