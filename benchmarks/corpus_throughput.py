@@ -56,7 +56,7 @@ def main() -> None:
         store = ExplanationStore(Path(tmp) / "report.sqlite")
         for phase in ("uncached", "cached"):
             started = time.perf_counter()
-            report = build_report(clf, reviews, [args.method], store, attention_views=0, progress=True)
+            report = build_report(clf, reviews, [args.method], store, attention_views=0)
             page = report_html(report)
             seconds = time.perf_counter() - started
             results[f"report_{phase}"] = {

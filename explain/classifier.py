@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches
+from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches, quiet_truncation
 from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
 from explain.words import Alignment, align
 
-__all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches"]
+__all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches", "quiet_truncation"]
 
 # Model families whose position ids start after the padding index (max positions minus 2 usable).
 _PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -63,6 +65,27 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
         if not t.strip():
             raise EmptyTextError(f"text {i + 1} is empty; every review needs at least one word")
     return found
+
+
+@contextmanager
+def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress callback `(done, total, what)` drawing a bar on standard error."""
+    from tqdm.auto import tqdm
+
+    bar = None
+
+    def update(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
+        bar.set_postfix_str(what, refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def load_classifier(model: str | None, trust_remote_code: bool = False):
@@ -302,22 +325,31 @@ def evaluate(
     trust_remote_code: RemoteOpt = False,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
-    from explain.evaluation import evaluate_command
+    from explain.evaluation import EvaluateOptions
+    from explain.evaluation import evaluate as run_evaluation
+    from explain.render.terminal import leaderboard_tables
 
-    evaluate_command(
-        load_classifier(model, trust_remote_code),
-        data,
-        methods,
-        n,
-        out_path,
-        html,
-        text_col,
-        param,
-        mode,
-        random_rankings,
-        metrics,
-        console=out,
+    options = EvaluateOptions(
+        data=data,
+        methods=methods,
+        n=n,
+        out=out_path,
+        html=html,
+        text_col=text_col,
+        params=tuple(param or ()),
+        mode=mode,
+        random_rankings=random_rankings,
+        metrics=metrics,
     )
+    with progress_bar("evaluate", "expl") as progress:
+        result = run_evaluation(load_classifier(model, trust_remote_code), options, progress=progress)
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
+    for renderable in leaderboard_tables(result.summary, width=out.width):
+        out.print(renderable)
+    if result.written:
+        records = f" (per-text results: {result.records_path})" if result.records_path else ""
+        out.print(f"written: {', '.join(map(str, result.written))}{records}", highlight=False)
 
 
 @app.command()
@@ -423,7 +455,7 @@ def report(
 ) -> None:
     """Write a self-contained report (HTML, JSON or CSV) explaining one review or a corpus; cached results are reused."""
     from explain.data import Review, read_reviews_csv
-    from explain.report import report_command
+    from explain.report import ReportOptions, write_report
 
     if stars_col and not (file and text_col):
         raise UserError("--stars-col needs --file reviews.csv and --text-col")
@@ -432,18 +464,15 @@ def report(
         if stars_col
         else [Review(t) for t in read_texts(texts, file, text_col)]
     )
-    report_command(
-        load_classifier(model, trust_remote_code),
-        reviews,
-        methods,
-        output,
-        fmt,
-        cache,
-        no_cache,
-        param,
-        attention_views,
-        top_k,
-        console=out,
+    options = ReportOptions(methods, output, fmt, cache, no_cache, tuple(param or ()), attention_views, top_k)
+    with progress_bar("explain [local]", "expl") as progress:
+        built, path, fmt = write_report(load_classifier(model, trust_remote_code), reviews, options, progress)
+    run = built.run
+    out.print(
+        f"{fmt.upper()} report on {len(reviews)} review(s) written to {path} "
+        f"({run.computed} explanation(s) computed, {run.cached} cached"
+        + (f", {len(run.failed)} failed" if run.failed else "")
+        + ")"
     )
 
 
@@ -470,20 +499,19 @@ def batch(
     trust_remote_code: RemoteOpt = False,
 ) -> None:
     """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
-    from explain.corpus import batch_command
+    from explain.corpus import BatchOptions, run_batch
 
-    batch_command(
-        load_classifier(model, trust_remote_code),
-        read_texts(None, file, text_col),
-        methods,
-        engine,
-        address,
-        cache,
-        param,
-        actors,
-        batch_size,
-        console=out,
+    options = BatchOptions(methods, engine, address, cache, tuple(param or ()), actors, batch_size)
+    clf, items = load_classifier(model, trust_remote_code), read_texts(None, file, text_col)
+    with progress_bar(f"explain [{engine}]", "expl") as progress:
+        stats, where = run_batch(clf, items, options, progress=progress)
+    out.print(
+        f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
+        f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
+        f"cache: {where}"
     )
+    for method, text, error in stats.failed[:5]:
+        out.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
 
 
 def main() -> None:
@@ -505,6 +533,9 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt as exc:  # a library run says what is safe and how to resume
+        err.print(str(exc) or "interrupted", highlight=False)
         sys.exit(130)
     except Exception as exc:  # usage errors (unknown option, bad value) show themselves and carry an exit code
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)

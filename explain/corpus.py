@@ -28,6 +28,7 @@ from explain.classifier import Classifier
 from explain.data import Review
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.progress import Progress, Ticker
 from explain.store import (
     NO_CONTRAST,
     PREDICTED,
@@ -124,11 +125,12 @@ def run_corpus(
     address: str | None = None,
     actors: int | None = None,
     batch_size: int = 4,
-    progress: bool = True,
+    progress: Progress | None = None,
 ) -> RunStats:
     """Explain every text with every method (the predicted label), storing each result as it is made.
 
-    What the store already holds is skipped. `engine="ray"` runs on a Ray cluster (`address`, or a
+    What the store already holds is skipped; `progress(done, total, what)` is called per explanation.
+    `engine="ray"` runs on a Ray cluster (`address`, or a
     local instance when None and no `RAY_ADDRESS` is set) with `actors` model replicas.
     """
     if engine not in ENGINES:
@@ -143,7 +145,7 @@ def run_corpus(
     todo = pending(store, fp, specs, texts)
     stats = RunStats(engine=engine, items=unique, cached=unique - len(todo))
     started = time.perf_counter()
-    bar = _progress(len(todo), engine, stats.cached, progress)
+    bar = _progress(len(todo), stats.cached, progress)
     try:
         if engine == "local":
             _run_local(classifier, todo, store, fp, stats, bar)
@@ -155,12 +157,8 @@ def run_corpus(
     return stats
 
 
-def _progress(total: int, engine: str, cached: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    bar = tqdm(
-        total=total, desc=f"explain [{engine}]", unit="expl", disable=not enabled, dynamic_ncols=True, smoothing=0.1
-    )
+def _progress(total: int, cached: int, progress: Progress | None) -> Ticker:
+    bar = Ticker(total, progress)
     bar.set_postfix(cached=cached, failed=0)
     return bar
 
@@ -498,45 +496,46 @@ def _top(table: Mapping[str, list[float]], k: int, min_reviews: int) -> tuple[Wo
 
 
 # ---------------------------------------------------------------------------- the command
-def batch_command(
-    classifier: Classifier,
-    texts: Sequence[str],
-    methods: str,
-    engine: str,
-    address: str | None,
-    cache: Path | None,
-    params: Sequence[str] | None,
-    actors: int | None,
-    batch_size: int,
-    console,
-) -> RunStats:
-    """Everything `explain batch` does after loading the model and reading the reviews."""
+@dataclass(frozen=True)
+class BatchOptions:
+    """What `explain batch` was asked for."""
+
+    methods: str = "occlusion"  # comma-separated
+    engine: str = "local"
+    address: str | None = None
+    cache: Path | None = None  # None: the default cache file
+    params: tuple[str, ...] = ()  # METHOD.NAME=VALUE
+    actors: int | None = None
+    batch_size: int = 4
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl+C during a batch run; the message says how much is safe and how to resume."""
+
+
+def run_batch(
+    classifier: Classifier, texts: Sequence[str], options: BatchOptions, progress: Progress | None = None
+) -> tuple[RunStats, str]:
+    """Everything `explain batch` does after loading the model and reading the reviews: (stats, cache file)."""
     from explain.methods import parse_params
 
-    with ExplanationStore(cache) as store:
+    names = split_methods(options.methods)
+    with ExplanationStore(options.cache) as store:
         try:
             stats = run_corpus(
                 classifier,
                 texts,
-                split_methods(methods),
+                names,
                 store,
-                params=parse_params(params, split_methods(methods)),
-                engine=engine,
-                address=address,
-                actors=actors,
-                batch_size=batch_size,
+                params=parse_params(list(options.params), names),
+                engine=options.engine,
+                address=options.address,
+                actors=options.actors,
+                batch_size=options.batch_size,
+                progress=progress,
             )
         except KeyboardInterrupt:
-            console.print(
+            raise BatchInterrupted(
                 f"interrupted; {len(store)} result(s) are safe in {store.path}: run the same command again to resume"
-            )
-            raise SystemExit(130) from None
-        where = store.path
-    console.print(
-        f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
-        f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
-        f"cache: {where}"
-    )
-    for method, text, error in stats.failed[:5]:
-        console.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
-    return stats
+            ) from None
+        return stats, store.path

@@ -20,7 +20,7 @@ import numpy as np
 from markupsafe import Markup
 
 from explain.explanation import Explanation
-from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, render_template
+from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, render_template, tint
 
 Level = Literal["word", "token"]
 LEVELS: tuple[str, ...] = ("word", "token")
@@ -49,7 +49,7 @@ def score_color(score: float, scale: float) -> tuple[str, str]:
     if strength < FAINT:
         return "transparent", "inherit"
     base = POSITIVE_RGB if score > 0 else NEGATIVE_RGB
-    r, g, b = (round(255 + (c - 255) * strength) for c in base)
+    r, g, b = tint(base, strength)
     return f"rgb({r},{g},{b})", "#ffffff" if strength > 0.55 else "#111111"
 
 

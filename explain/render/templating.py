@@ -20,6 +20,17 @@ def hex_color(rgb: tuple[int, int, int]) -> str:
     return "#{:02x}{:02x}{:02x}".format(*rgb)
 
 
+def rgba(rgb: tuple[int, int, int], alpha: float) -> str:
+    """CSS 'rgba(r,g,b,a)' with the alpha clipped to 0..1."""
+    return "rgba({},{},{},{:.2f})".format(*rgb, min(max(alpha, 0.0), 1.0))
+
+
+def tint(rgb: tuple[int, int, int], strength: float) -> tuple[int, int, int]:
+    """`rgb` mixed with white: strength 0 is white, 1 the colour itself."""
+    strength = min(max(strength, 0.0), 1.0)
+    return tuple(round(255 + (c - 255) * strength) for c in rgb)  # type: ignore[return-value]
+
+
 ENV = Environment(
     loader=PackageLoader("explain.render", "templates"),
     autoescape=True,
