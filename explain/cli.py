@@ -514,9 +514,22 @@ def batch(
         out.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
 
 
+def _show_library_log() -> None:
+    """The library logs (never prints); the command shows its INFO and above on standard error."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    library = logging.getLogger("explain")
+    if not library.handlers:
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     warnings.filterwarnings("ignore", category=FutureWarning)
+    _show_library_log()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
