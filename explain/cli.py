@@ -163,13 +163,11 @@ def why(
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
-    from explain.methods import parse_params
+    from explain.methods import method_names, parse_params
     from explain.render.terminal import colored_words, explanation_notes, prediction_table
 
     items = read_texts(texts, file, text_col)
-    names = [m.strip() for m in method.split(",") if m.strip()]
-    if not names:
-        raise UserError("--method is empty; name at least one method (see `explain methods`)")
+    names = method_names(method, option="--method")
     params = parse_params(param, names)
     clf = load_classifier(model, trust_remote_code)
     explanations = []

@@ -28,6 +28,7 @@ from explain.classifier import Classifier
 from explain.data import Review
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.methods import method_names
 from explain.progress import Progress, Ticker
 from explain.store import (
     NO_CONTRAST,
@@ -56,11 +57,8 @@ class MethodSpec:
 
 
 def split_methods(methods: str) -> list[str]:
-    """`"occlusion, shap"` -> ["occlusion", "shap"]; an empty list is an error."""
-    names = [m.strip() for m in methods.split(",") if m.strip()]
-    if not names:
-        raise UserError("--methods is empty; name at least one method, e.g. --methods occlusion,shap")
-    return names
+    """`"occlusion, shap"` -> ["occlusion", "shap"] (canonical names); an empty list is an error."""
+    return method_names(methods)
 
 
 def method_specs(methods: Sequence[str], params: Mapping[str, Mapping[str, Any]] | None = None) -> list[MethodSpec]:

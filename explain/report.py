@@ -16,7 +16,6 @@ import html as html_lib
 import io
 import json
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
-from explain.classifier import Classifier, Trace, TruncationWarning
+from explain.classifier import Classifier, Trace, quiet_truncation
 from explain.corpus import (
     CorpusSummary,
     MethodSpec,
@@ -134,8 +133,7 @@ def stored_traces(store: ExplanationStore, classifier: Classifier, texts: Sequen
         key = StoreKey(fp, TRACE_METHOD, "{}", PREDICTED, NO_CONTRAST, text_hash(text))
         payload = store.get_payload(key)
         if payload is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", TruncationWarning)  # the trace itself records truncation
+            with quiet_truncation():  # the trace itself records truncation
                 trace = classifier.trace(text)
             store.put(key, dataclasses.asdict(trace))
         else:

@@ -22,12 +22,13 @@ import numpy as np
 from explain.classifier import quiet_truncation
 from explain.errors import DataError, UserError
 from explain.explanation import Explanation
-from explain.methods import get_method
+from explain.methods import get_method, method_names
 from explain.metrics import BINS, FAITHFULNESS_METRICS, MetricInfo
 from explain.metrics.agreement import TOP_K
 from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, faithfulness, leave_one_out
 from explain.metrics.plausibility import plausibility
 from explain.progress import Progress
+from explain.store import text_hash
 from explain.words import REMOVAL_MODES
 
 RANDOM = "random"  # the pseudo-method holding the random-ranking baseline
@@ -41,7 +42,7 @@ SECONDS = MetricInfo(
     max_value=math.inf,
     summary="wall-clock seconds per explanation (explain() only, metrics excluded)",
 )
-RECORD_VERSION = 2  # 2: keys hold every method parameter, defaults included
+RECORD_VERSION = 3  # 2: keys hold every method parameter, defaults included; 3: texts keyed by store.text_hash
 logger = logging.getLogger(__name__)
 
 
@@ -113,10 +114,6 @@ class Settings:
             parts |= {"random_rankings": self.random_rankings, "seed": self.seed}
         blob = json.dumps(parts, sort_keys=True, default=str)
         return hashlib.sha1(blob.encode()).hexdigest()[:12]
-
-
-def text_hash(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:16]
 
 
 def sidecar_path(out: Path) -> Path:
@@ -324,11 +321,4 @@ def run_evaluation(
 
 def resolve_methods(spec: str | None) -> list[str]:
     """Canonical names of a comma-separated method list; None or 'all' means every registered method."""
-    from explain.methods import get_method, methods
-
-    if spec is None or spec.strip().lower() == "all":
-        return [m.name for m in methods()]
-    names = [s.strip() for s in spec.split(",") if s.strip()]
-    if not names:
-        raise UserError("--methods is empty; name at least one method, e.g. --methods occlusion,shap")
-    return list(dict.fromkeys(RANDOM if n == RANDOM else get_method(n).name for n in names))
+    return method_names(spec, extra=(RANDOM,))
