@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import html as html_lib
 import io
 import json
 import time
@@ -108,7 +107,7 @@ def build_report(
     results = load_results(store, classifier, texts, [s.name for s in specs], {s.name: s.params for s in specs})
     traces = stored_traces(store, classifier, texts)
     entries = []
-    for i, (review, per_method, trace) in enumerate(zip(reviews, results, traces)):
+    for i, (review, per_method, trace) in enumerate(zip(reviews, results, traces, strict=True)):
         view, note = _attention(classifier, review.text) if i < attention_views else (None, None)
         entries.append(ReviewEntry(i, review, per_method, trace, view, note))
     summary = summarize(reviews, results, classifier.labels, top_k=top_k, min_reviews=min(2, len(reviews)))
@@ -147,23 +146,13 @@ def stored_traces(store: ExplanationStore, classifier: Classifier, texts: Sequen
 def _attention(classifier: Classifier, text: str) -> tuple[str | None, str | None]:
     """(head view HTML, None) or (None, why there is none)."""
     from explain.render.attention_view import attention_inputs, head_view_height, head_view_html
+    from explain.render.html import iframe_html
 
     try:
         tokens, attentions = attention_inputs(classifier, text)
-        return _iframe(head_view_html(tokens, attentions), head_view_height(len(tokens))), None
+        return iframe_html(head_view_html(tokens, attentions), head_view_height(len(tokens))), None
     except UserError as exc:
         return None, f"no attention view: {exc}"
-
-
-def _iframe(document: str, height: int) -> str:
-    """A document in its own `<iframe srcdoc>`: each view keeps its own scripts and globals, still offline."""
-    srcdoc = html_lib.escape(
-        f"<!doctype html><meta charset='utf-8'><body style='margin:0'>{document}</body>", quote=True
-    )
-    return (
-        f'<iframe class="rx-attention" srcdoc="{srcdoc}" '
-        f'style="width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px"></iframe>'
-    )
 
 
 # ---------------------------------------------------------------------------- JSON
@@ -235,7 +224,7 @@ def report_csv(report: Report) -> str:
         probs = entry.probabilities
         predicted = None if probs is None else int(np.argmax(probs))
         for method, exp in entry.explanations.items():
-            for w, (word, score) in enumerate(zip(exp.words, exp.word_scores)):
+            for w, (word, score) in enumerate(zip(exp.words, exp.word_scores, strict=True)):
                 row = (
                     entry.index,
                     entry.review.text,
@@ -265,12 +254,22 @@ def _heat(n: int, peak: int) -> str:
 
 def report_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    from explain.render.html import explanation_html, prediction_bar_html, top_words_html
+    star_to_label = {stars: i for i, stars in enumerate(label_stars(report.labels)) if stars is not None}
+    return render_template(
+        "report.html.j2",
+        r=report,
+        s=report.summary,
+        dist=_distribution(report.summary, report.labels),
+        confusion=_confusion_rows(report.summary, report.labels),
+        entries=[_entry_view(e, report.labels, star_to_label) for e in report.entries],
+        min_reviews=min(2, len(report.entries)),
+    )
 
-    s, labels = report.summary, report.labels
+
+def _distribution(s: CorpusSummary, labels: Sequence[str]) -> list[dict]:
     total_pred = max(sum(s.predicted_counts), 1)
     total_given = max(sum(s.given_counts or ()), 1)
-    dist = [
+    return [
         {
             "label": label,
             "pred": s.predicted_counts[i],
@@ -280,62 +279,56 @@ def report_html(report: Report) -> str:
         }
         for i, label in enumerate(labels)
     ]
-    confusion = []
-    if s.confusion:
-        peak = max(max(row) for row in s.confusion)
-        confusion = [
-            {
-                "label": labels[g],
-                "total": sum(row),
-                "cells": [{"n": n, "bg": _heat(n, peak), "diag": g == p} for p, n in enumerate(row)],
-            }
-            for g, row in enumerate(s.confusion)
-        ]
-    star_to_label = {stars: i for i, stars in enumerate(label_stars(labels)) if stars is not None}
-    entries = []
-    for e in report.entries:
-        probs = e.probabilities
-        predicted = None if probs is None else int(np.argmax(probs))
-        given = None if e.review.stars is None else star_to_label.get(e.review.stars)
-        methods = [
-            {
-                "name": name,
-                "tokens": Markup(explanation_html(x)),
-                "top": Markup(top_words_html(x, k=8)),
-                "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
-            }
-            for name, x in e.explanations.items()
-        ]
-        t = e.trace
-        entries.append(
-            {
-                "index": e.index,
-                "text": e.review.text,
-                "methods": methods,
-                "predicted": None if predicted is None else labels[predicted],
-                "given": None
-                if e.review.stars is None
-                else (labels[given] if given is not None else f"{e.review.stars} stars"),
-                "wrong": given is not None and predicted is not None and given != predicted,
-                "bar": Markup(prediction_bar_html(labels, probs)) if probs is not None else None,
-                "trace": t,
-                "token_ids": list(zip(t.tokens, t.input_ids))[:MAX_TRACE_TOKENS] if t else [],
-                "more_tokens": max(0, len(t.tokens) - MAX_TRACE_TOKENS) if t else 0,
-                "logits": list(zip(labels, t.logits)) if t else [],
-                "probs": list(zip(labels, t.probabilities)) if t else [],
-                "attention": Markup(e.attention_html) if e.attention_html else None,
-                "attention_note": e.attention_note,
-            }
-        )
-    return render_template(
-        "report.html.j2",
-        r=report,
-        s=s,
-        dist=dist,
-        confusion=confusion,
-        entries=entries,
-        min_reviews=min(2, len(report.entries)),
-    )
+
+
+def _confusion_rows(s: CorpusSummary, labels: Sequence[str]) -> list[dict]:
+    if not s.confusion:
+        return []
+    peak = max(max(row) for row in s.confusion)
+    return [
+        {
+            "label": labels[g],
+            "total": sum(row),
+            "cells": [{"n": n, "bg": _heat(n, peak), "diag": g == p} for p, n in enumerate(row)],
+        }
+        for g, row in enumerate(s.confusion)
+    ]
+
+
+def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[int, int]) -> dict:
+    """What the template shows of one review: prediction, given stars, the three stages, each method."""
+    from explain.render.html import explanation_html, prediction_bar_html, top_words_html
+
+    probs, t = e.probabilities, e.trace
+    predicted = None if probs is None else int(np.argmax(probs))
+    given = None if e.review.stars is None else star_to_label.get(e.review.stars)
+    methods = [
+        {
+            "name": name,
+            "tokens": Markup(explanation_html(x)),
+            "top": Markup(top_words_html(x, k=8)),
+            "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
+        }
+        for name, x in e.explanations.items()
+    ]
+    return {
+        "index": e.index,
+        "text": e.review.text,
+        "methods": methods,
+        "predicted": None if predicted is None else labels[predicted],
+        "given": None
+        if e.review.stars is None
+        else (labels[given] if given is not None else f"{e.review.stars} stars"),
+        "wrong": given is not None and predicted is not None and given != predicted,
+        "bar": Markup(prediction_bar_html(labels, probs)) if probs is not None else None,
+        "trace": t,
+        "token_ids": list(zip(t.tokens, t.input_ids, strict=True))[:MAX_TRACE_TOKENS] if t else [],
+        "more_tokens": max(0, len(t.tokens) - MAX_TRACE_TOKENS) if t else 0,
+        "logits": list(zip(labels, t.logits, strict=True)) if t else [],
+        "probs": list(zip(labels, t.probabilities, strict=True)) if t else [],
+        "attention": Markup(e.attention_html) if e.attention_html else None,
+        "attention_note": e.attention_note,
+    }
 
 
 def _short(value: Any) -> str:

@@ -51,41 +51,10 @@ def summarize(
     for r in records:
         if r.get("kind") == "explanation" and r["method"] in by_method:
             by_method[r["method"]].append(r)
-    shown_metrics = [m for m in settings.metrics]
-    table: dict[str, dict] = {}
-    curves: dict[str, dict[str, list[float]]] = {}
-    for method, recs in by_method.items():
-        row = {name: _stat([r["metrics"].get(name) for r in recs], settings.seed) for name in shown_metrics}
-        if method != RANDOM:
-            row["seconds"] = _stat([r["seconds"] for r in recs], settings.seed)
-            row["model_evaluations"] = _stat([r["model_evaluations"] for r in recs], settings.seed)
-        row["n_texts"] = len(recs)
-        table[method] = row
-        curves[method] = {
-            kind: np.mean([r["curves"][kind] for r in recs if kind in r["curves"]], axis=0).tolist()
-            for kind in ("deletion", "insertion")
-            if any(kind in r["curves"] for r in recs)
-        }
+    table = {method: _row(method, recs, settings) for method, recs in by_method.items()}
+    curves = {method: _mean_curves(recs) for method, recs in by_method.items()}
     real = [m for m in names if m != RANDOM]
-    per_text: dict[str, dict[str, np.ndarray]] = {}
-    for r in records:
-        if r.get("kind") == "explanation" and r["method"] in real and r.get("word_scores") is not None:
-            per_text.setdefault(r["key"].split("|")[1], {})[r["method"]] = np.asarray(r["word_scores"])
-    agreement: dict[str, dict] = {}
-    if len(real) > 1:
-        for measure in MEASURES:
-            mats = [
-                agreement_matrix(scores, measure, k=settings.top_k) for scores in per_text.values() if len(scores) > 1
-            ]
-            matrix = mean_agreement(mats, real) if mats else AgreementMatrix(measure, tuple(real), np.eye(len(real)))
-            agreement[measure] = matrix.to_dict()
-    infos = {name: METRICS[name] for name in shown_metrics} | {"seconds": SECONDS}
-    leaderboard = {}
-    for name, info in infos.items():
-        means = {m: table[m][name]["mean"] for m in real if table[m].get(name, {}).get("mean") is not None}
-        best = info.best(means)
-        if best is not None:
-            leaderboard[name] = {"method": best, "mean": means[best]}
+    infos = {name: METRICS[name] for name in settings.metrics} | {"seconds": SECONDS}
     return {
         "model": model,
         "data": data,
@@ -109,6 +78,49 @@ def summarize(
         },
         "methods": table,
         "curves": {"grid": np.linspace(0.0, 1.0, CURVE_GRID).tolist(), "by_method": curves},
-        "agreement": agreement,
-        "leaderboard": leaderboard,
+        "agreement": _agreement(records, real, settings.top_k),
+        "leaderboard": _leaderboard(table, real, infos),
     }
+
+
+def _row(method: str, recs: Sequence[dict], settings: Settings) -> dict:
+    row = {name: _stat([r["metrics"].get(name) for r in recs], settings.seed) for name in settings.metrics}
+    if method != RANDOM:
+        row["seconds"] = _stat([r["seconds"] for r in recs], settings.seed)
+        row["model_evaluations"] = _stat([r["model_evaluations"] for r in recs], settings.seed)
+    row["n_texts"] = len(recs)
+    return row
+
+
+def _mean_curves(recs: Sequence[dict]) -> dict[str, list[float]]:
+    return {
+        kind: np.mean([r["curves"][kind] for r in recs if kind in r["curves"]], axis=0).tolist()
+        for kind in ("deletion", "insertion")
+        if any(kind in r["curves"] for r in recs)
+    }
+
+
+def _agreement(records: Sequence[dict], real: Sequence[str], top_k: int) -> dict[str, dict]:
+    """Each agreement measure's methods x methods matrix, averaged over the texts two or more methods explained."""
+    if len(real) < 2:
+        return {}
+    per_text: dict[str, dict[str, np.ndarray]] = {}
+    for r in records:
+        if r.get("kind") == "explanation" and r["method"] in real and r.get("word_scores") is not None:
+            per_text.setdefault(r["key"].split("|")[1], {})[r["method"]] = np.asarray(r["word_scores"])
+    agreement = {}
+    for measure in MEASURES:
+        mats = [agreement_matrix(scores, measure, k=top_k) for scores in per_text.values() if len(scores) > 1]
+        matrix = mean_agreement(mats, real) if mats else AgreementMatrix(measure, tuple(real), np.eye(len(real)))
+        agreement[measure] = matrix.to_dict()
+    return agreement
+
+
+def _leaderboard(table: dict[str, dict], real: Sequence[str], infos: dict) -> dict[str, dict]:
+    leaderboard = {}
+    for name, info in infos.items():
+        means = {m: table[m][name]["mean"] for m in real if table[m].get(name, {}).get("mean") is not None}
+        best = info.best(means)
+        if best is not None:
+            leaderboard[name] = {"method": best, "mean": means[best]}
+    return leaderboard

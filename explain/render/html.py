@@ -12,6 +12,7 @@ with red-green colour blindness).
 
 from __future__ import annotations
 
+import html as html_lib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -210,3 +211,14 @@ def _diagnostics_note(diagnostics: Mapping[str, Any]) -> str:
     parts = [f"{seconds:.2f} s" if isinstance(seconds, (int, float)) else None]
     parts.append(f"{evaluations} model evaluations" if evaluations is not None else None)
     return ", ".join(p for p in parts if p)
+
+
+def iframe_html(document: str, height: int) -> str:
+    """A document in its own `<iframe srcdoc>`: each view keeps its own scripts and globals, still offline."""
+    srcdoc = html_lib.escape(
+        f"<!doctype html><meta charset='utf-8'><body style='margin:0'>{document}</body>", quote=True
+    )
+    return (
+        f'<iframe class="rx-attention" srcdoc="{srcdoc}" '
+        f'style="width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px"></iframe>'
+    )

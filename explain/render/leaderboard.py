@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, hex_color, rgba, render_template
+from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, hex_color, render_template, rgba
 
 _DELETION, _INSERTION = hex_color(NEGATIVE_RGB), hex_color(POSITIVE_RGB)  # deletion curves fall, insertion rise
 

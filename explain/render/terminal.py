@@ -55,7 +55,7 @@ def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray
     table.add_column("probability", justify="right")
     table.add_column("")
     top = int(np.argmax(probabilities))
-    for i, (label, p) in enumerate(zip(labels, probabilities)):
+    for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
         mark = " <- predicted" if i == top else ""
         style = "bold green" if i == top else ""
         table.add_row(Text(label, style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style))
@@ -68,7 +68,7 @@ def colored_words(explanation: Explanation) -> Text:
     scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
     out = Text()
     last = 0
-    for (start, end), score in zip(explanation.alignment.word_offsets, scores):
+    for (start, end), score in zip(explanation.alignment.word_offsets, scores, strict=True):
         out.append(explanation.text[last:start])
         strength = min(1.0, abs(score) / scale)
         level = int(80 + 175 * strength)
@@ -168,7 +168,7 @@ def leaderboard_tables(summary: Mapping, width: int = 80) -> list:
         mat.add_column("", no_wrap=True)
         for i, _ in enumerate(agree["methods"], start=1):
             mat.add_column(str(i), justify="right", no_wrap=True, min_width=5)
-        for i, (m, row) in enumerate(zip(agree["methods"], agree["values"]), start=1):
+        for i, (m, row) in enumerate(zip(agree["methods"], agree["values"], strict=True), start=1):
             mat.add_row(f"{i} {m[:10]}", *["—" if v is None else f"{v:.2f}" for v in row])
         out.append(mat)
     out.append(leaderboard_text(summary))
