@@ -28,10 +28,32 @@ def test_explanation_shape_and_probabilities(tiny_classifier, method):
     assert exp.diagnostics["seconds"] > 0 and exp.diagnostics["model_evaluations"] >= 1
 
 
+def class_agnostic(method: str) -> bool:
+    """Attention and rollout read no label: the same scores whatever is asked."""
+    m = get_method(method)
+    return not m.per_label and not m.needs_gradients
+
+
+def differ(a, b) -> bool:
+    """More than 1 % apart (relative to the larger scores): the tiny models' scores can be ~1e-6 in size."""
+    a, b = np.asarray(a), np.asarray(b)
+    scale = max(float(np.max(np.abs(a))), float(np.max(np.abs(b))), 1e-12)
+    return float(np.max(np.abs(a - b))) > 0.01 * scale
+
+
 @pytest.mark.parametrize("method", ALL)
 def test_target_is_honoured(tiny_bert, method):
-    exp = explain(tiny_bert, REVIEW, method=method, target="2 stars", **FAST.get(method, {}))
-    assert exp.target == 1 and exp.target_label == "2 stars"
+    """The scores themselves answer the target: not only the label `explain()` writes on them."""
+    two = explain(tiny_bert, REVIEW, method=method, target="2 stars", **FAST.get(method, {}))
+    five = explain(tiny_bert, REVIEW, method=method, target="5 stars", **FAST.get(method, {}))
+    assert two.target == 1 and two.target_label == "2 stars"
+    if get_method(method).per_label:  # the label's own column of the per-label scores
+        np.testing.assert_allclose(two.token_scores, two.label_token_scores[:, 1], atol=1e-9)
+        np.testing.assert_allclose(five.token_scores, five.label_token_scores[:, 4], atol=1e-9)
+    if class_agnostic(method):
+        np.testing.assert_allclose(two.token_scores, five.token_scores, atol=1e-9)
+    else:
+        assert differ(two.token_scores, five.token_scores), "the target did not change the scores"
 
 
 @pytest.mark.parametrize("method", ALL)
@@ -74,8 +96,15 @@ def test_unknown_target_and_parameter(tiny_bert):
 
 @pytest.mark.parametrize("method", ALL)
 def test_contrast_changes_the_question(tiny_bert, method):
+    """A contrast is target minus contrast in the scores, not only in the question's wording."""
     exp = explain(tiny_bert, REVIEW, method=method, target="5 stars", contrast="1 star", **FAST.get(method, {}))
+    alone = explain(tiny_bert, REVIEW, method=method, target="5 stars", **FAST.get(method, {}))
     assert exp.question == "why 5 stars rather than 1 star"
+    if get_method(method).per_label:
+        lts = exp.label_token_scores
+        np.testing.assert_allclose(exp.token_scores, lts[:, 4] - lts[:, 0], atol=1e-9)
+    if not class_agnostic(method):
+        assert differ(exp.token_scores, alone.token_scores), "the contrast did not change the scores"
 
 
 def test_param_parsing_for_one_method_or_every_method_that_takes_it():
