@@ -184,8 +184,7 @@ class Classifier:
     ) -> Classifier:
         """Load any HF sequence-classification checkpoint (a folder or hub id; `name` defaults to it).
 
-        The embedded default model loads with `explain.load_classifier()` (`explain.models`), which
-        builds it on first use.
+        The embedded default model loads with `explain.load_classifier()`, which builds it on first use.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
@@ -195,10 +194,7 @@ class Classifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         if name_or_path is None:
-            raise ModelNotFoundError(
-                "no model named; load the embedded default model with explain.load_classifier() "
-                "(or Classifier.from_pretrained(FOLDER_OR_HUB_ID))"
-            )
+            raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
         path = Path(name_or_path).expanduser()
         name = name or str(name_or_path)
         if device == "auto":

@@ -325,22 +325,16 @@ def evaluate(
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
     from explain.evaluation import EvaluateOptions
     from explain.evaluation import evaluate as run_evaluation
+
+    params = tuple(param or ())
+    options = EvaluateOptions(data, methods, n, out_path, html, text_col, params, mode, random_rankings, metrics)
+    with progress_bar("evaluate", "expl") as progress:
+        _print_evaluation(run_evaluation(load_classifier(model, trust_remote_code), options, progress=progress))
+
+
+def _print_evaluation(result) -> None:
     from explain.render.terminal import leaderboard_tables
 
-    options = EvaluateOptions(
-        data=data,
-        methods=methods,
-        n=n,
-        out=out_path,
-        html=html,
-        text_col=text_col,
-        params=tuple(param or ()),
-        mode=mode,
-        random_rankings=random_rankings,
-        metrics=metrics,
-    )
-    with progress_bar("evaluate", "expl") as progress:
-        result = run_evaluation(load_classifier(model, trust_remote_code), options, progress=progress)
     for note in result.notes:
         out.print(f"note: {note}", highlight=False)
     for renderable in leaderboard_tables(result.summary, width=out.width):
