@@ -11,7 +11,7 @@ text = sys.argv[1] if len(sys.argv) > 1 else "I hate very cold, and cloudy winte
 clf = load_classifier()  # the default model (built once into the cache on first use)
 
 probs = clf.predict_proba([text])[0]
-for label, p in zip(clf.labels, probs):
+for label, p in zip(clf.labels, probs, strict=True):
     print(f"{label:>8}  {p:.3f}")
 
 for method in ("occlusion", "shap", "ig"):

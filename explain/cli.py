@@ -111,12 +111,16 @@ def predict(
     probs = clf.predict_proba(items)
     if as_json:
         rows = [
-            {"text": t, "predicted": clf.labels[int(p.argmax())], "probabilities": dict(zip(clf.labels, map(float, p)))}
-            for t, p in zip(items, probs)
+            {
+                "text": t,
+                "predicted": clf.labels[int(p.argmax())],
+                "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
+            }
+            for t, p in zip(items, probs, strict=True)
         ]
         out.print_json(json.dumps(rows))
         return
-    for text, p in zip(items, probs):
+    for text, p in zip(items, probs, strict=True):
         out.print(prediction_table(text, clf.labels, p))
 
 
@@ -298,9 +302,7 @@ def evaluate(
             "--out", help="Summary JSON; per-text results go to <stem>.items.jsonl beside it, and a re-run skips them."
         ),
     ] = Path("evaluation.json"),
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Also write a self-contained HTML leaderboard.")
-    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML leaderboard.")] = None,
     text_col: TextColOpt = None,
     model: ModelOpt = None,
     param: Annotated[
@@ -317,7 +319,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--metrics",
-            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,plausibility.",
+            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,"
+            "plausibility.",
         ),
     ] = None,
     trust_remote_code: RemoteOpt = False,
@@ -428,9 +431,7 @@ def report(
         ),
     ] = None,
     methods: MethodsOpt = "occlusion",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Report file; default report.<format>.")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file; default report.<format>.")] = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", help="html, json or csv (one row per review, method and word); default from -o."),
@@ -445,7 +446,7 @@ def report(
     model: ModelOpt = None,
     trust_remote_code: RemoteOpt = False,
 ) -> None:
-    """Write a self-contained report (HTML, JSON or CSV) explaining one review or a corpus; cached results are reused."""
+    """Write a self-contained report (HTML, JSON or CSV) on one review or a corpus; cached results are reused."""
     from explain.data import Review, read_reviews_csv
     from explain.report import ReportOptions, write_report
 

@@ -27,7 +27,7 @@ def test_predict_proba_shape_and_rows_sum_to_one(tiny_classifier):
 
 def test_probabilities_do_not_depend_on_batch_mates(tiny_classifier):
     batched = tiny_classifier.predict_proba(TEXTS)
-    for text, row in zip(TEXTS, batched):
+    for text, row in zip(TEXTS, batched, strict=True):
         alone = tiny_classifier.predict_proba([text])[0]
         np.testing.assert_allclose(row, alone, atol=1e-5)
 

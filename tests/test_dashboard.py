@@ -241,7 +241,7 @@ def test_batch_downloads(tiny_bert):
     exps = [explain(tiny_bert, t, method="occlusion") for t in texts]
     rows = [
         {"text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
-        for t, e in zip(texts, exps)
+        for t, e in zip(texts, exps, strict=True)
     ]
     result = batch_io.BatchResult(("run",), "occlusion", rows, [e.to_dict() for e in exps], ())
     lines = batch_io.csv_bytes(result).decode().splitlines()
@@ -268,7 +268,7 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
     assert result.exit_code == 0, result.output
     ((cmd, env),) = calls
     assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == APP
-    options = dict(zip(cmd[5::2], cmd[6::2]))
+    options = dict(zip(cmd[5::2], cmd[6::2], strict=True))
     assert options["--server.port"] == "8610" and options["--browser.gatherUsageStats"] == "false"
     assert options["--server.address"] == "localhost" and options["--server.headless"] == "true"
     assert env["REVIEW_EXPLAINER_MODELS"] == "/models/a,/models/b"
@@ -276,4 +276,4 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
     calls.clear()
     assert CliRunner().invoke(cli, ["dashboard", "--address", "0.0.0.0"]).exit_code == 0
     # on a wildcard address Streamlit's banner would look up this machine's public IP from outside: hidden
-    assert dict(zip(calls[0][0][5::2], calls[0][0][6::2]))["--logger.hideWelcomeMessage"] == "true"
+    assert dict(zip(calls[0][0][5::2], calls[0][0][6::2], strict=True))["--logger.hideWelcomeMessage"] == "true"

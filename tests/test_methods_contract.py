@@ -70,7 +70,7 @@ def test_json_round_trip(tiny_bert, method):
 def test_awkward_texts(tiny_bert, method, text):
     exp = explain(tiny_bert, text, method=method, **FAST.get(method, {}))
     assert len(exp.word_scores) == len(exp.words) >= 1
-    for (start, end), word in zip(exp.alignment.word_offsets, exp.words):
+    for (start, end), word in zip(exp.alignment.word_offsets, exp.words, strict=True):
         assert text[start:end] == word
 
 

@@ -88,7 +88,7 @@ def test_every_word_present_in_order(evil_explanation):
     spans = parse(explanation_html(evil_explanation)).spans
     assert [s["text"] for s in spans] == list(evil_explanation.words)
     np.testing.assert_allclose([s["score"] for s in spans], evil_explanation.word_scores, rtol=1e-5)
-    for s, word in zip(spans, evil_explanation.words):
+    for s, word in zip(spans, evil_explanation.words, strict=True):
         assert s["title"].startswith(f"{word}: ")  # hover shows the word and its score
 
 
@@ -120,7 +120,9 @@ def test_token_level_shows_every_token(evil_explanation):
     tokens = evil_explanation.tokens
     assert [s["text"] for s in p.spans] == list(tokens)
     special = [s for s in p.spans if s["class"] == "rx-special"]
-    assert [s["text"] for s in special] == [t for t, sp in zip(tokens, evil_explanation.alignment.special) if sp]
+    assert [s["text"] for s in special] == [
+        t for t, sp in zip(tokens, evil_explanation.alignment.special, strict=True) if sp
+    ]
     assert all(background(s["style"]) is None for s in special)  # specials are not coloured
 
 
