@@ -492,12 +492,16 @@ def batch(
     trust_remote_code: RemoteOpt = False,
 ) -> None:
     """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
-    from explain.corpus import BatchOptions, run_batch
+    from explain.corpus import BatchInterrupted, BatchOptions, run_batch
 
     options = BatchOptions(methods, engine, address, cache, tuple(param or ()), actors, batch_size)
     clf, items = load_classifier(model, trust_remote_code), read_texts(None, file, text_col)
-    with progress_bar(f"explain [{engine}]", "expl") as progress:
-        stats, where = run_batch(clf, items, options, progress=progress)
+    try:
+        with progress_bar(f"explain [{engine}]", "expl") as progress:
+            stats, where = run_batch(clf, items, options, progress=progress)
+    except BatchInterrupted as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(130) from None
     out.print(
         f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
         f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
@@ -528,7 +532,9 @@ def main() -> None:
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns a command's Exit code (Ctrl+C: 130) instead of exiting
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -539,9 +545,6 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt as exc:  # a library run says what is safe and how to resume
-        err.print(str(exc) or "interrupted", highlight=False)
         sys.exit(130)
     except Exception as exc:  # usage errors (unknown option, bad value) show themselves and carry an exit code
         show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)

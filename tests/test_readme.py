@@ -139,6 +139,8 @@ def small_command(argv: list[str], tiny_model: Path, base: Path, workdir: Path) 
         args += ["--base", str(base)]
     if "--epochs" in options and "--epochs" not in args:
         args += ["--epochs", "1"]
+    if _value(args, "--engine") == "ray" and "--actors" not in args:
+        args += ["--actors", "1"]  # one model replica, not one per core
     if "--param" in options:
         methods_value = _value(args, "--method", "--methods")
         chosen = methods_value.split(",") if methods_value else list(BUDGETS)
