@@ -20,6 +20,7 @@ recorded, because other processes on a 2-core machine slow both sides.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
 import json
@@ -40,9 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from explain.classifier import Classifier, TruncationWarning
-from explain.methods import explain, methods
-from explain.models import load_classifier
+from explain.classifier import Classifier, TruncationWarning  # noqa: E402 - after the sys.path line above
+from explain.methods import explain, methods  # noqa: E402
+from explain.models import load_classifier  # noqa: E402
 
 TARGET_TOKENS = (10, 25, 60, 200)
 QUICK_TOKENS = (10, 25)
@@ -62,10 +63,8 @@ class Timed:
 
 def _release_memory() -> None:
     gc.collect()
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
 
 
 def _rss_kib(field: str) -> int | None:
@@ -103,14 +102,12 @@ def machine() -> dict:
     import transformers
 
     cpu_model = platform.processor()
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu_model = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     return {
         "cpu": cpu_model,
         "cores": os.cpu_count(),

@@ -128,7 +128,9 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
             probs = clf.predict_proba([ex.text for ex in part])
             metrics[f"heldout_{corpus}"] = evaluate_stars((probs.argmax(1) + 1).tolist(), [ex.stars for ex in part])
         seeds = clf.predict_proba(list(SEED_SENTENCES))
-        metrics["seed_sentences"] = {s: dict(zip(clf.labels, map(float, p))) for s, p in zip(SEED_SENTENCES, seeds)}
+        metrics["seed_sentences"] = {
+            s: dict(zip(clf.labels, map(float, p), strict=True)) for s, p in zip(SEED_SENTENCES, seeds, strict=True)
+        }
         metrics["build_seconds"] = round(time.perf_counter() - started, 1)
         return metrics
 

@@ -54,7 +54,7 @@ def sentence_scores(explanation: Explanation, spans: Sequence[tuple[int, int]]) 
     starts = np.asarray([s for s, _ in spans])
     totals = np.zeros(len(spans))
     has_words = np.zeros(len(spans), dtype=bool)
-    for (start, _), score in zip(explanation.alignment.word_offsets, explanation.word_scores):
+    for (start, _), score in zip(explanation.alignment.word_offsets, explanation.word_scores, strict=True):
         i = int(np.searchsorted(starts, start, side="right")) - 1
         if i >= 0 and start < spans[i][1]:
             totals[i] += score
