@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -34,6 +35,20 @@ TextColOpt = Annotated[str | None, typer.Option("--text-col", help="CSV column h
 RemoteOpt = Annotated[
     bool,
     typer.Option("--trust-remote-code", help="Allow a model's own Python code to run (only for models you trust)."),
+]
+LabelValuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-values",
+        help="The number each label stands for, in label order, e.g. 1,2,3,4,5 (default: read from the labels).",
+    ),
+]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="What to explain: 'rating' (the default for rated models: what moved the expected rating), "
+        "'predicted', or a label such as '2 stars'."
+    ),
 ]
 TextsArg = Annotated[
     list[str] | None, typer.Argument(help="Review texts; '-' or none reads standard input.", show_default=False)
@@ -88,10 +103,10 @@ def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], Non
             bar.close()
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False):
+def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
     from explain.models import load_classifier as load
 
-    return load(model, trust_remote_code=trust_remote_code)
+    return load(model, trust_remote_code=trust_remote_code, label_values=label_values)
 
 
 @app.command()
@@ -102,19 +117,22 @@ def predict(
     text_col: TextColOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
-    """Probability of each label for each text; the top label is marked."""
-    from explain.render.terminal import prediction_table
+    """Probability of each label for each text, and the expected rating; the top label is marked."""
+    from explain.render.terminal import answer_line, prediction_table
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     probs = clf.predict_proba(items)
+    values = None if clf.label_values is None else np.asarray(clf.label_values)
     if as_json:
         rows = [
             {
                 "text": t,
                 "predicted": clf.labels[int(p.argmax())],
                 "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
+                "expected_rating": None if values is None else float(p.astype(np.float64) @ values),
             }
             for t, p in zip(items, probs, strict=True)
         ]
@@ -122,6 +140,7 @@ def predict(
         return
     for text, p in zip(items, probs, strict=True):
         out.print(prediction_table(text, clf.labels, p))
+        out.print("  " + answer_line(clf.labels, p, clf.label_values, clf.rating_unit), highlight=False)
 
 
 @app.command()
@@ -131,12 +150,13 @@ def trace(
     file: FileOpt = None,
     text_col: TextColOpt = None,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     for i, text in enumerate(items):
         if i:
             print("\n" + "=" * 72 + "\n")
@@ -147,9 +167,7 @@ def trace(
 def why(
     texts: TextsArg = None,
     method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
-    target: Annotated[
-        str | None, typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")
-    ] = None,
+    target: TargetOpt = None,
     contrast: Annotated[str | None, typer.Option(help="Explain target *rather than* this label.")] = None,
     param: Annotated[
         list[str] | None,
@@ -164,36 +182,57 @@ def why(
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
     top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
     from explain.methods import method_names, parse_params
-    from explain.render.terminal import colored_words, explanation_notes, prediction_table
+    from explain.metrics.consensus import consensus
+    from explain.render.terminal import (
+        answer_line,
+        colored_words,
+        explanation_notes,
+        prediction_table,
+        score_text,
+        sentence_lines,
+    )
 
     items = read_texts(texts, file, text_col)
     names = method_names(method, option="--method")
     params = parse_params(param, names)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]
         if not as_json:
             out.print(prediction_table(text, clf.labels, probs))
+            out.print("  " + answer_line(clf.labels, probs, clf.label_values, clf.rating_unit), highlight=False)
+        question = clf.target(target, contrast, text)  # one question for every method
+        ours = []
         for name in names:
-            exp = run_method(clf, text, method=name, target=target, contrast=contrast, **params.get(name, {}))
-            explanations.append(exp)
+            exp = run_method(clf, text, method=name, target=question, **params.get(name, {}))
+            ours.append(exp)
             if as_json:
                 continue
             d = exp.diagnostics
             out.print(
                 f"\n[bold]{exp.method}[/] — {exp.question}  "
-                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]"
+                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
+                highlight=False,
             )
             out.print(colored_words(exp))
             for note in explanation_notes(exp):
                 out.print(f"  [yellow]note:[/] {note}", highlight=False)
-            out.print("  top words: " + ", ".join(f"{w} {s:+.3f}" for w, s in exp.top_words(top)), highlight=False)
+            out.print(
+                "  top words: " + ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top)),
+                highlight=False,
+            )
+            for line in sentence_lines(exp):
+                out.print(f"  {line}", highlight=False)
+        explanations += ours
         if not as_json:
+            if len(ours) > 1:
+                out.print("\n[bold]Answer:[/] " + consensus(ours).sentence.replace("*", ""), highlight=False)
             out.print()
     if as_json:
         out.print_json(json.dumps([e.to_dict() for e in explanations]))
@@ -324,15 +363,20 @@ def evaluate(
         ),
     ] = None,
     trust_remote_code: RemoteOpt = False,
+    target: TargetOpt = None,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
     from explain.evaluation import EvaluateOptions
     from explain.evaluation import evaluate as run_evaluation
 
     params = tuple(param or ())
-    options = EvaluateOptions(data, methods, n, out_path, html, text_col, params, mode, random_rankings, metrics)
+    options = EvaluateOptions(
+        data, methods, n, out_path, html, text_col, params, mode, random_rankings, metrics, target=target
+    )
+    clf = load_classifier(model, trust_remote_code, label_values)
     with progress_bar("evaluate", "expl") as progress:
-        _print_evaluation(run_evaluation(load_classifier(model, trust_remote_code), options, progress=progress))
+        _print_evaluation(run_evaluation(clf, options, progress=progress))
 
 
 def _print_evaluation(result) -> None:

@@ -20,18 +20,17 @@ def test_explanation_shape_and_probabilities(tiny_classifier, method):
     exp = explain(tiny_classifier, REVIEW, method=method, **FAST.get(method, {}))
     assert isinstance(exp, Explanation)
     np.testing.assert_allclose(exp.probabilities, tiny_classifier.predict_proba([REVIEW])[0], atol=1e-6)
-    assert exp.target == int(exp.probabilities.argmax())
+    if get_method(method).class_specific:  # the default question of a star-rated model: the rating
+        assert exp.explains == "rating" and exp.target is None and exp.question == "what moved the rating"
+        assert exp.label_values == (1.0, 2.0, 3.0, 4.0, 5.0)
+    else:  # attention and rollout answer no question
+        assert exp.explains == "none" and exp.target is None and exp.contrast is None
+        assert exp.question == "where the model looked (no direction)"
     assert len(exp.token_scores) == len(exp.tokens) and len(exp.word_scores) == len(exp.words)
     assert exp.words[:3] == ("The", "battery", "died")
     assert np.all(np.isfinite(exp.word_scores)) and np.any(exp.word_scores != 0)
     assert exp.method == get_method(method).name
     assert exp.diagnostics["seconds"] > 0 and exp.diagnostics["model_evaluations"] >= 1
-
-
-def class_agnostic(method: str) -> bool:
-    """Attention and rollout read no label: the same scores whatever is asked."""
-    m = get_method(method)
-    return not m.per_label and not m.needs_gradients
 
 
 def differ(a, b) -> bool:
@@ -46,14 +45,16 @@ def test_target_is_honoured(tiny_bert, method):
     """The scores themselves answer the target: not only the label `explain()` writes on them."""
     two = explain(tiny_bert, REVIEW, method=method, target="2 stars", **FAST.get(method, {}))
     five = explain(tiny_bert, REVIEW, method=method, target="5 stars", **FAST.get(method, {}))
-    assert two.target == 1 and two.target_label == "2 stars"
-    if get_method(method).per_label:  # the label's own column of the per-label scores
+    m = get_method(method)
+    if m.class_specific:
+        assert two.target == 1 and two.target_label == "2 stars" and two.explains == "label"
+        assert differ(two.token_scores, five.token_scores), "the target did not change the scores"
+    else:  # a question never sticks to a class-agnostic explanation, nor changes its scores
+        assert two.target is None and two.explains == "none" and two.target_label is None
+        np.testing.assert_allclose(two.token_scores, five.token_scores, atol=1e-9)
+    if m.per_label:  # the label's own column of the per-label scores
         np.testing.assert_allclose(two.token_scores, two.label_token_scores[:, 1], atol=1e-9)
         np.testing.assert_allclose(five.token_scores, five.label_token_scores[:, 4], atol=1e-9)
-    if class_agnostic(method):
-        np.testing.assert_allclose(two.token_scores, five.token_scores, atol=1e-9)
-    else:
-        assert differ(two.token_scores, five.token_scores), "the target did not change the scores"
 
 
 @pytest.mark.parametrize("method", ALL)
@@ -99,11 +100,13 @@ def test_contrast_changes_the_question(tiny_bert, method):
     """A contrast is target minus contrast in the scores, not only in the question's wording."""
     exp = explain(tiny_bert, REVIEW, method=method, target="5 stars", contrast="1 star", **FAST.get(method, {}))
     alone = explain(tiny_bert, REVIEW, method=method, target="5 stars", **FAST.get(method, {}))
-    assert exp.question == "why 5 stars rather than 1 star"
-    if get_method(method).per_label:
+    m = get_method(method)
+    expected = "why 5 stars rather than 1 star" if m.class_specific else "where the model looked"
+    assert exp.question.startswith(expected)
+    if m.per_label:
         lts = exp.label_token_scores
         np.testing.assert_allclose(exp.token_scores, lts[:, 4] - lts[:, 0], atol=1e-9)
-    if not class_agnostic(method):
+    if m.class_specific:
         assert differ(exp.token_scores, alone.token_scores), "the contrast did not change the scores"
 
 

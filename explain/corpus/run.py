@@ -19,12 +19,12 @@ from explain.methods import method_names
 from explain.progress import Progress, Ticker
 from explain.store import (
     NO_CONTRAST,
-    PREDICTED,
     ExplanationStore,
     StoreKey,
     canonical_json,
     fingerprint,
     method_params,
+    question_code,
     text_hash,
 )
 
@@ -80,9 +80,9 @@ class RunStats:
         return self.computed / self.seconds if self.seconds > 0 else 0.0
 
 
-def store_key(fp: str, spec: MethodSpec, text: str) -> StoreKey:
-    """The store key of `spec`'s explanation of `text` (predicted label, no contrast) under model `fp`."""
-    return StoreKey(fp, spec.name, spec.params_json, PREDICTED, NO_CONTRAST, text_hash(text))
+def store_key(fp: str, spec: MethodSpec, text: str, classifier: Classifier) -> StoreKey:
+    """The store key of `explain(classifier, text, spec.name, **spec.params)`: its default question."""
+    return StoreKey(fp, spec.name, spec.params_json, question_code(classifier, spec.name), NO_CONTRAST, text_hash(text))
 
 
 def pending(
@@ -168,7 +168,7 @@ def _run_local(
             stats.failed.append((spec.name, text, f"{type(exc).__name__}: {exc}"))
             bar.set_postfix(cached=stats.cached, failed=len(stats.failed))
         else:
-            stats.computed += store.put(store_key(fp, spec, text), result)
+            stats.computed += store.put(store_key(fp, spec, text, classifier), result)
         bar.update(1)
 
 
@@ -188,7 +188,7 @@ def load_results(
     for text in texts:
         row = {}
         for spec in specs:
-            key = store_key(fp, spec, text)
+            key = store_key(fp, spec, text, classifier)
             if key not in parsed:
                 parsed[key] = store.get(key)
             if parsed[key] is not None:

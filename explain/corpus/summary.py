@@ -168,7 +168,7 @@ def _label_word_scores(explanation: Explanation) -> Iterator[tuple[int, np.ndarr
     if explanation.label_token_scores is not None and explanation.contrast is None:
         for label in range(len(explanation.labels)):
             yield label, explanation.for_label(label).word_scores
-    else:
+    elif explanation.target is not None:  # a rating or class-agnostic explanation points to no star
         yield explanation.target, explanation.word_scores
 
 

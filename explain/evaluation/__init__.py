@@ -73,6 +73,7 @@ class EvaluateOptions:
     mode: str = "delete"
     random_rankings: int = 3
     metrics: str | None = None  # comma-separated subset of ALL_METRICS
+    target: str | None = None  # the question: None (the rating where the model has one), "rating", "predicted", a label
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ def evaluate(classifier, options: EvaluateOptions, progress: Progress | None = N
         mode=options.mode,
         random_rankings=options.random_rankings,
         params=parse_params(list(options.params), [name for name in names if name != RANDOM]),
+        target=options.target,
     )
     items = load_items(options.data, options.n, options.text_col)
     notes = []

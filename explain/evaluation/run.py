@@ -29,6 +29,7 @@ from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, faithfulness, 
 from explain.metrics.plausibility import plausibility
 from explain.progress import Progress
 from explain.store import text_hash
+from explain.target import Target
 from explain.words import REMOVAL_MODES
 
 RANDOM = "random"  # the pseudo-method holding the random-ranking baseline
@@ -42,7 +43,7 @@ SECONDS = MetricInfo(
     max_value=math.inf,
     summary="wall-clock seconds per explanation (explain() only, metrics excluded)",
 )
-RECORD_VERSION = 3  # 2: keys hold every method parameter, defaults included; 3: texts keyed by store.text_hash
+RECORD_VERSION = 4  # 2: every method parameter; 3: the question (rating by default); 4: store.text_hash
 logger = logging.getLogger(__name__)
 
 
@@ -85,6 +86,7 @@ class Settings:
     seed: int = 0
     top_k: int = TOP_K
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> its parameters
+    target: str | None = None  # the question: None (the rating where the model has one), "rating", "predicted", a label
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in ALL_METRICS]
@@ -109,6 +111,7 @@ class Settings:
             "bins": self.bins,
             "steps": self.steps,
             "params": params,
+            "target": self.target,
         }
         if method == RANDOM:
             parts |= {"random_rankings": self.random_rankings, "seed": self.seed}
@@ -175,27 +178,34 @@ class _Runner:
     def key(self, method: str, item: EvalItem) -> str:
         return f"{method}|{text_hash(item.text)}|{self.settings.fingerprint(self.classifier.name, method)}"
 
-    def loo_key(self, item: EvalItem, target: int) -> str:
+    def question(self, item: EvalItem) -> Target:
+        """What every method is asked about this text (the settings' target; the rating by default)."""
+        return self.classifier.target(self.settings.target, None, item.text)
+
+    def loo_key(self, item: EvalItem, target: Target) -> str:
         blob = json.dumps({"v": RECORD_VERSION, "model": self.classifier.name, "mode": self.settings.mode})
-        return f"loo|{text_hash(item.text)}|{hashlib.sha1(blob.encode()).hexdigest()[:12]}|{target}"
+        asked = "rating" if target.is_rating else f"{target.label}-{target.contrast}"
+        return f"loo|{text_hash(item.text)}|{hashlib.sha1(blob.encode()).hexdigest()[:12]}|{asked}"
 
     def loo_drops(self, item: EvalItem, exp: Explanation) -> np.ndarray | None:
         """Leave-one-out drops of the target output (computed once per text, shared by all methods)."""
         if "tau_loo" not in self.faith_metrics:
             return None
-        key = self.loo_key(item, exp.target)
+        question = self.question(item)
+        key = self.loo_key(item, question)
         found = self.log.get(key)
         if found is not None:
             return np.asarray(found["drops"], dtype=np.float64)
         if (
             exp.method == "occlusion"
             and exp.params.get("mode", "delete") == self.settings.mode
-            and exp.contrast is None
+            and exp.target_spec == question
+            and question.contrast is None
             and _visible_to_end(exp)
         ):
             drops = np.asarray(exp.word_scores)  # occlusion's word scores ARE these drops: no extra evaluations
         else:
-            drops = leave_one_out(self.classifier, exp, mode=self.settings.mode)
+            drops = leave_one_out(self.classifier, exp, mode=self.settings.mode, target=question)
         self.log.add({"key": key, "kind": "loo", "item": item.id, "drops": drops.tolist()})
         return drops
 
@@ -214,6 +224,7 @@ class _Runner:
             random_rankings=s.random_rankings if is_random else 0,
             seed=s.seed,
             include_explanation=not is_random,
+            target=self.question(item),
         )
         values = dict(result.random if is_random else result.values)
         curves = result.random_curves if is_random else result.curves
@@ -239,6 +250,7 @@ class _Runner:
             "method": method,
             "item": item.id,
             "target": exp.target,
+            "question": self.question(item).describe(self.classifier.labels),
             "n_words": len(exp.words),
             "truncated": not _visible_to_end(exp),
             "metrics": {k: (None if v != v else v) for k, v in values.items()},
@@ -264,11 +276,12 @@ class _Runner:
     def explain(self, item: EvalItem, method: str) -> Explanation:
         from explain.methods import explain, new_explanation
 
+        question = self.question(item)
         if method != RANDOM:
-            return explain(self.classifier, item.text, method=method, **self.settings.params.get(method, {}))
-        target = int(self.classifier.predict_proba([item.text])[0].argmax())
+            params = self.settings.params.get(method, {})
+            return explain(self.classifier, item.text, method=method, target=question, **params)
         n_words = len(self.classifier.align(item.text).words)
-        return new_explanation(self.classifier, item.text, RANDOM, target, None, word_scores=np.zeros(n_words))
+        return new_explanation(self.classifier, item.text, RANDOM, question, word_scores=np.zeros(n_words))
 
 
 def run_evaluation(

@@ -110,11 +110,9 @@ def explanation_html(
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     pieces = _word_pieces(explanation, scale) if level == "word" else _token_pieces(explanation, scale)
-    away = (
-        f"toward {explanation.contrast_label}"
-        if explanation.contrast is not None
-        else f"away from {explanation.target_label}"
-    )
+    toward, away = direction_words(explanation)
+    shown = explanation.word_scores if level == "word" else explanation.token_scores
+    full = _scale(shown) if scale is None else scale
     return render_template(
         "explanation.html.j2",
         card=_CARD,
@@ -122,12 +120,24 @@ def explanation_html(
         level=level,
         header=header,
         question=explanation.question,
-        target=explanation.target_label,
+        toward=toward,
         away=away,
+        scale_text=f"{full:.3g} {explanation.unit}".strip(),
         positive=POSITIVE_RGB,
         negative=NEGATIVE_RGB,
         pieces=pieces,
     )
+
+
+def direction_words(explanation: Explanation) -> tuple[str, str]:
+    """What the two colours mean for this explanation's question: (positive scores, negative scores)."""
+    if not explanation.class_specific:
+        return "where the model looked (no direction)", ""
+    if explanation.explains == "rating":
+        return "raises the rating", "lowers the rating"
+    if explanation.contrast is not None:
+        return f"toward {explanation.target_label}", f"toward {explanation.contrast_label}"
+    return f"toward {explanation.target_label}", f"away from {explanation.target_label}"
 
 
 def prediction_bar_html(labels: Sequence[str], probabilities: Sequence[float] | np.ndarray) -> str:
