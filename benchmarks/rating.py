@@ -66,7 +66,7 @@ def load_done(path: Path) -> dict[str, dict]:
 
 
 def main() -> None:
-    from explain import Classifier
+    from explain import load_classifier
     from explain.data import vader_sentences
     from explain.default_model import heldout_reviews
     from explain.metrics.plausibility import plausibility
@@ -80,7 +80,7 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     log_path = RESULTS / "rating.jsonl"
     done = load_done(log_path)
-    clf = Classifier.from_pretrained(None)
+    clf = load_classifier()
     params = {"shap": {"max_evals": args.shap_evals}, "lime": {"num_samples": args.lime_samples}}
     started = time.perf_counter()
 

@@ -15,6 +15,7 @@ from allowed_models import resolve
 from explain.classifier import Classifier, Trace, TruncationWarning
 from explain.explanation import Explanation
 from explain.methods import explain
+from explain.models import load_classifier
 
 N_EXAMPLES_PER_STAR = 1
 EXAMPLE_MAX_CHARS = 400
@@ -32,7 +33,7 @@ class LoadedModel:
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
 def loaded_model(key: str) -> LoadedModel:
     choice = resolve(key)
-    return LoadedModel(Classifier.from_pretrained(choice.source), threading.Lock())
+    return LoadedModel(load_classifier(choice.source), threading.Lock())
 
 
 def classifier(key: str) -> Classifier:

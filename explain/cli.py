@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -80,10 +82,31 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     return found
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
-    from explain.classifier import Classifier
+@contextmanager
+def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress callback `(done, total, what)` drawing a bar on standard error."""
+    from tqdm.auto import tqdm
 
-    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code, label_values=label_values)
+    bar = None
+
+    def update(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
+        bar.set_postfix_str(what, refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
+    from explain.models import load_classifier as load
+
+    return load(model, trust_remote_code=trust_remote_code, label_values=label_values)
 
 
 @app.command()
@@ -163,7 +186,7 @@ def why(
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
-    from explain.methods import parse_params
+    from explain.methods import method_names, parse_params
     from explain.metrics.consensus import consensus
     from explain.render.terminal import (
         answer_line,
@@ -175,9 +198,7 @@ def why(
     )
 
     items = read_texts(texts, file, text_col)
-    names = [m.strip() for m in method.split(",") if m.strip()]
-    if not names:
-        raise UserError("--method is empty; name at least one method (see `explain methods`)")
+    names = method_names(method, option="--method")
     params = parse_params(param, names)
     clf = load_classifier(model, trust_remote_code, label_values)
     explanations = []
@@ -337,7 +358,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--metrics",
-            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,plausibility.",
+            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,"
+            "plausibility.",
         ),
     ] = None,
     trust_remote_code: RemoteOpt = False,
@@ -345,23 +367,28 @@ def evaluate(
     label_values: LabelValuesOpt = None,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
-    from explain.evaluation import evaluate_command
+    from explain.evaluation import EvaluateOptions
+    from explain.evaluation import evaluate as run_evaluation
 
-    evaluate_command(
-        load_classifier(model, trust_remote_code, label_values),
-        data,
-        methods,
-        n,
-        out_path,
-        html,
-        text_col,
-        param,
-        mode,
-        random_rankings,
-        metrics,
-        console=out,
-        target=target,
+    params = tuple(param or ())
+    options = EvaluateOptions(
+        data, methods, n, out_path, html, text_col, params, mode, random_rankings, metrics, target=target
     )
+    clf = load_classifier(model, trust_remote_code, label_values)
+    with progress_bar("evaluate", "expl") as progress:
+        _print_evaluation(run_evaluation(clf, options, progress=progress))
+
+
+def _print_evaluation(result) -> None:
+    from explain.render.terminal import leaderboard_tables
+
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
+    for renderable in leaderboard_tables(result.summary, width=out.width):
+        out.print(renderable)
+    if result.written:
+        records = f" (per-text results: {result.records_path})" if result.records_path else ""
+        out.print(f"written: {', '.join(map(str, result.written))}{records}", highlight=False)
 
 
 @app.command()
@@ -385,6 +412,10 @@ def dashboard(
     app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     if not app_file.is_file():
         raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("the dashboard needs Streamlit: pip install 'review-explainer[dashboard]'")
     env = dict(os.environ)
     if model:
         env["REVIEW_EXPLAINER_MODELS"] = ",".join(filter(None, [env.get("REVIEW_EXPLAINER_MODELS", ""), *model]))
@@ -459,9 +490,9 @@ def report(
     model: ModelOpt = None,
     trust_remote_code: RemoteOpt = False,
 ) -> None:
-    """Write a self-contained report (HTML, JSON or CSV) explaining one review or a corpus; cached results are reused."""
+    """Write a self-contained report (HTML, JSON or CSV) on one review or a corpus; cached results are reused."""
     from explain.data import Review, read_reviews_csv
-    from explain.report import report_command
+    from explain.report import ReportOptions, write_report
 
     if stars_col and not (file and text_col):
         raise UserError("--stars-col needs --file reviews.csv and --text-col")
@@ -470,18 +501,15 @@ def report(
         if stars_col
         else [Review(t) for t in read_texts(texts, file, text_col)]
     )
-    report_command(
-        load_classifier(model, trust_remote_code),
-        reviews,
-        methods,
-        output,
-        fmt,
-        cache,
-        no_cache,
-        param,
-        attention_views,
-        top_k,
-        console=out,
+    options = ReportOptions(methods, output, fmt, cache, no_cache, tuple(param or ()), attention_views, top_k)
+    with progress_bar("explain [local]", "expl") as progress:
+        built, path, fmt = write_report(load_classifier(model, trust_remote_code), reviews, options, progress)
+    run = built.run
+    out.print(
+        f"{fmt.upper()} report on {len(reviews)} review(s) written to {path} "
+        f"({run.computed} explanation(s) computed, {run.cached} cached"
+        + (f", {len(run.failed)} failed" if run.failed else "")
+        + ")"
     )
 
 
@@ -508,31 +536,49 @@ def batch(
     trust_remote_code: RemoteOpt = False,
 ) -> None:
     """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
-    from explain.corpus import batch_command
+    from explain.corpus import BatchInterrupted, BatchOptions, run_batch
 
-    batch_command(
-        load_classifier(model, trust_remote_code),
-        read_texts(None, file, text_col),
-        methods,
-        engine,
-        address,
-        cache,
-        param,
-        actors,
-        batch_size,
-        console=out,
+    options = BatchOptions(methods, engine, address, cache, tuple(param or ()), actors, batch_size)
+    clf, items = load_classifier(model, trust_remote_code), read_texts(None, file, text_col)
+    try:
+        with progress_bar(f"explain [{engine}]", "expl") as progress:
+            stats, where = run_batch(clf, items, options, progress=progress)
+    except BatchInterrupted as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(130) from None
+    out.print(
+        f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
+        f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
+        f"cache: {where}"
     )
+    for method, text, error in stats.failed[:5]:
+        out.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
+
+
+def _show_library_log() -> None:
+    """The library logs (never prints); the command shows its INFO and above on standard error."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    library = logging.getLogger("explain")
+    if not library.handlers:
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
 
 
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     warnings.filterwarnings("ignore", category=FutureWarning)
+    _show_library_log()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns a command's Exit code (Ctrl+C: 130) instead of exiting
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

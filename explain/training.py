@@ -70,7 +70,7 @@ def evaluate_stars(predicted: Sequence[int], given: Sequence[int]) -> dict:
     """Accuracy, mean absolute error in stars and the 5x5 confusion matrix (rows: given)."""
     pred, gold = np.asarray(predicted), np.asarray(given)
     confusion = np.zeros((5, 5), dtype=int)
-    for g, p in zip(gold, pred):
+    for g, p in zip(gold, pred, strict=True):
         confusion[g - 1, p - 1] += 1
     return {
         "n": int(len(gold)),
@@ -123,7 +123,7 @@ def fine_tune(
     total = steps_per_epoch * config.epochs
     warmup = max(1, int(total * config.warmup_fraction))
     decay, no_decay = [], []
-    for name, p in model.named_parameters():
+    for p in model.parameters():
         (no_decay if p.ndim == 1 else decay).append(p)
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
