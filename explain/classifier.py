@@ -68,7 +68,7 @@ class Encoding:
     def id_to_token(self, row: int = 0) -> dict[int, str]:
         """The token id -> token mapping of one text, in order of first appearance."""
         ids = self.input_ids[row][self.attention_mask[row].bool()].tolist()
-        return dict(zip(ids, self.tokens[row]))
+        return dict(zip(ids, self.tokens[row], strict=True))
 
 
 @dataclass(frozen=True)
@@ -489,7 +489,7 @@ class Classifier:
             logits=logits[0].tolist(),
             probabilities=probs.tolist(),
             id2label=dict(enumerate(self.labels)),
-            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs)},
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
             label_values=None if self.label_values is None else list(self.label_values),
             expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
             rating_unit=self.rating_unit,

@@ -35,7 +35,7 @@ from explain.metrics import (
     top_k_count,
     top_k_overlap,
 )
-from explain.metrics.faithfulness import curve_counts
+from explain.metrics.perturbation import curve_counts
 from explain.words import WORD_PATTERN, align
 
 STARS = ("1 star", "2 stars", "3 stars", "4 stars", "5 stars")

@@ -25,7 +25,8 @@ from explain.explanation import Explanation
 from explain.methods import get_method, method_names
 from explain.metrics import BINS, FAITHFULNESS_METRICS, MetricInfo
 from explain.metrics.agreement import TOP_K
-from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, faithfulness, leave_one_out
+from explain.metrics.faithfulness import faithfulness, leave_one_out
+from explain.metrics.perturbation import CURVE_GRID, CURVE_STEPS
 from explain.metrics.plausibility import plausibility
 from explain.progress import Progress
 from explain.store import text_hash

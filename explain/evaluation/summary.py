@@ -11,7 +11,7 @@ import numpy as np
 from explain.evaluation.run import RANDOM, SECONDS, Settings
 from explain.metrics import METRICS
 from explain.metrics.agreement import MEASURES, AgreementMatrix, agreement_matrix, mean_agreement
-from explain.metrics.faithfulness import CURVE_GRID
+from explain.metrics.perturbation import CURVE_GRID
 
 
 def bootstrap_interval(
