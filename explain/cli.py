@@ -210,6 +210,9 @@ def train(
     learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
     test_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.2,
     seed: int = 13,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace --out if it holds a model written by this tool.")
+    ] = False,
 ) -> None:
     """Fine-tune a checkpoint into a 1-5 star classifier on your own reviews (same recipe as the default)."""
     from explain.classifier import Classifier
@@ -237,7 +240,7 @@ def train(
         }
 
     config = TrainingConfig(epochs=epochs, learning_rate=learning_rate, seed=seed)
-    fine_tune(base or base_model_dir(), train_set, out_dir, config, on_saved=evaluate)
+    fine_tune(base or base_model_dir(), train_set, out_dir, config, on_saved=evaluate, overwrite=overwrite)
     metrics = json.loads((out_dir / "metrics.json").read_text())
     summary = metrics.get("heldout")
     out.print(

@@ -132,7 +132,7 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
         metrics["build_seconds"] = round(time.perf_counter() - started, 1)
         return metrics
 
-    fine_tune(base_model_dir(), train, out_dir, config, progress=progress, on_saved=evaluate)
+    fine_tune(base_model_dir(), train, out_dir, config, progress=progress, on_saved=evaluate, owned=True)
     metrics = json.loads((out_dir / "metrics.json").read_text())
     if progress:
         h = metrics["heldout_amazon"]

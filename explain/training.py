@@ -20,9 +20,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from explain.errors import DataError, ModelNotFoundError
+from explain.errors import DataError, ModelNotFoundError, OutputError
 
 STAR_LABELS = ("1 star", "2 stars", "3 stars", "4 stars", "5 stars")
+# Written into every model folder this tool writes, listing its files: only such a folder is ever replaced.
+MODEL_MARKER = "review-explainer-model.json"
 
 
 @dataclass(frozen=True)
@@ -87,15 +89,17 @@ def fine_tune(
     config: TrainingConfig = TrainingConfig(),
     progress: bool = True,
     on_saved: Callable[[Path], dict] | None = None,
+    overwrite: bool = False,
+    owned: bool = False,
 ) -> Path:
     """Fine-tune `base` into a 5-star `...ForSequenceClassification`, written atomically to `out_dir`.
 
     The model is saved to a temporary sibling folder and renamed into place at the end, so a run
     killed halfway leaves nothing that later loads as a model. `on_saved(tmp_dir)` may write more
-    files (metrics) before the rename; its returned dict is stored as metrics.json.
+    files (metrics) before the rename; its returned dict is stored as metrics.json. The output is
+    checked before training (see `prepare_output`): an existing folder is replaced only if this tool
+    wrote it and `overwrite` is set (or the caller `owned` the location, as the default model's cache).
     """
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
     if not train:
         raise DataError("no training examples")
     bad = [ex.stars for ex in train if ex.stars not in range(1, 6)]
@@ -104,6 +108,19 @@ def fine_tune(
     base = str(base)
     if not Path(base).exists() and "/" not in base:
         raise ModelNotFoundError(f"base checkpoint {base!r} is not a folder")
+
+    out_dir = Path(out_dir)
+    tmp = prepare_output(out_dir, overwrite=overwrite, owned=owned)
+    try:
+        model, tokenizer = _train(base, train, config, progress)
+        _save_model(model, tokenizer, out_dir, tmp, on_saved, config, base, len(train), overwrite or owned, owned)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _train(base: str, train: Sequence[Example], config: TrainingConfig, progress: bool):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
@@ -149,18 +166,79 @@ def fine_tune(
     bar.close()
     model.eval()
 
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    return model, tokenizer
+
+
+def _written_files(folder: Path) -> list[str]:
+    """The names of the files this tool wrote into a model folder (from its marker), or [] if none."""
+    try:
+        marker = json.loads((folder / MODEL_MARKER).read_text(encoding="utf-8"))
+        return list(marker["files"]) + [MODEL_MARKER]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def _check_replaceable(out_dir: Path, overwrite: bool, owned: bool) -> None:
+    """Raise OutputError unless writing a model to `out_dir` destroys nothing of the user's."""
+    if out_dir.is_symlink() or (out_dir.exists() and not out_dir.is_dir()):
+        raise OutputError(f"--out {out_dir} is a file, not a folder; choose a folder name for the model")
+    resolved, cwd = out_dir.resolve(), Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents or resolved == Path.home().resolve():
+        raise OutputError(
+            f"--out {out_dir} is the current folder, your home folder or holds them; name a new folder for the model"
+        )
+    if not out_dir.exists() or owned:
+        return
+    present = sorted(p.name for p in out_dir.iterdir())
+    if not present:
+        return
+    written = _written_files(out_dir)
+    foreign = [name for name in present if name not in written]
+    if not written or foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise OutputError(
+            f"--out {out_dir} already holds files that are not a model written by review-explainer ({shown}); "
+            "nothing was changed: choose a new or empty folder"
+        )
+    if not overwrite:
+        raise OutputError(
+            f"--out {out_dir} already holds a model; pass --overwrite to replace it, or choose a new folder"
+        )
+
+
+def prepare_output(out_dir: Path, overwrite: bool = False, owned: bool = False) -> Path:
+    """Check `out_dir` before any work and create the temporary sibling folder the model is written to.
+
+    Refuses (OutputError, nothing touched) a path that is a file, the current or home folder or one
+    of their parents, a non-empty folder that is not a model this tool wrote (its marker lists every
+    file it holds), and an existing model unless `overwrite`; an unwritable location fails here, not
+    after training. `owned` skips the content check for locations the tool owns (its cache).
+    """
+    _check_replaceable(out_dir, overwrite, owned)
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.partial-", dir=out_dir.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write the model to {out_dir}: {exc.strerror or exc}") from exc
+
+
+def _save_model(model, tokenizer, out_dir, tmp, on_saved, config, base, n_train, replace, owned) -> None:
+    """Write weights, tokenizer, metrics and the marker into `tmp`, then rename it to `out_dir`."""
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         metrics = on_saved(tmp) if on_saved else {}
-        metrics.setdefault("training", asdict(config) | {"base": base, "n_train": len(train)})
+        metrics.setdefault("training", asdict(config) | {"base": base, "n_train": n_train})
         (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out_dir
+        files = sorted(p.name for p in tmp.iterdir())
+        (tmp / MODEL_MARKER).write_text(json.dumps({"written_by": "review-explainer", "files": files}, indent=2))
+    except OSError as exc:
+        raise OutputError(f"cannot write the model to {tmp}: {exc.strerror or exc}") from exc
+    _check_replaceable(out_dir, replace, owned)  # again: the folder may have changed while we trained
+    old = None
+    if out_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        out_dir.rename(old / "model")
+    tmp.rename(out_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
