@@ -94,6 +94,7 @@ def run(name: str, scale: str, n_train: int, max_minutes: float | None) -> dict:
         "max_length": t["max_length_used"],
         "history": t["history"],
         "train_seconds": t["train_seconds"],
+        "train_cpu_seconds": t.get("train_cpu_seconds"),
         "total_wall_seconds": round(wall, 1),
         "total_cpu_seconds": round(cpu, 1),
         "torch_threads": torch.get_num_threads(),

@@ -339,7 +339,7 @@ def _train(base: str, train: Sequence[Example], config: TrainingConfig, labels: 
     """Train; returns (model with the best validation epoch's weights, tokenizer, info for the report)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     deadline = started + 60 * config.max_minutes if config.max_minutes else None
     torch.manual_seed(config.seed)
     rng = random.Random(config.seed)
@@ -443,6 +443,7 @@ def _train(base: str, train: Sequence[Example], config: TrainingConfig, labels: 
         "stopped": stopped,
         "history": history,
         "train_seconds": round(time.monotonic() - started, 1),
+        "train_cpu_seconds": round(time.process_time() - cpu_started, 1),
     }
     return model, tokenizer, info
 
