@@ -267,51 +267,63 @@ def list_methods() -> None:
 def train(
     data: Annotated[Path, typer.Option("--data", help="CSV of reviews with a header row.")],
     text_col: Annotated[str, typer.Option("--text-col", help="Column with the review text.")],
-    stars_col: Annotated[str, typer.Option("--stars-col", help="Column with the given stars (1-5).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the fine-tuned model to.")],
+    stars_col: Annotated[str | None, typer.Option("--stars-col", help="Column with 1-5 stars.")] = None,
+    label_col: Annotated[
+        str | None, typer.Option("--label-col", help="Column with any rating (1-10, 0-4, ...) or named labels.")
+    ] = None,
+    label_order: Annotated[
+        str | None,
+        typer.Option("--label-order", help="Named labels, lowest first: negative,neutral,positive."),
+    ] = None,
     base: Annotated[str | None, typer.Option("--base", help="Base checkpoint folder; default: MiniLM-L6.")] = None,
-    epochs: Annotated[int, typer.Option(min=1)] = 2,
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best on the validation split is kept.")] = 10,
     learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
     test_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.2,
+    validation_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.15,
+    max_minutes: Annotated[float | None, typer.Option(min=0.1, help="Stop training after this long.")] = None,
+    max_length: Annotated[int | None, typer.Option(min=8, help="Tokens per review; default: from the data.")] = None,
+    class_weights: Annotated[bool, typer.Option(help="Weigh the loss by inverse class frequency.")] = True,
     seed: int = 13,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace --out if it holds a model written by this tool.")
+    ] = False,
 ) -> None:
-    """Fine-tune a checkpoint into a 1-5 star classifier on your own reviews (same recipe as the default)."""
-    from explain.classifier import Classifier
+    """Fine-tune a checkpoint on your own rated reviews and compare it with simple baselines."""
+    import hashlib
+
     from explain.data import read_reviews_csv
     from explain.default_model import base_model_dir
-    from explain.training import Example, TrainingConfig, evaluate_stars, fine_tune, grouped_split
+    from explain.training import Example, TrainingConfig, grouped_split, infer_labels, report_lines, train_and_report
 
-    reviews = read_reviews_csv(data, text_col, stars_col)
-    bad = sorted({r.stars for r in reviews if r.stars not in range(1, 6)})
-    if bad:
-        raise DataError(f"{data}: column {stars_col!r} must hold stars 1-5; found {bad[:5]}")
-    examples = [Example(r.text, r.stars, f"row:{i}") for i, r in enumerate(reviews)]
+    if bool(stars_col) == bool(label_col):
+        raise UserError("name the rating column with --stars-col (1-5 stars) or --label-col (any rating), not both")
+    column = stars_col or label_col
+    reviews = read_reviews_csv(data, text_col, label_col=column)
+    order = label_order.split(",") if label_order else None
+    labels, index = infer_labels([r.label for r in reviews], order, stars=bool(stars_col), column=column)
+    examples = [Example(r.text, i, f"row:{n}") for n, (r, i) in enumerate(zip(reviews, index, strict=True))]
     train_set, test_set = grouped_split(examples, test_fraction, seed) if test_fraction > 0 else (examples, [])
     if not train_set:
         raise DataError(f"{data}: too few reviews to train on ({len(examples)})")
-
-    def evaluate(folder: Path) -> dict:
-        if not test_set:
-            return {"n_train": len(train_set), "n_test": 0}
-        probs = Classifier.from_pretrained(folder).predict_proba([e.text for e in test_set])
-        return {
-            "n_train": len(train_set),
-            "n_test": len(test_set),
-            "heldout": evaluate_stars((probs.argmax(1) + 1).tolist(), [e.stars for e in test_set]),
-        }
-
-    config = TrainingConfig(epochs=epochs, learning_rate=learning_rate, seed=seed)
-    fine_tune(base or base_model_dir(), train_set, out_dir, config, on_saved=evaluate)
-    metrics = json.loads((out_dir / "metrics.json").read_text())
-    summary = metrics.get("heldout")
-    out.print(
-        f"Model written to {out_dir}"
-        + (
-            f"; held-out accuracy {summary['accuracy']:.3f}, MAE {summary['mae_stars']:.3f} stars (n={summary['n']})"
-            if summary
-            else ""
-        )
+    config = TrainingConfig(
+        max_epochs=epochs,
+        learning_rate=learning_rate,
+        seed=seed,
+        validation_fraction=validation_fraction,
+        max_minutes=max_minutes,
+        max_length=max_length,
+        class_weighting=class_weights,
     )
+    about = {"data": {"file": str(data), "sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "rows": len(reviews)}}
+    metrics = train_and_report(
+        base or base_model_dir(), train_set, test_set, labels, out_dir, config, overwrite=overwrite, about=about
+    )
+    out.print(f"Model written to {out_dir}", highlight=False)
+    for line in report_lines(metrics):
+        out.print(line, highlight=False)
+    for warning in metrics["warnings"]:
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
 
 
 @app.command("build-default")

@@ -68,7 +68,7 @@ def default_split():
     from explain.training import Example, grouped_split
 
     sentences = vader_sentences(TRAIN_CORPORA)
-    examples = [Example(s.text, s.stars, s.group) for s in sentences]
+    examples = [Example(s.text, s.stars - 1, s.group) for s in sentences]
     return grouped_split(examples, TEST_FRACTION, SPLIT_SEED)
 
 
@@ -101,7 +101,7 @@ def heldout_reviews() -> list[HeldOutReview]:
 def build_default_model(out_dir: Path, progress: bool = True) -> dict:
     """Fine-tune the default model into `out_dir` and write metrics.json beside the weights."""
     from explain.classifier import Classifier
-    from explain.training import TrainingConfig, evaluate_stars, fine_tune
+    from explain.training import LEGACY_DEFAULT_CONFIG, evaluate_stars, fine_tune
 
     logger.info(
         "Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
@@ -109,7 +109,7 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
     )
     started = time.perf_counter()
     train, test = default_split()
-    config = TrainingConfig()
+    config = LEGACY_DEFAULT_CONFIG
 
     def evaluate(folder: Path) -> dict:
         clf = Classifier.from_pretrained(folder)
@@ -134,7 +134,7 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
         metrics["build_seconds"] = round(time.perf_counter() - started, 1)
         return metrics
 
-    fine_tune(base_model_dir(), train, out_dir, config, progress=progress, on_saved=evaluate)
+    fine_tune(base_model_dir(), train, out_dir, config, progress=progress, on_saved=evaluate, owned=True)
     metrics = json.loads((out_dir / "metrics.json").read_text())
     h = metrics["heldout_amazon"]
     logger.info(
