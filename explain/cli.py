@@ -120,7 +120,8 @@ def predict(
     label_values: LabelValuesOpt = None,
 ) -> None:
     """Probability of each label for each text, and the expected rating; the top label is marked."""
-    from explain.render.terminal import answer_line, prediction_table
+    from explain.render.plain import answer_line
+    from explain.render.terminal import prediction_table
 
     items = read_texts(texts, file, text_col)
     clf = load_classifier(model, trust_remote_code, label_values)
@@ -188,14 +189,8 @@ def why(
     from explain.methods import explain as run_method
     from explain.methods import method_names, parse_params
     from explain.metrics.consensus import consensus
-    from explain.render.terminal import (
-        answer_line,
-        colored_words,
-        explanation_notes,
-        prediction_table,
-        score_text,
-        sentence_lines,
-    )
+    from explain.render.plain import answer_line, score_text
+    from explain.render.terminal import colored_words, explanation_notes, prediction_table, sentence_lines
 
     items = read_texts(texts, file, text_col)
     names = method_names(method, option="--method")

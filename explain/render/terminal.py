@@ -12,6 +12,7 @@ from rich.text import Text
 from explain.classifier import Trace
 from explain.explanation import Explanation
 from explain.render.leaderboard import leaderboard_text
+from explain.render.plain import score_text
 
 
 def format_trace(trace: Trace) -> str:
@@ -50,20 +51,6 @@ def format_trace(trace: Trace) -> str:
         lines += [f"  expected rating = sum of value x probability = {terms} = {trace.expected_rating:.3f}"]
     lines += ["", f"Answer: {trace.answer}"]
     return "\n".join(lines)
-
-
-def answer_line(labels: Sequence[str], probabilities: np.ndarray, label_values=None, unit: str = "stars") -> str:
-    """ "1.6 stars expected (most likely 2 stars, 0.49)", plus a close-call flag when the top two are within 0.05."""
-    from explain.labels import format_rating
-    from explain.metrics.consensus import close_call
-
-    top = int(np.argmax(probabilities))
-    line = f"most likely {labels[top]}, {probabilities[top]:.2f}"
-    if label_values is not None:
-        rating = float(np.asarray(probabilities, dtype=np.float64) @ np.asarray(label_values))
-        line = f"{format_rating(rating, unit)} expected ({line})"
-    flag = close_call(probabilities, labels)
-    return f"{line}; {flag}" if flag else line
 
 
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
@@ -123,12 +110,6 @@ def explanation_notes(explanation: Explanation) -> list[str]:
 def _shorten(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def score_text(score: float, unit: str) -> str:
-    """A signed score with its unit: "-0.90 stars", "+0.012 probability"."""
-    digits = 2 if unit in ("stars", "logit") else 3
-    return f"{score:+.{digits}f} {unit}".rstrip()
 
 
 def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
