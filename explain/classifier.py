@@ -8,6 +8,7 @@ text's probabilities do not depend on what it is batched with (within 1e-5).
 
 from __future__ import annotations
 
+import pickle
 import time
 import warnings
 from collections.abc import Sequence
@@ -18,7 +19,15 @@ import numpy as np
 import torch
 
 from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches
-from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
+from explain.errors import (
+    EmptyTextError,
+    HubUnreachableError,
+    ModelNotFoundError,
+    UnknownLabelError,
+    UnsafeModelError,
+    UntrainedHeadError,
+)
+from explain.limits import check_text, has_words
 from explain.words import Alignment, align
 
 __all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches"]
@@ -109,6 +118,8 @@ def _looks_like_hub_id(name: str) -> bool:
 class Classifier:
     """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
 
+    untrained_head: tuple[str, ...] = ()  # weights `from_pretrained` had to initialise randomly (allowed by the user)
+
     def __init__(
         self,
         model,
@@ -174,17 +185,24 @@ class Classifier:
     # ---------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, device: str = "cpu", trust_remote_code: bool = False, **kwargs
+        cls,
+        name_or_path: str | Path | None = None,
+        device: str = "cpu",
+        trust_remote_code: bool = False,
+        allow_untrained_head: bool = False,
+        **kwargs,
     ) -> Classifier:
         """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
-        Remote code runs only with `trust_remote_code=True`. `kwargs` go to `Classifier(...)`:
-        `max_tokens_per_batch`, `max_batch_size`, `threads`, `quantize`, `compile`, `precision`.
+        Remote code runs only with `trust_remote_code=True`. A checkpoint whose weights do not cover the
+        whole model (a base or masked-LM checkpoint: no trained classification head) or whose head has
+        other shapes is refused with `UntrainedHeadError` naming the missing weights; with
+        `allow_untrained_head=True` it loads with a warning, and `untrained_head` lists them.
+        `kwargs` go to `Classifier(...)`: `max_tokens_per_batch`, `max_batch_size`, `threads`,
+        `quantize`, `compile`, `precision`.
         """
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         if name_or_path is None:
             from explain.default_model import default_model_dir
 
@@ -205,27 +223,11 @@ class Classifier:
                 "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
                 "for the embedded default model."
             )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(path), attn_implementation="eager", trust_remote_code=trust_remote_code
-            )
-        except ValueError as exc:
-            if "trust_remote_code" in str(exc):
-                raise UnsafeModelError(
-                    f"{name} needs its own Python code to load; only if you trust its author, pass "
-                    "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
-                ) from exc
-            raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {exc}") from exc
-        except OSError as exc:
-            if local:
-                raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
-            raise HubUnreachableError(
-                f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
-                "from here, or no such model). Point --model at a local folder holding config.json, "
-                "the tokenizer files and model.safetensors."
-            ) from exc
-        return cls(model, tokenizer, name=name, device=device, **kwargs)
+        tokenizer, model, loading = _load_checkpoint(str(path), name, local, trust_remote_code)
+        untrained = _untrained_weights(name, loading, allow_untrained_head)
+        classifier = cls(model, tokenizer, name=name, device=device, **kwargs)
+        classifier.untrained_head = untrained
+        return classifier
 
     def _max_length(self) -> int:
         config = self.model.config
@@ -348,6 +350,7 @@ class Classifier:
     def trace(self, text: str) -> Trace:
         """Run the three stages on one text and keep every intermediate value."""
         (text,) = _as_text_list([text])
+        check_text(text)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
             encoding = self.tokenize([text])
@@ -384,13 +387,78 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"text {i} is {type(t).__name__}, not str")
-        if not allow_empty and not t.strip():
+        if not allow_empty and not has_words(t):
             raise EmptyTextError(
                 "the text is empty; give a review with at least one word"
                 if len(texts) == 1
                 else f"text {i + 1} is empty; every review needs at least one word"
             )
     return texts
+
+
+def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool):
+    """(tokenizer, model, transformers' loading info) of a checkpoint; every failure a one-line user error."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            str(path), attn_implementation="eager", trust_remote_code=trust_remote_code, output_loading_info=True
+        )
+    except pickle.UnpicklingError as exc:
+        raise UnsafeModelError(
+            f"{name}'s pickle weights (pytorch_model.bin) hold code or objects that torch refuses to load "
+            f"({str(exc).strip().splitlines()[-1][:160]}); use a model saved as model.safetensors"
+        ) from exc
+    except RuntimeError as exc:
+        if "mismatch" not in str(exc):
+            raise
+        raise UntrainedHeadError(
+            f"{name}'s weights do not fit its config (size mismatch, e.g. a head for another number of "
+            "labels); fix config.json's num_labels/id2label or retrain the head with `explain train`"
+        ) from exc
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise UnsafeModelError(
+                f"{name} needs its own Python code to load; only if you trust its author, pass "
+                "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
+            ) from exc
+        first = str(exc).strip().split(". ")[0].splitlines()[0][:200]  # not the ~300 supported class names
+        raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {first}") from exc
+    except OSError as exc:
+        if local:
+            raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
+        raise HubUnreachableError(
+            f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
+            "from here, or no such model). Point --model at a local folder holding config.json, "
+            "the tokenizer files and model.safetensors."
+        ) from exc
+    return tokenizer, model, loading
+
+
+def _untrained_weights(name: str, loading: dict, allow: bool) -> tuple[str, ...]:
+    """Weights the checkpoint did not provide (randomly initialised): refused unless `allow`, then a warning."""
+    untrained = sorted(loading.get("missing_keys") or []) + sorted(loading.get("mismatched_keys") or [])
+    if untrained and not allow:
+        raise UntrainedHeadError(
+            f"{name} has no trained weights for {_some(untrained)}, so its predictions would be random "
+            "(a base or masked-LM checkpoint, not a classifier): fine-tune it with `explain train`, or pass "
+            "--allow-untrained-head (allow_untrained_head=True) to load it anyway"
+        )
+    if untrained:
+        warnings.warn(
+            f"{name} has an untrained classification head ({_some(untrained)} randomly initialised); "
+            "its predictions and explanations are meaningless",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(untrained)
+
+
+def _some(names: Sequence[str], n: int = 4) -> str:
+    """The first `n` names and how many more, e.g. "classifier.weight, classifier.bias and 2 more"."""
+    shown = ", ".join(names[:n])
+    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
 def _check_local_folder(path: Path) -> None:

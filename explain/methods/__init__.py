@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from explain.classifier import Classifier
-from explain.errors import EmptyTextError, UnknownMethodError, UserError
+from explain.errors import UnknownMethodError, UserError
 from explain.explanation import Explanation
+from explain.limits import check_text
 
 # Every module that registers methods; imported when the registry is first used.
 METHOD_MODULES = ("occlusion", "shap", "lime", "attention", "gradients")
@@ -246,8 +247,7 @@ def explain(
     of wall time to the explanation's diagnostics.
     """
     m = get_method(method)
-    if not isinstance(text, str) or not text.strip():
-        raise EmptyTextError("the review is empty; give a text with at least one word")
+    check_text(text)  # size limit; no words (empty, zero-width, controls) is an EmptyTextError
     full_params = m.resolve(params)
     started = time.perf_counter()
     calls0, secs0, texts0 = classifier.forward_calls, classifier.forward_seconds, classifier.texts_evaluated
