@@ -213,17 +213,23 @@ class Classifier:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         local = Path(path).exists()
-        if local:
-            _check_local_folder(Path(path))
-        elif not _looks_like_hub_id(str(name_or_path)):
+        pickle_only = local and _check_local_folder(Path(path))
+        if not local and not _looks_like_hub_id(str(name_or_path)):
             raise ModelNotFoundError(f"model folder {str(path)!r} does not exist")
-        elif not _hub_reachable():
+        if not local and not _hub_reachable():
             raise HubUnreachableError(
                 f"{name!r} is not a local folder and no model hub is reachable from here. Point --model at a "
                 "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
                 "for the embedded default model."
             )
         tokenizer, model, loading = _load_checkpoint(str(path), name, local, trust_remote_code)
+        if pickle_only:
+            warnings.warn(
+                f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
+                "Load folders you trust, and prefer converting them to safetensors.",
+                UserWarning,
+                stacklevel=2,
+            )
         untrained = _untrained_weights(name, loading, allow_untrained_head)
         classifier = cls(model, tokenizer, name=name, device=device, **kwargs)
         classifier.untrained_head = untrained
@@ -408,7 +414,7 @@ def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool)
     except pickle.UnpicklingError as exc:
         raise UnsafeModelError(
             f"{name}'s pickle weights (pytorch_model.bin) hold code or objects that torch refuses to load "
-            f"({str(exc).strip().splitlines()[-1][:160]}); use a model saved as model.safetensors"
+            f"({_pickle_reason(str(exc))}); use a model saved as model.safetensors"
         ) from exc
     except RuntimeError as exc:
         if "mismatch" not in str(exc):
@@ -455,25 +461,26 @@ def _untrained_weights(name: str, loading: dict, allow: bool) -> tuple[str, ...]
     return tuple(untrained)
 
 
+def _pickle_reason(message: str) -> str:
+    """The line of torch's long weights-only refusal that names what was blocked."""
+    lines = [x.strip() for x in message.splitlines() if x.strip()]
+    return next((x for x in lines if "GLOBAL" in x or "global" in x), lines[0] if lines else "refused")[:200]
+
+
 def _some(names: Sequence[str], n: int = 4) -> str:
     """The first `n` names and how many more, e.g. "classifier.weight, classifier.bias and 2 more"."""
     shown = ", ".join(names[:n])
     return shown + (f" and {len(names) - n} more" if len(names) > n else "")
 
 
-def _check_local_folder(path: Path) -> None:
+def _check_local_folder(path: Path) -> bool:
+    """Refuse what is not a model folder; True when its weights are pickle only (warned about once loaded)."""
     if path.is_file():
         raise ModelNotFoundError(f"{path} is a file; pass the folder that holds config.json")
     if not (path / "config.json").exists():
         raise ModelNotFoundError(f"{path} has no config.json; it is not a Hugging Face model folder")
     has_safe = any(path.glob("*.safetensors"))
     has_pickle = any(path.glob("pytorch_model*.bin"))
-    if not has_safe and has_pickle:
-        warnings.warn(
-            f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
-            "Load folders you trust, and prefer converting them to safetensors.",
-            UserWarning,
-            stacklevel=3,
-        )
-    elif not has_safe:
+    if not has_safe and not has_pickle:
         raise ModelNotFoundError(f"{path} holds no model weights (model.safetensors)")
+    return not has_safe

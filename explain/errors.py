@@ -77,3 +77,7 @@ class UnknownMethodError(UserError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class InputWarning(UserWarning):
+    """Rows of an input file that were skipped or read without a value (blank text, stars that are not a number)."""

@@ -17,6 +17,7 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -239,9 +240,9 @@ class ExplanationStore:
                 f"the cache {self.path} is damaged ({reason}) and could not be moved aside ({exc.strerror}); "
                 "point --cache at another file"
             ) from exc
-        self.notices.append(
-            f"the cache {self.path} was damaged ({reason}); it was moved to {aside} and a new one started"
-        )
+        notice = f"the cache {self.path} was damaged ({reason}); it was moved to {aside} and a new one started"
+        self.notices.append(notice)
+        warnings.warn(notice, UserWarning, stacklevel=3)  # the CLI prints it on one line
 
     def _error(self, exc: sqlite3.DatabaseError) -> StoreError | ResourceError:
         """The one-line user error for a SQLite failure on this cache."""
