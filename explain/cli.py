@@ -293,7 +293,7 @@ def train(
     from explain.training import Example, TrainingConfig, evaluate_stars, fine_tune, grouped_split
 
     reviews = read_reviews_csv(data, text_col, stars_col)
-    bad = sorted({r.stars for r in reviews if r.stars not in range(1, 6)})
+    bad = sorted({str(r.stars) for r in reviews if r.stars not in range(1, 6)})  # None: not a finite number
     if bad:
         raise DataError(f"{data}: column {stars_col!r} must hold stars 1-5; found {bad[:5]}")
     examples = [Example(r.text, r.stars, f"row:{i}") for i, r in enumerate(reviews)]
