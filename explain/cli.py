@@ -655,7 +655,9 @@ def main() -> None:
             from explain.limits import check_environment
 
             check_environment()  # a bad REVIEW_EXPLAINER_* setting is reported before any work
-            app(standalone_mode=False)
+            code = app(standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
+            if isinstance(code, int) and code:
+                sys.exit(code)
         except UserError as exc:
             fail(str(exc))
         except OSError as exc:  # --file pointing nowhere, a full disk, a folder we may not write
