@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -40,6 +41,20 @@ UntrainedOpt = Annotated[
     bool,
     typer.Option(
         "--allow-untrained-head", help="Load a checkpoint without a trained classification head (random predictions)."
+    ),
+]
+LabelValuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-values",
+        help="The number each label stands for, in label order, e.g. 1,2,3,4,5 (default: read from the labels).",
+    ),
+]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="What to explain: 'rating' (the default for rated models: what moved the expected rating), "
+        "'predicted', or a label such as '2 stars'."
     ),
 ]
 TextsArg = Annotated[
@@ -79,11 +94,19 @@ def file_texts(file: Path, text_col: str | None) -> list[str]:
     return read_text_lines(file)
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False, allow_untrained_head: bool = False):
+def load_classifier(
+    model: str | None,
+    trust_remote_code: bool = False,
+    label_values: str | None = None,
+    allow_untrained_head: bool = False,
+):
     from explain.classifier import Classifier
 
     return Classifier.from_pretrained(
-        model, trust_remote_code=trust_remote_code, allow_untrained_head=allow_untrained_head
+        model,
+        trust_remote_code=trust_remote_code,
+        label_values=label_values,
+        allow_untrained_head=allow_untrained_head,
     )
 
 
@@ -92,6 +115,13 @@ def head_warning(clf) -> str | None:
     if not clf.untrained_head:
         return None
     return f"{clf.name} has an untrained classification head: these numbers are random"
+
+
+def print_head_warning(clf) -> None:
+    """After a command's output: the untrained-head warning on standard error, when it applies."""
+    warning = head_warning(clf)
+    if warning:
+        err.print(f"[bold yellow]warning:[/] {escape(printable(warning))}", highlight=False)
 
 
 def writable_output(path: Path | None) -> Path | None:
@@ -137,31 +167,39 @@ def predict(
         bool, typer.Option("--json", help="Print JSON instead of tables (a row per line, written as computed).")
     ] = False,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
     allow_untrained_head: UntrainedOpt = False,
 ) -> None:
-    """Probability of each label for each text; the top label is marked."""
-    from explain.render.terminal import prediction_table
+    """Probability of each label for each text, and the expected rating; the top label is marked."""
+    from explain.render.terminal import answer_line, prediction_table
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code, allow_untrained_head)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
     warning = head_warning(clf)
+    values = None if clf.label_values is None else np.asarray(clf.label_values)
 
     def predicted(chunk_size: int = 256):
         for start in range(0, len(items), chunk_size):
             chunk = items[start : start + chunk_size]
-            yield from zip(chunk, clf.predict_proba(chunk))
+            yield from zip(chunk, clf.predict_proba(chunk), strict=True)
 
     if as_json:
         write_json_array(
-            {"text": t, "predicted": clf.labels[int(p.argmax())], "probabilities": dict(zip(clf.labels, map(float, p)))}
+            {
+                "text": t,
+                "predicted": clf.labels[int(p.argmax())],
+                "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
+                "expected_rating": None if values is None else float(p.astype(np.float64) @ values),
+            }
             | ({"warning": warning} if warning else {})
             for t, p in predicted()
         )
     else:
         for text, p in predicted():
             out.print(prediction_table(text, clf.labels, p))
-    if warning:
-        err.print(f"[bold yellow]warning:[/] {escape(printable(warning))}", highlight=False)
+            line = answer_line(clf.labels, p, clf.label_values, clf.rating_unit)
+            out.print("  " + escape(printable(line)), highlight=False)
+    print_head_warning(clf)
 
 
 @app.command()
@@ -171,28 +209,26 @@ def trace(
     file: FileOpt = None,
     text_col: TextColOpt = None,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
     allow_untrained_head: UntrainedOpt = False,
 ) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code, allow_untrained_head)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
     for i, text in enumerate(items):
         if i:
             print("\n" + "=" * 72 + "\n")
         print(format_trace(clf.trace(text)))
-    if head_warning(clf):
-        err.print(f"[bold yellow]warning:[/] {escape(printable(head_warning(clf)))}", highlight=False)
+    print_head_warning(clf)
 
 
 @app.command()
 def why(
     texts: TextsArg = None,
     method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
-    target: Annotated[
-        str | None, typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")
-    ] = None,
+    target: TargetOpt = None,
     contrast: Annotated[str | None, typer.Option(help="Explain target *rather than* this label.")] = None,
     param: Annotated[
         list[str] | None,
@@ -207,12 +243,21 @@ def why(
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
     top: Annotated[int, typer.Option(min=0, help="How many top words to list per method.")] = 5,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
     allow_untrained_head: UntrainedOpt = False,
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
     from explain.methods import parse_params
-    from explain.render.terminal import colored_words, explanation_notes, prediction_table
+    from explain.metrics.consensus import consensus
+    from explain.render.terminal import (
+        answer_line,
+        colored_words,
+        explanation_notes,
+        prediction_table,
+        score_text,
+        sentence_lines,
+    )
 
     items = read_texts(texts, file, text_col)
     names = [m.strip() for m in method.split(",") if m.strip()]
@@ -220,33 +265,42 @@ def why(
         raise UserError("--method is empty; name at least one method (see `explain methods`)")
     params = parse_params(param, names)
     writable_output(html)
-    clf = load_classifier(model, trust_remote_code, allow_untrained_head)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]
         if not as_json:
             out.print(prediction_table(text, clf.labels, probs))
+            out.print("  " + answer_line(clf.labels, probs, clf.label_values, clf.rating_unit), highlight=False)
+        question = clf.target(target, contrast, text)  # one question for every method
+        ours = []
         for name in names:
-            exp = run_method(clf, text, method=name, target=target, contrast=contrast, **params.get(name, {}))
-            explanations.append(exp)
+            exp = run_method(clf, text, method=name, target=question, **params.get(name, {}))
+            ours.append(exp)
             if as_json:
                 continue
             d = exp.diagnostics
             out.print(
                 f"\n[bold]{exp.method}[/] — {escape(printable(exp.question))}  "
-                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]"
+                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
+                highlight=False,
             )
             out.print(colored_words(exp))
             for note in explanation_notes(exp):
                 out.print(f"  [yellow]note:[/] {note}", highlight=False)
-            top_words = ", ".join(f"{w} {s:+.3f}" for w, s in exp.top_words(top))
+            top_words = ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top))
             out.print("  top words: " + escape(printable(top_words)), highlight=False)
+            for line in sentence_lines(exp):
+                out.print(f"  {escape(printable(line))}", highlight=False)
+        explanations += ours
         if not as_json:
+            if len(ours) > 1:
+                answer = consensus(ours).sentence.replace("*", "")
+                out.print("\n[bold]Answer:[/] " + escape(printable(answer)), highlight=False)
             out.print()
     if as_json:
         write_json_array(e.to_dict() for e in explanations)
-    if head_warning(clf):
-        err.print(f"[bold yellow]warning:[/] {escape(printable(head_warning(clf)))}", highlight=False)
+    print_head_warning(clf)
     if html is not None:
         from explain.render.html import explanations_page
 
@@ -373,6 +427,8 @@ def evaluate(
         ),
     ] = None,
     trust_remote_code: RemoteOpt = False,
+    target: TargetOpt = None,
+    label_values: LabelValuesOpt = None,
     allow_untrained_head: UntrainedOpt = False,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
@@ -381,7 +437,7 @@ def evaluate(
     writable_output(out_path)
     writable_output(html)
     evaluate_command(
-        load_classifier(model, trust_remote_code, allow_untrained_head),
+        load_classifier(model, trust_remote_code, label_values, allow_untrained_head),
         data,
         methods,
         n,
@@ -393,6 +449,7 @@ def evaluate(
         random_rankings,
         metrics,
         console=out,
+        target=target,
     )
 
 
@@ -549,7 +606,7 @@ def report(
         else [Review(t) for t in read_texts(texts, file, text_col)]
     )
     report_command(
-        load_classifier(model, trust_remote_code, allow_untrained_head),
+        load_classifier(model, trust_remote_code, allow_untrained_head=allow_untrained_head),
         reviews,
         methods,
         output,
@@ -590,7 +647,7 @@ def batch(
     from explain.corpus import batch_command
 
     batch_command(
-        load_classifier(model, trust_remote_code, allow_untrained_head),
+        load_classifier(model, trust_remote_code, allow_untrained_head=allow_untrained_head),
         batch_texts(file, text_col),
         methods,
         engine,
