@@ -255,14 +255,13 @@ def test_batch_downloads(tiny_bert):
 
 
 def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
-    import subprocess
-
     from typer.testing import CliRunner
 
+    import explain.cli
     from explain.cli import app as cli
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(explain.cli, "run_until_signalled", lambda cmd, env: calls.append((cmd, env)) or 0)
     monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", "/models/a")
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
     assert result.exit_code == 0, result.output
@@ -273,6 +272,7 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
     assert options["--server.address"] == "localhost" and options["--server.headless"] == "true"
     assert env["REVIEW_EXPLAINER_MODELS"] == "/models/a,/models/b"
     assert options["--logger.hideWelcomeMessage"] == "false"
+    assert options["--server.maxUploadSize"] == "5"  # the server refuses bigger uploads before reading them
     calls.clear()
     assert CliRunner().invoke(cli, ["dashboard", "--address", "0.0.0.0"]).exit_code == 0
     # on a wildcard address Streamlit's banner would look up this machine's public IP from outside: hidden
