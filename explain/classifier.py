@@ -19,6 +19,7 @@ import torch
 
 from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches
 from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
+from explain.windows import WindowedText
 from explain.words import Alignment, align
 
 __all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches"]
@@ -122,8 +123,14 @@ class Classifier:
         quantize: bool = False,
         compile: bool = False,
         precision: str = "float32",
+        long: str = "windows",
+        window_stride: int | None = None,
     ):
         """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
+
+        `long`: what happens to a text longer than the model's maximum: "windows" (default; read whole in
+        overlapping windows, `explain.windows`) or "truncate" (classify its first part only).
+        `window_stride`: content tokens between window starts (default half a window).
 
         `threads`: torch threads while predicting (None: leave torch's setting). `quantize` (dynamic
         int8, CPU), `compile` (torch.compile) and `precision="bfloat16"` trade exactness for speed;
@@ -149,6 +156,8 @@ class Classifier:
             quantize=quantize,
             compile=compile,
             precision=precision,
+            long=long,
+            window_stride=window_stride,
         )
         input_names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.has_token_types else ())
         self.engine = Engine(
@@ -181,7 +190,8 @@ class Classifier:
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
         Remote code runs only with `trust_remote_code=True`. `kwargs` go to `Classifier(...)`:
-        `max_tokens_per_batch`, `max_batch_size`, `threads`, `quantize`, `compile`, `precision`.
+        `max_tokens_per_batch`, `max_batch_size`, `threads`, `quantize`, `compile`, `precision`, `long`,
+        `window_stride`.
         """
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -284,8 +294,36 @@ class Classifier:
         token_type_ids = enc.get("token_type_ids") if self.has_token_types else None
         return Encoding(enc["input_ids"], enc["attention_mask"], token_type_ids, tokens, offsets, special, truncated)
 
+    @property
+    def long(self) -> str:
+        """What happens to a text longer than the model's maximum: "windows" or "truncate"."""
+        return self.engine.options.long
+
+    def windows(self, text: str) -> WindowedText | None:
+        """The windows the model reads `text` in, or None when it fits (or `long="truncate"`)."""
+        if self.long != "windows":
+            return None
+        windowed = self.engine.split([text])[0]
+        return windowed if len(windowed.windows) > 1 else None
+
     def align(self, text: str) -> Alignment:
-        """Tokens of one text (as the model sees them, specials included) grouped into words."""
+        """Tokens of one text (as the model sees them, specials included) grouped into words.
+
+        Under windows (the default) a long text's alignment covers all its tokens, between one pair
+        of special tokens, as if the model had no maximum; with `long="truncate"` only the part it sees.
+        """
+        if self.windows(text) is not None:
+            enc = self.tokenizer(
+                [text],
+                truncation=False,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+                return_attention_mask=False,
+                verbose=False,
+            )
+            tokens = self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
+            offsets = [tuple(o) for o in enc["offset_mapping"][0]]
+            return align(text, tokens, offsets, [bool(s) for s in enc["special_tokens_mask"][0]])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)
             enc = self.tokenize([text])

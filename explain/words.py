@@ -3,7 +3,8 @@
 A word is a run of letters/digits or a single other non-space character (`\\w+|[^\\w\\s]`), the
 split BERT's pre-tokenizer makes too. Each non-special token belongs to the word holding its first
 character; words that one token spans (e.g. RoBERTa's `'t`) are merged so every token sits in exactly
-one word. Words the model never saw (past truncation) are left out. LIME is handed these
+one word. Under `long="truncate"` words the model never sees are left out; under windows (the
+default) `Classifier.align` covers the whole text. LIME is handed these
 words, so perturbation methods and token methods agree on what a word is.
 """
 
