@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +19,7 @@ import torch
 
 from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches
 from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
-from explain.windows import WindowedText
+from explain.windows import Window, WindowedText, window_positions
 from explain.words import Alignment, align
 
 __all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches"]
@@ -306,6 +306,15 @@ class Classifier:
         windowed = self.engine.split([text])[0]
         return windowed if len(windowed.windows) > 1 else None
 
+    def window_inputs(self, windowed: WindowedText, window: Window) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+        """Model inputs (batch of 1, on the device) of one window of a long text, and where its tokens sit in the
+        text's whole alignment (`align`)."""
+        features = self.engine.window_features(windowed.ids[window.start : window.end])
+        inputs = {k: torch.tensor([v], device=self.device) for k, v in features.items() if k in self.engine.input_names}
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        before, after, _ = self.engine.special_layout
+        return inputs, window_positions(window, len(before), len(after), len(windowed.ids))
+
     def align(self, text: str) -> Alignment:
         """Tokens of one text (as the model sees them, specials included) grouped into words.
 
@@ -372,14 +381,15 @@ class Classifier:
         return torch.softmax(logits, dim=-1).numpy()
 
     # ---------------------------------------------------------------- batched prediction
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities (n, n_labels) for each text, in input order; the function explainers consume.
 
         Runs through the engine (`explain.engine`): each distinct text is tokenized and evaluated
         once, in length-sorted batches bounded by `max_tokens_per_batch` padded tokens (and
-        `max_batch_size` rows); memory is bounded by the batch, not by the number of texts.
+        `max_batch_size` rows); memory is bounded by the batch, not by the number of texts. `texts` may be
+        a generator (perturbation variants of a long review): it is read one engine chunk at a time.
         """
-        texts = _as_text_list(texts, allow_empty=True)
+        texts = _as_text_list(texts, allow_empty=True) if isinstance(texts, (str, list, tuple)) else _checked(texts)
         return self.engine.predict_proba(texts, len(self.labels))
 
     # ---------------------------------------------------------------- the whole pipeline, shown
@@ -413,6 +423,14 @@ class Classifier:
 
     def __repr__(self) -> str:
         return f"Classifier(name={self.name!r}, labels={self.labels}, device={self.device})"
+
+
+def _checked(texts: Iterable[str]) -> Iterator[str]:
+    """The texts of an iterable, one at a time, each checked to be a str."""
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+        yield t
 
 
 def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list[str]:

@@ -56,6 +56,17 @@ class WindowedText:
     windows: tuple[Window, ...]
 
 
+def window_positions(window: Window, n_before: int, n_after: int, n_content: int) -> np.ndarray:
+    """Where a window's tokens (its specials included) sit in the whole text's tokens ([CLS] all tokens [SEP])."""
+    return np.concatenate(
+        [
+            np.arange(n_before),
+            n_before + np.arange(window.start, window.end),
+            n_before + n_content + np.arange(n_after),
+        ]
+    )
+
+
 def token_boundaries(text: str, offsets: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """Per content token: does a word start with it, and does a sentence start with it?
 

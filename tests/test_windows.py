@@ -203,3 +203,92 @@ def test_memory_does_not_grow_with_the_number_of_long_variants(tiny_bert_dir):
     few = _peak_python_bytes(clf, text, 4)
     many = _peak_python_bytes(clf, text, 40)
     assert many < 1.5 * few, (few, many)  # 10x the variants (220 KB of text), about the same peak
+
+
+# ---------------------------------------------------------------- methods on long texts
+def test_ig_finds_the_keyword_at_the_end_and_stays_complete(keyword_bert):
+    from explain import explain
+
+    text = long_text()
+    exp = explain(keyword_bert, text, "ig", target="1 star", n_steps=16)
+    assert len(exp.words) == len(regex_words(text))  # every word of the whole text is scored
+    assert exp.top_words(1)[0][0] == "awful" and exp.word_scores.argmax() == len(exp.words) - 2
+    assert exp.diagnostics["windows"] >= 3
+
+
+def test_ig_on_a_long_text_is_complete(tiny_bert):
+    """Scores add up to f(x) - f(baseline) of the windowed output (the windows' weighted logits)."""
+    from explain import explain
+
+    exp = explain(tiny_bert, long_text(), "ig", target="3 stars", n_steps=16)
+    assert exp.diagnostics["relative_delta"] < 0.01
+
+
+def test_windowed_gradient_is_the_weighted_sum_of_the_windows_gradients(tiny_bert):
+    from explain.methods.gradients import embed_text, embedding_gradient
+
+    text = long_text()
+    embedded = embed_text(tiny_bert, text)
+    grad, _ = embedding_gradient(tiny_bert, embedded, 2, 0)
+    expected = np.zeros_like(grad)
+    for window in embedded.windowed.windows:  # each window on its own, through the classifier's eager model
+        inputs, positions = tiny_bert.window_inputs(embedded.windowed, window)
+        embeddings = tiny_bert.model.get_input_embeddings()(inputs.pop("input_ids")).detach().requires_grad_(True)
+        logits = tiny_bert.model(inputs_embeds=embeddings, **inputs).logits[0]
+        (g,) = torch.autograd.grad(logits[2] - logits[0], embeddings)
+        expected[positions] += window.weight * g[0].double().numpy()
+    np.testing.assert_allclose(grad, expected, atol=1e-6)
+    assert np.abs(grad[-10:]).sum() > 0  # the last tokens, past the first window, get gradients
+
+
+def test_units_words_then_sentences_then_chunks(tiny_bert, monkeypatch):
+    from explain import words
+
+    text = long_text()
+    alignment = tiny_bert.align(text)
+    assert words.perturbation_units(text, alignment).kind == "word"
+    monkeypatch.setattr(words, "WORD_UNITS_UP_TO", 50)
+    units = words.perturbation_units(text, alignment)
+    assert units.kind == "sentence" and len(units) == 12 * 3 + 1
+    assert [
+        alignment.words[i] for i in range(*units.word_ranges[-1])
+    ] == ["The", "staff", "were", "rude", "and", "the", "food", "was", "awful", "."]
+    assert units.word_ranges[0][0] == 0 and units.word_ranges[-1][1] == len(alignment.words)
+    assert all(a[1] == b[0] for a, b in zip(units.word_ranges, units.word_ranges[1:], strict=False))
+    np.testing.assert_allclose(units.spread(np.arange(len(units), dtype=float)).sum(), np.arange(len(units)).sum())
+    monkeypatch.setattr(words, "SENTENCE_UNITS_UP_TO", 10)
+    monkeypatch.setattr(words, "CHUNK_UNITS", 7)
+    chunks = words.perturbation_units(text, alignment)
+    assert chunks.kind == "chunk" and len(chunks) == 7 and chunks.word_ranges[-1][1] == len(alignment.words)
+
+
+def test_occlusion_by_sentences_finds_the_last_sentence(keyword_bert, monkeypatch):
+    from explain import explain, words
+
+    monkeypatch.setattr(words, "WORD_UNITS_UP_TO", 50)
+    text = long_text()
+    exp = explain(keyword_bert, text, "occlusion", target="1 star")
+    assert exp.diagnostics["unit"] == "sentence" and exp.diagnostics["units"] == 37
+    last = slice(len(exp.words) - 10, len(exp.words))  # "The staff were rude and the food was awful ."
+    assert exp.word_scores[last].sum() > 0.2  # removing it drops P(1 star) from 0.36 to ~0.12
+    assert np.abs(exp.word_scores[: len(exp.words) - 10]).max() < 0.1 * exp.word_scores[last].sum()
+    assert exp.word_scores.argmax() >= len(exp.words) - 10
+
+
+def test_occlusion_on_words_finds_the_keyword_in_the_last_window(keyword_bert):
+    from explain import explain
+
+    exp = explain(keyword_bert, long_text(7), "occlusion", target="1 star")
+    assert exp.diagnostics["unit"] == "word" and keyword_bert.windows(long_text(7)) is not None
+    assert exp.top_words(1)[0][0] == "awful"
+
+
+def test_a_long_review_over_the_window_budget_is_one_clear_error(tiny_bert, monkeypatch):
+    from explain import explain
+    from explain.limits import InputTooLargeError
+
+    monkeypatch.setenv("REVIEW_EXPLAINER_MAX_WINDOW_EVALS", "100")
+    with pytest.raises(InputTooLargeError, match="lower num_samples"):
+        explain(tiny_bert, long_text(), "lime", num_samples=500)
+    with pytest.raises(InputTooLargeError, match="lower n_steps"):
+        explain(tiny_bert, long_text(), "ig")
