@@ -292,3 +292,16 @@ def test_a_long_review_over_the_window_budget_is_one_clear_error(tiny_bert, monk
         explain(tiny_bert, long_text(), "lime", num_samples=500)
     with pytest.raises(InputTooLargeError, match="lower n_steps"):
         explain(tiny_bert, long_text(), "ig")
+
+
+@pytest.mark.parametrize("method", ["attention", "rollout", "grad_attn"])
+def test_attention_methods_read_every_window(keyword_bert, method):
+    from explain import explain
+
+    text = long_text()
+    exp = explain(keyword_bert, text, method, target="1 star")
+    assert len(exp.token_scores) == len(keyword_bert.align(text).tokens)
+    if method != "grad_attn":  # each window's [CLS] row sums to 1, and the window weights sum to 1
+        assert exp.token_scores.sum() == pytest.approx(1.0)
+        assert exp.top_words(1)[0][0] == "awful"  # every position attends to it, in the last window
+    assert np.abs(exp.token_scores[-20:]).sum() > 0  # tokens past the first window are scored
