@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,16 @@ class Inference:
 
 
 @dataclass(frozen=True)
+class WindowTrace:
+    """One window of a long text in a trace: its content tokens [start, end), its weight, its three stages."""
+
+    start: int
+    end: int
+    weight: float
+    trace: Trace
+
+
+@dataclass(frozen=True)
 class Trace:
     """Everything the three stages produce for one text, as plain Python values."""
 
@@ -78,6 +88,9 @@ class Trace:
     probabilities: list[float]
     id2label: dict[int, str]
     predictions: dict[str, float] = field(default_factory=dict)  # label -> probability, 3 places
+    # A long text read in windows: each window's trace (stages 1-2 above are the first window's; `logits` are
+    # then the log of the aggregated probabilities, whose softmax they are).
+    windows: tuple[WindowTrace, ...] = ()
 
     @property
     def predicted_label(self) -> str:
@@ -394,8 +407,15 @@ class Classifier:
 
     # ---------------------------------------------------------------- the whole pipeline, shown
     def trace(self, text: str) -> Trace:
-        """Run the three stages on one text and keep every intermediate value."""
+        """Run the three stages on one text and keep every intermediate value.
+
+        A long text read in windows (the default) has one trace per window in `windows`, with the
+        window's place and weight; its own probabilities are the windows' weighted mean (`explain.windows`).
+        """
         (text,) = _as_text_list([text])
+        windowed = self.windows(text)
+        if windowed is not None:
+            return self._windowed_trace(text, windowed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
             encoding = self.tokenize([text])
@@ -403,6 +423,9 @@ class Classifier:
             warnings.warn(
                 f"the text is longer than {self.max_length} tokens and was truncated", TruncationWarning, stacklevel=2
             )
+        return self._trace_encoding(text, encoding)
+
+    def _trace_encoding(self, text: str, encoding: Encoding) -> Trace:
         logits = self.infer(encoding).logits
         probs = self.postprocess(logits)[0]
         return Trace(
@@ -418,7 +441,34 @@ class Classifier:
             logits=logits[0].tolist(),
             probabilities=probs.tolist(),
             id2label=dict(enumerate(self.labels)),
-            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs)},
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
+        )
+
+    def _windowed_trace(self, text: str, windowed: WindowedText) -> Trace:
+        """The trace of each window, and the text's: the first window's stages 1-2, the aggregated stage 3."""
+        parts = []
+        for window in windowed.windows:
+            inputs, _ = self.window_inputs(windowed, window)
+            ids = inputs["input_ids"][0].tolist()
+            n = len(ids)
+            encoding = Encoding(
+                inputs["input_ids"].cpu(),
+                inputs["attention_mask"].cpu(),
+                inputs["token_type_ids"].cpu() if "token_type_ids" in inputs else None,
+                [self.tokenizer.convert_ids_to_tokens(ids)],
+                [[(0, 0)] * n],
+                [[False] * n],
+                [False],
+            )
+            trace = self._trace_encoding(text, encoding)
+            parts.append(WindowTrace(window.start, window.end, window.weight, trace))
+        probs = np.array([w.weight for w in windowed.windows]) @ np.array([p.trace.probabilities for p in parts])
+        return replace(
+            parts[0].trace,
+            logits=np.log(np.maximum(probs, 1e-30)).tolist(),
+            probabilities=probs.tolist(),
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
+            windows=tuple(parts),
         )
 
     def __repr__(self) -> str:

@@ -65,10 +65,18 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     return found
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False):
+LongOpt = Annotated[
+    str,
+    typer.Option(
+        "--long", help="A review longer than the model's maximum: windows (read it whole) or truncate (its first part)."
+    ),
+]
+
+
+def load_classifier(model: str | None, trust_remote_code: bool = False, long: str = "windows"):
     from explain.classifier import Classifier
 
-    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code)
+    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code, long=long)
 
 
 @app.command()
@@ -79,12 +87,13 @@ def predict(
     text_col: TextColOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     trust_remote_code: RemoteOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Probability of each label for each text; the top label is marked."""
     from explain.render.terminal import prediction_table
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, long)
     probs = clf.predict_proba(items)
     if as_json:
         rows = [
@@ -104,12 +113,13 @@ def trace(
     file: FileOpt = None,
     text_col: TextColOpt = None,
     trust_remote_code: RemoteOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, long)
     for i, text in enumerate(items):
         if i:
             print("\n" + "=" * 72 + "\n")
@@ -137,6 +147,7 @@ def why(
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
     top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
     trust_remote_code: RemoteOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
@@ -148,7 +159,7 @@ def why(
     if not names:
         raise UserError("--method is empty; name at least one method (see `explain methods`)")
     params = parse_params(param, names)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, long)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]

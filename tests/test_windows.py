@@ -305,3 +305,16 @@ def test_attention_methods_read_every_window(keyword_bert, method):
         assert exp.token_scores.sum() == pytest.approx(1.0)
         assert exp.top_words(1)[0][0] == "awful"  # every position attends to it, in the last window
     assert np.abs(exp.token_scores[-20:]).sum() > 0  # tokens past the first window are scored
+
+
+def test_trace_shows_every_window_and_the_aggregation(tiny_bert):
+    from explain.render.terminal import format_trace
+
+    text = long_text()
+    trace = tiny_bert.trace(text)
+    windowed = tiny_bert.windows(text)
+    assert len(trace.windows) == len(windowed.windows) and not trace.truncated
+    np.testing.assert_allclose(trace.probabilities, tiny_bert.predict_proba([text])[0], atol=1e-5)
+    shown = format_trace(trace)
+    assert f"read whole in {len(windowed.windows)} overlapping windows" in shown
+    assert shown.count("Stage 1: Preprocessing") == len(windowed.windows) and "Aggregation" in shown
