@@ -12,9 +12,9 @@ import pickle
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ from explain.errors import (
 from explain.labels import format_rating, rating_unit, resolve_label_values
 from explain.limits import check_text, has_words
 from explain.target import Target, is_rating_name, no_rating_error
+from explain.windows import Window, WindowedText, window_positions
 from explain.words import Alignment, align
 
 __all__ = [
@@ -90,6 +91,16 @@ class Inference:
 
 
 @dataclass(frozen=True)
+class WindowTrace:
+    """One window of a long text in a trace: its content tokens [start, end), its weight, its three stages."""
+
+    start: int
+    end: int
+    weight: float
+    trace: Trace
+
+
+@dataclass(frozen=True)
 class Trace:
     """Everything the three stages produce for one text, as plain Python values."""
 
@@ -109,6 +120,9 @@ class Trace:
     label_values: list[float] | None = None  # the number each label stands for (None: no rating)
     expected_rating: float | None = None  # sum of value x probability
     rating_unit: str = ""
+    # A long text read in windows: each window's trace (stages 1-2 above are the first window's; `logits` are
+    # then the log of the aggregated probabilities, whose softmax they are).
+    windows: tuple[WindowTrace, ...] = ()
 
     @property
     def predicted_label(self) -> str:
@@ -175,11 +189,16 @@ class Classifier:
         compile: bool = False,
         precision: str = "float32",
         label_values: Sequence[float] | str | None = None,
+        long: str = "windows",
+        window_stride: int | None = None,
     ):
         """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
 
         `label_values`: the number each label stands for (default: `config.label_values`, else read
         from the label names, see `explain.labels`); a model with values has an expected rating.
+        `long`: what happens to a text longer than the model's maximum: "windows" (default; read whole in
+        overlapping windows, `explain.windows`) or "truncate" (classify its first part only).
+        `window_stride`: content tokens between window starts (default half a window).
 
         `threads`: torch threads while predicting (None: leave torch's setting). `quantize` (dynamic
         int8, CPU), `compile` (torch.compile) and `precision="bfloat16"` trade exactness for speed;
@@ -209,6 +228,8 @@ class Classifier:
             quantize=quantize,
             compile=compile,
             precision=precision,
+            long=long,
+            window_stride=window_stride,
         )
         input_names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.has_token_types else ())
         self.engine = Engine(
@@ -259,7 +280,7 @@ class Classifier:
         other shapes is refused with `UntrainedHeadError` naming the missing weights; with
         `allow_untrained_head=True` it loads with a warning, and `untrained_head` lists them.
         `kwargs` go to `Classifier(...)`: `max_tokens_per_batch`, `max_batch_size`, `threads`,
-        `quantize`, `compile`, `precision`.
+        `quantize`, `compile`, `precision`, `label_values`, `long`, `window_stride`.
         """
         if name_or_path is None:
             raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
@@ -347,8 +368,45 @@ class Classifier:
         token_type_ids = enc.get("token_type_ids") if self.has_token_types else None
         return Encoding(enc["input_ids"], enc["attention_mask"], token_type_ids, tokens, offsets, special, truncated)
 
+    @property
+    def long(self) -> str:
+        """What happens to a text longer than the model's maximum: "windows" or "truncate"."""
+        return self.engine.options.long
+
+    def windows(self, text: str) -> WindowedText | None:
+        """The windows the model reads `text` in, or None when it fits (or `long="truncate"`)."""
+        if self.long != "windows":
+            return None
+        windowed = self.engine.split([text])[0]
+        return windowed if len(windowed.windows) > 1 else None
+
+    def window_inputs(self, windowed: WindowedText, window: Window) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+        """Model inputs (batch of 1, on the device) of one window of a long text, and where its tokens sit in the
+        text's whole alignment (`align`)."""
+        features = self.engine.window_features(windowed.ids[window.start : window.end])
+        inputs = {k: torch.tensor([v], device=self.device) for k, v in features.items() if k in self.engine.input_names}
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        before, after, _ = self.engine.special_layout
+        return inputs, window_positions(window, len(before), len(after), len(windowed.ids))
+
     def align(self, text: str) -> Alignment:
-        """Tokens of one text (as the model sees them, specials included) grouped into words."""
+        """Tokens of one text (as the model sees them, specials included) grouped into words.
+
+        Under windows (the default) a long text's alignment covers all its tokens, between one pair
+        of special tokens, as if the model had no maximum; with `long="truncate"` only the part it sees.
+        """
+        if self.windows(text) is not None:
+            enc = self.tokenizer(
+                [text],
+                truncation=False,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+                return_attention_mask=False,
+                verbose=False,
+            )
+            tokens = self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
+            offsets = [tuple(o) for o in enc["offset_mapping"][0]]
+            return align(text, tokens, offsets, [bool(s) for s in enc["special_tokens_mask"][0]])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)
             enc = self.tokenize([text])
@@ -457,21 +515,29 @@ class Classifier:
         return Target.of_label(label, contrast_index)
 
     # ---------------------------------------------------------------- batched prediction
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities (n, n_labels) for each text, in input order; the function explainers consume.
 
         Runs through the engine (`explain.engine`): each distinct text is tokenized and evaluated
         once, in length-sorted batches bounded by `max_tokens_per_batch` padded tokens (and
-        `max_batch_size` rows); memory is bounded by the batch, not by the number of texts.
+        `max_batch_size` rows); memory is bounded by the batch, not by the number of texts. `texts` may be
+        a generator (perturbation variants of a long review): it is read one engine chunk at a time.
         """
-        texts = _as_text_list(texts, allow_empty=True)
+        texts = _as_text_list(texts, allow_empty=True) if isinstance(texts, (str, list, tuple)) else _checked(texts)
         return self.engine.predict_proba(texts, len(self.labels))
 
     # ---------------------------------------------------------------- the whole pipeline, shown
     def trace(self, text: str) -> Trace:
-        """Run the three stages on one text and keep every intermediate value."""
+        """Run the three stages on one text and keep every intermediate value.
+
+        A long text read in windows (the default) has one trace per window in `windows`, with the
+        window's place and weight; its own probabilities are the windows' weighted mean (`explain.windows`).
+        """
         (text,) = _as_text_list([text])
         check_text(text)
+        windowed = self.windows(text)
+        if windowed is not None:
+            return self._windowed_trace(text, windowed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
             encoding = self.tokenize([text])
@@ -479,6 +545,9 @@ class Classifier:
             warnings.warn(
                 f"the text is longer than {self.max_length} tokens and was truncated", TruncationWarning, stacklevel=2
             )
+        return self._trace_encoding(text, encoding)
+
+    def _trace_encoding(self, text: str, encoding: Encoding) -> Trace:
         logits = self.infer(encoding).logits
         probs = self.postprocess(logits)[0]
         return Trace(
@@ -500,8 +569,44 @@ class Classifier:
             rating_unit=self.rating_unit,
         )
 
+    def _windowed_trace(self, text: str, windowed: WindowedText) -> Trace:
+        """The trace of each window, and the text's: the first window's stages 1-2, the aggregated stage 3."""
+        parts = []
+        for window in windowed.windows:
+            inputs, _ = self.window_inputs(windowed, window)
+            ids = inputs["input_ids"][0].tolist()
+            n = len(ids)
+            encoding = Encoding(
+                inputs["input_ids"].cpu(),
+                inputs["attention_mask"].cpu(),
+                inputs["token_type_ids"].cpu() if "token_type_ids" in inputs else None,
+                [self.tokenizer.convert_ids_to_tokens(ids)],
+                [[(0, 0)] * n],
+                [[False] * n],
+                [False],
+            )
+            trace = self._trace_encoding(text, encoding)
+            parts.append(WindowTrace(window.start, window.end, window.weight, trace))
+        probs = np.array([w.weight for w in windowed.windows]) @ np.array([p.trace.probabilities for p in parts])
+        return replace(
+            parts[0].trace,
+            logits=np.log(np.maximum(probs, 1e-30)).tolist(),
+            probabilities=probs.tolist(),
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
+            expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
+            windows=tuple(parts),
+        )
+
     def __repr__(self) -> str:
         return f"Classifier(name={self.name!r}, labels={self.labels}, device={self.device})"
+
+
+def _checked(texts: Iterable[str]) -> Iterator[str]:
+    """The texts of an iterable, one at a time, each checked to be a str."""
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+        yield t
 
 
 def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list[str]:

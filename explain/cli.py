@@ -122,6 +122,7 @@ def load_classifier(
     trust_remote_code: bool = False,
     label_values: str | None = None,
     allow_untrained_head: bool = False,
+    long: str = "windows",
 ):
     from explain.models import load_classifier as load
 
@@ -130,6 +131,7 @@ def load_classifier(
         trust_remote_code=trust_remote_code,
         label_values=label_values,
         allow_untrained_head=allow_untrained_head,
+        long=long,
     )
 
 
@@ -180,6 +182,14 @@ def write_json_array(rows) -> None:
     sys.stdout.flush()
 
 
+LongOpt = Annotated[
+    str,
+    typer.Option(
+        "--long", help="A review longer than the model's maximum: windows (read it whole) or truncate (its first part)."
+    ),
+]
+
+
 @app.command()
 def predict(
     texts: TextsArg = None,
@@ -192,13 +202,14 @@ def predict(
     trust_remote_code: RemoteOpt = False,
     label_values: LabelValuesOpt = None,
     allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Probability of each label for each text, and the expected rating; the top label is marked."""
     from explain.render.plain import answer_line
     from explain.render.terminal import prediction_table
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     warning = head_warning(clf)
     values = None if clf.label_values is None else np.asarray(clf.label_values)
 
@@ -235,12 +246,13 @@ def trace(
     trust_remote_code: RemoteOpt = False,
     label_values: LabelValuesOpt = None,
     allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     for i, text in enumerate(items):
         if i:
             print("\n" + "=" * 72 + "\n")
@@ -269,6 +281,7 @@ def why(
     trust_remote_code: RemoteOpt = False,
     label_values: LabelValuesOpt = None,
     allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
@@ -281,7 +294,7 @@ def why(
     names = method_names(method, option="--method")
     params = parse_params(param, names)
     writable_output(html)
-    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]

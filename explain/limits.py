@@ -90,3 +90,19 @@ def check_text(text: str, index: int | None = None) -> str:
             "give a text with at least one word"
         )
     return text
+
+
+MAX_WINDOW_EVALUATIONS = Limit(
+    "REVIEW_EXPLAINER_MAX_WINDOW_EVALS", 2_000, "model windows (up to the model's maximum length) per explanation"
+)
+
+
+def check_window_evaluations(method: str, cost: int, how_to_lower: str) -> None:
+    """Refuse, before any work, an explanation of a long review estimated to evaluate more than
+    `MAX_WINDOW_EVALUATIONS` model windows; the one-line error says what to lower."""
+    limit = MAX_WINDOW_EVALUATIONS.value()
+    if cost > limit:
+        raise InputTooLargeError(
+            f"{method} on this review would evaluate about {cost:,} model windows; the limit is {limit:,} "
+            f"(about a minute on 2 CPU cores): {how_to_lower}, or set {MAX_WINDOW_EVALUATIONS.env}"
+        )

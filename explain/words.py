@@ -1,10 +1,17 @@
-"""Subword -> word grouping: which tokens make up which word of the review.
+"""Subword -> word grouping: which tokens make up which word of the review; and the coarser units.
 
 A word is a run of letters/digits or a single other non-space character (`\\w+|[^\\w\\s]`), the
 split BERT's pre-tokenizer makes too. Each non-special token belongs to the word holding its first
 character; words that one token spans (e.g. RoBERTa's `'t`) are merged so every token sits in exactly
-one word. Words the model never saw (past truncation) are left out. LIME is handed these
+one word. Under `long="truncate"` words the model never sees are left out; under windows (the
+default) `Classifier.align` covers the whole text. LIME is handed these
 words, so perturbation methods and token methods agree on what a word is.
+
+Units (`perturbation_units`): perturbation methods (occlusion, LIME) remove one word at a time up to
+`WORD_UNITS_UP_TO` (300) words; above that, whole sentences (runs ending in . ! ? or a line break) up to
+`SENTENCE_UNITS_UP_TO` (150) sentences; above that, `CHUNK_UNITS` (150) chunks of consecutive words
+of about equal size. A unit's score is spread evenly over its words, so a sentence's score is still
+the sum of its words' scores. The unit used is in the explanation's diagnostics.
 """
 
 from __future__ import annotations
@@ -13,6 +20,8 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
 REMOVAL_MODES = ("delete", "mask")  # how perturbation methods and metrics take a word out of a text
@@ -121,3 +130,64 @@ def remove_words(text: str, spans: Sequence[tuple[int, int]], replacement: str =
         last = end
     pieces.append(text[last:])
     return "".join(pieces)
+
+
+# ---------------------------------------------------------------- coarser units for long texts
+WORD_UNITS_UP_TO = 300  # perturbation methods remove single words up to this many words...
+SENTENCE_UNITS_UP_TO = 150  # ...then whole sentences up to this many sentences...
+CHUNK_UNITS = 150  # ...then this many chunks of consecutive sentences (about equal in words)
+SENTENCE_PATTERN = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
+
+
+@dataclass(frozen=True)
+class Units:
+    """What a perturbation method removes at a time: words, sentences or chunks, each a run of whole words."""
+
+    kind: str  # "word", "sentence" or "chunk"
+    word_ranges: tuple[tuple[int, int], ...]  # per unit, its words [first, last + 1) in the alignment
+
+    def __len__(self) -> int:
+        return len(self.word_ranges)
+
+    def spans(self, alignment: Alignment) -> list[tuple[int, int]]:
+        """Each unit's character span in the text (first word's start to last word's end)."""
+        return [(alignment.word_offsets[a][0], alignment.word_offsets[b - 1][1]) for a, b in self.word_ranges]
+
+    def word_to_unit(self) -> np.ndarray:
+        out = np.empty(self.word_ranges[-1][1] if self.word_ranges else 0, dtype=np.intp)
+        for unit, (a, b) in enumerate(self.word_ranges):
+            out[a:b] = unit
+        return out
+
+    def spread(self, unit_scores: np.ndarray) -> np.ndarray:
+        """Word scores from unit scores (first axis): each unit's score split evenly over its words (sums kept)."""
+        unit_scores = np.asarray(unit_scores, dtype=np.float64)
+        sizes = np.array([b - a for a, b in self.word_ranges], dtype=np.float64)
+        shape = (-1,) + (1,) * (unit_scores.ndim - 1)
+        return (unit_scores / sizes.reshape(shape))[self.word_to_unit()]
+
+
+def sentence_word_ranges(text: str, alignment: Alignment) -> list[tuple[int, int]]:
+    """The words of each sentence (a run ending in `.`, `!`, `?` or a line break), as [first, last + 1) ranges."""
+    starts = [s for s, _ in alignment.word_offsets]
+    ranges, first = [], 0
+    for match in SENTENCE_PATTERN.finditer(text):
+        last = bisect.bisect_left(starts, match.end())  # words starting before the sentence's end
+        if last > first:
+            ranges.append((first, last))
+            first = last
+    if first < len(starts):
+        ranges.append((first, len(starts)))
+    return ranges
+
+
+def perturbation_units(text: str, alignment: Alignment) -> Units:
+    """Words up to `WORD_UNITS_UP_TO` words, else sentences up to `SENTENCE_UNITS_UP_TO`, else `CHUNK_UNITS` chunks."""
+    n = len(alignment.words)
+    if n <= WORD_UNITS_UP_TO:
+        return Units("word", tuple((i, i + 1) for i in range(n)))
+    sentences = sentence_word_ranges(text, alignment)
+    if len(sentences) <= SENTENCE_UNITS_UP_TO:
+        return Units("sentence", tuple(sentences))
+    bounds = np.linspace(0, n, CHUNK_UNITS + 1).round().astype(int)
+    return Units("chunk", tuple((int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a))

@@ -144,14 +144,21 @@ def test_masker_token_mismatch_fails_loudly(tiny_bert, monkeypatch):
         explain(tiny_bert, REVIEW, method="shap", max_evals=16)
 
 
-def test_long_text_explains_what_the_model_sees(sensitive_classifier):
+@pytest.mark.parametrize("long", ["truncate", "windows"])
+def test_long_text_explains_what_the_model_sees(sensitive_classifier, long):
     text = "great battery, awful screen. " * 60
+    clf = Classifier(sensitive_classifier.model, sensitive_classifier.tokenizer, long=long)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exp = explain(sensitive_classifier, text, method="shap", max_evals=100)
-        probs = sensitive_classifier.predict_proba([text])[0]
-    assert exp.diagnostics["truncated"] is True
-    assert len(exp.tokens) == sensitive_classifier.max_length
+        exp = explain(clf, text, method="shap", max_evals=100)
+        probs = clf.predict_proba([text])[0]
+    assert exp.diagnostics["truncated"] is (long == "truncate")
+    if long == "truncate":
+        assert len(exp.tokens) == clf.max_length
+    else:
+        assert len(exp.words) == 60 * 6 and len(exp.tokens) > clf.max_length
+    # additive on the windowed prediction too (shap's masker rebuilds a long RoBERTa text slightly differently)
+    tolerance = 1e-5 if long == "truncate" else 5e-4
     assert exp.token_scores.sum() + exp.diagnostics["base_value"] == pytest.approx(
-        float(exp.target_spec.from_proba(probs)), abs=1e-5
+        float(exp.target_spec.from_proba(probs)), abs=tolerance
     )

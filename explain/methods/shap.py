@@ -7,7 +7,8 @@ scores every label: a label's token values plus its base value add up to its pre
 
 shap's Text masker tokenizes with the model's own tokenizer, so its features are our alignment's
 tokens, special tokens included (never masked, value 0); that is checked, not assumed. A text longer
-than the model's maximum is explained as the part the model sees.
+than the model's maximum is read whole in windows (the engine windows every masked variant), or with
+`long="truncate"` explained as the part the model sees.
 
 Diagnostics: `base_value` and `fx` (the base value and the classifier's output for the explained
 number: the expected rating, or the target's probability minus the contrast's when one is given),
@@ -27,6 +28,7 @@ import numpy as np
 from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.limits import check_window_evaluations
 from explain.methods import new_explanation, probability_unit, register
 from explain.target import Target
 
@@ -48,11 +50,16 @@ def shap_values(
     if max_evals < 2:
         raise UserError(f"shap needs max_evals of at least 2 (got {max_evals}); 500 is the usual budget")
     alignment = classifier.align(text)
+    windowed = classifier.windows(text)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncationWarning)
         encoding = classifier.tokenize([text])
     model_ids = encoding.input_ids[0][encoding.attention_mask[0].bool()].tolist()
-    if encoding.truncated[0]:  # explain what the model sees
+    truncated = encoding.truncated[0] and windowed is None
+    if windowed is not None:  # read whole, in windows: every token is a feature
+        check_window_evaluations("shap", len(windowed.windows) * max_evals, "lower max_evals, or use occlusion")
+        model_ids = classifier.tokenizer.convert_tokens_to_ids(list(alignment.tokens))
+    if truncated:  # explain what the model sees
         text_seen = text[
             : max((e for (_, e), sp in zip(alignment.token_offsets, alignment.special) if not sp), default=0)
         ]
@@ -100,7 +107,7 @@ def shap_values(
         "fx": output,
         "additivity_error": abs(total + base_value - output),
         "base_values": base.tolist(),
-        "truncated": bool(encoding.truncated[0]),
+        "truncated": bool(truncated),
     }
     return new_explanation(
         classifier,

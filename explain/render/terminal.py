@@ -39,7 +39,9 @@ def printable(text: str) -> str:
 
 
 def format_trace(trace: Trace) -> str:
-    """The trace in the seed's three sections, as plain text."""
+    """The trace in the seed's three sections, as plain text (a long text: each window's, then the aggregation)."""
+    if trace.windows:
+        return _format_windowed_trace(trace)
     lines = [
         f"Text: {trace.text!r}",
         f"Model: {trace.model}",
@@ -74,6 +76,32 @@ def format_trace(trace: Trace) -> str:
         lines += [f"  expected rating = sum of value x probability = {terms} = {trace.expected_rating:.3f}"]
     lines += ["", f"Answer: {trace.answer}"]
     return printable("\n".join(lines))
+
+
+def _format_windowed_trace(trace: Trace) -> str:
+    n = len(trace.windows)
+    lines = [
+        f"Text: {_shorten(trace.text, 200)!r}",
+        f"Model: {trace.model}",
+        f"The text is longer than {trace.max_length} tokens: read whole in {n} overlapping windows.",
+    ]
+    for i, part in enumerate(trace.windows):
+        lines += ["", f"=== Window {i + 1}/{n}: tokens {part.start}-{part.end}, weight {part.weight:.3f} ===", ""]
+        lines.append(format_trace(part.trace).split("\n", 2)[2])  # without the text and model lines
+    weights = " + ".join(f"{p.weight:.3f} x window {i + 1}" for i, p in enumerate(trace.windows))
+    lines += [
+        "",
+        "=== Aggregation: probabilities = " + weights + " ===",
+        "  (each window weighted by the tokens it owns: the tokens nearer its centre than any other window's)",
+        f"  probabilities: [{', '.join(f'{p:.4f}' for p in trace.probabilities)}]",
+        "  predictions:",
+    ]
+    top = trace.predicted_label
+    lines += [
+        f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
+        for label, p in trace.predictions.items()
+    ]
+    return "\n".join(lines)
 
 
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
@@ -129,6 +157,13 @@ def explanation_notes(explanation: Explanation) -> list[str]:
         notes.append(f"SHAP values miss f(x) by {d['additivity_error']:.4f}")
     if d.get("truncated"):
         notes.append("the review was longer than the model's maximum; only the part it sees is explained")
+    if d.get("unit") in ("sentence", "chunk"):
+        notes.append(
+            f"long review ({len(explanation.words):,} words): scored by removing one {d['unit']} at a time "
+            f"({d['units']} {d['unit']}s), each {d['unit']}'s score spread evenly over its words"
+        )
+    if d.get("windows", 1) > 1:
+        notes.append(f"long review: read in {d['windows']} overlapping windows")
     return notes
 
 
