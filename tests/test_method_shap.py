@@ -34,37 +34,63 @@ def sensitive_classifier(request) -> Classifier:
     return sensitive(request.getfixturevalue(f"tiny_{request.param}_dir"))
 
 
-@pytest.mark.parametrize("max_evals", [64, 500])
-def test_parity_with_shap_pipeline(sensitive_classifier, max_evals):
-    """Same model, text and max_evals: our values equal shap.Explainer(pipeline(top_k=None))'s within 1e-4."""
+def shap_default_path(clf: Classifier, text: str, max_evals: int, seed: int = 0):
+    """shap as its users run it: `shap.Explainer(f, shap.maskers.Text(tokenizer))`, shap's default batch size."""
     import shap
-    import transformers
 
+    reference = shap.Explainer(clf.predict_proba, shap.maskers.Text(clf.tokenizer), output_names=list(clf.labels))
+    assert type(reference).__name__ == "PartitionExplainer"
+    saved = np.random.get_state()
+    np.random.seed(seed)  # shap breaks priority ties with numpy's global generator
+    try:
+        return reference([text], max_evals=max_evals, silent=True)
+    finally:
+        np.random.set_state(saved)
+
+
+@pytest.mark.parametrize("max_evals", [40, 64, 150, 500])
+def test_parity_with_shap_default_path(sensitive_classifier, max_evals):
+    """Same model, text and max_evals: our values equal shap's default path within 1e-4.
+
+    Below a full expansion of the partition tree (358 masks here), which nodes get expanded depends on
+    shap's batch size and its tie-breaking draws; ours follows both, so the values are the same.
+    """
     clf = sensitive_classifier
     ours = explain(clf, REVIEW, method="shap", max_evals=max_evals, seed=0)
-    pipe = transformers.pipeline(
-        "text-classification", model=clf.model, tokenizer=clf.tokenizer, top_k=None, batch_size=64
-    )  # batching only speeds the reference up
-    reference = shap.Explainer(pipe)
-    assert type(reference).__name__ == "PartitionExplainer"
-    # With a budget too small to expand the whole partition tree, which nodes get expanded depends on
-    # the batch size (queue popped per batch) and on numpy's global generator (priority ties): match
-    # both. At 500 the tree (358 masks here) is expanded fully and shap's default batch size is kept.
-    np.random.seed(0)
-    call = {"batch_size": max_evals} if max_evals < 358 else {}
-    theirs = reference([REVIEW], max_evals=max_evals, silent=True, **call)
-    assert list(theirs.output_names) == clf.labels  # pipeline dicts put back in label-id order
+    theirs = shap_default_path(clf, REVIEW, max_evals)
     assert theirs.values[0].shape == ours.label_token_scores.shape
     assert np.abs(ours.label_token_scores).max() > 0.01  # values far above the tolerance
     np.testing.assert_allclose(ours.label_token_scores, theirs.values[0], rtol=0, atol=1e-4)
     np.testing.assert_allclose(ours.diagnostics["base_values"], theirs.base_values[0], rtol=0, atol=1e-4)
+    assert ours.diagnostics["exact"] is (max_evals >= 358)
+    assert ours.diagnostics["evals"] <= max_evals
+
+
+def test_parity_with_shap_pipeline(sensitive_classifier):
+    """The same with shap.Explainer(transformers.pipeline(top_k=None)), the textbook call."""
+    import shap
+    import transformers
+
+    clf = sensitive_classifier
+    pipe = transformers.pipeline("text-classification", model=clf.model, tokenizer=clf.tokenizer, top_k=None)
+    np.random.seed(0)
+    theirs = shap.Explainer(pipe)([REVIEW], max_evals=150, silent=True)
+    assert list(theirs.output_names) == clf.labels  # pipeline dicts put back in label-id order
+    ours = explain(clf, REVIEW, method="shap", max_evals=150, seed=0)
+    np.testing.assert_allclose(ours.label_token_scores, theirs.values[0], rtol=0, atol=1e-4)
 
 
 def test_parity_tolerance_can_fail(sensitive_classifier):
-    """The parity tolerance separates budgets: values at max_evals=64 and 500 differ by far more than 1e-4."""
+    """The parity tolerance separates budgets and batch sizes: both move the values by far more than 1e-4."""
+    import shap
+
     small = explain(sensitive_classifier, REVIEW, method="shap", max_evals=64)
     full = explain(sensitive_classifier, REVIEW, method="shap", max_evals=500)
     assert np.abs(small.label_token_scores - full.label_token_scores).max() > 1e-3
+    reference = shap.Explainer(sensitive_classifier.predict_proba, shap.maskers.Text(sensitive_classifier.tokenizer))
+    np.random.seed(0)
+    other_batch = reference([REVIEW], max_evals=64, batch_size=64, silent=True)
+    assert np.abs(small.label_token_scores - other_batch.values[0]).max() > 1e-3
 
 
 def test_additivity(tiny_classifier):

@@ -27,6 +27,7 @@ from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import new_explanation, register
+from explain.methods.partition import owen_values
 
 
 @register(
@@ -52,7 +53,9 @@ def shap_values(
     model_ids = encoding.input_ids[0][encoding.attention_mask[0].bool()].tolist()
     if encoding.truncated[0]:  # explain what the model sees
         text_seen = text[
-            : max((e for (_, e), sp in zip(alignment.token_offsets, alignment.special) if not sp), default=0)
+            : max(
+                (e for (_, e), sp in zip(alignment.token_offsets, alignment.special, strict=True) if not sp), default=0
+            )
         ]
     else:
         text_seen = text
@@ -66,39 +69,65 @@ def shap_values(
             f"{list(alignment.tokens)}; SHAP values could not be mapped onto the tokens"
         )
 
-    def predict(masked_texts) -> np.ndarray:
+    def predict(masks: np.ndarray) -> np.ndarray:
+        texts = [str(masker(mask, text_seen)[0][0]) for mask in masks]
         with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
             warnings.simplefilter("ignore", TruncationWarning)
-            return classifier.predict_proba([str(t) for t in masked_texts])
+            return classifier.predict_proba(texts)
 
-    explainer = shap.Explainer(predict, masker, algorithm="partition", output_names=list(classifier.labels))
-    saved = np.random.get_state()  # shap breaks priority ties with the global numpy generator
-    np.random.seed(seed)
-    try:
-        result = explainer([text_seen], max_evals=max_evals, batch_size=max_evals, silent=True)
-    finally:
-        np.random.set_state(saved)
-
-    values = np.asarray(result.values[0], dtype=np.float64)  # (n_tokens, n_labels)
-    base = np.asarray(result.base_values[0], dtype=np.float64)  # (n_labels,)
+    result = owen_values(predict, masker.clustering(text_seen), max_evals, seed=seed)
+    values, base = result.values, result.base  # (n_tokens, n_labels), (n_labels,)
     if values.shape != (len(alignment.tokens), len(classifier.labels)):
         raise ValueError(
             f"shap returned values of shape {values.shape} for {len(alignment.tokens)} tokens "
             f"and {len(classifier.labels)} labels"
         )
-    fx = predict([text])[0].astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        fx = classifier.predict_proba([text])[0].astype(np.float64)
 
-    def explained(per_label: np.ndarray) -> float:
-        return float(per_label[..., target] - (per_label[..., contrast] if contrast is not None else 0.0))
+    budget = {
+        "exact": result.exact,
+        "evals": result.evals,
+        "model_calls": result.model_calls,
+        "model_evals": result.model_evals,
+        "truncated": bool(encoding.truncated[0]),
+    }
+    change = None if result.half_values is None else values - result.half_values
+    return _explanation(classifier, text, target, contrast, alignment, values, base, fx, change, budget)
+
+
+def _explanation(
+    classifier: Classifier,
+    text: str,
+    target: int,
+    contrast: int | None,
+    alignment,
+    values: np.ndarray,
+    base: np.ndarray,
+    fx: np.ndarray,
+    change: np.ndarray | None,
+    budget: dict,
+) -> Explanation:
+    """The Explanation of label values (n_tokens, n_labels), base (n_labels,) and output fx (n_labels,).
+
+    `change`: values minus those at half the budget (None when exact); its largest explained entry is
+    the `estimated_error`.
+    """
+
+    def explained(per_label: np.ndarray) -> np.ndarray | float:
+        scores = per_label[..., target] - (per_label[..., contrast] if contrast is not None else 0.0)
+        return float(scores) if np.ndim(scores) == 0 else scores
 
     base_value, output = explained(base), explained(fx)
-    total = explained(values.sum(axis=0))
+    total = float(np.sum(explained(values)))
     diagnostics = {
         "base_value": base_value,
         "fx": output,
         "additivity_error": abs(total + base_value - output),
         "base_values": base.tolist(),
-        "truncated": bool(encoding.truncated[0]),
+        "estimated_error": 0.0 if change is None else float(np.abs(explained(change)).max()),
+        **budget,
     }
     return new_explanation(
         classifier,
