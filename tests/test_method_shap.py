@@ -179,3 +179,93 @@ def test_long_text_explains_what_the_model_sees(sensitive_classifier):
     assert exp.diagnostics["truncated"] is True
     assert len(exp.tokens) == sensitive_classifier.max_length
     assert exp.token_scores.sum() + exp.diagnostics["base_value"] == pytest.approx(float(probs[exp.target]), abs=1e-5)
+
+
+# ---------------------------------------------------------------- the Partition algorithm itself
+def toy_game(n: int = 12, seed: int = 3):
+    """A nonlinear set function (masks (k, n) -> 2 outputs) and a shap text clustering of n tokens."""
+    import shap
+
+    rng = np.random.default_rng(seed)
+    w, pair = rng.normal(size=n), rng.normal(size=(n, n)) / n
+
+    def model(masks: np.ndarray) -> np.ndarray:
+        x = masks.astype(float)
+        z = x @ w + np.einsum("ki,ij,kj->k", x, pair, x)
+        p = 1 / (1 + np.exp(-z))
+        return np.stack([p, 1 - p], axis=1)
+
+    words = ["the", "battery", "died", "after", "two", "days", ",", "what", "a", "waste", "of", "money", ".", "really"][
+        :n
+    ]
+    clustering = shap.maskers._text.partition_tree(words, [])
+    clustering[:, 2] = clustering[:, 3] / clustering[:, 3].max()
+    return model, clustering
+
+
+def test_exact_path_equals_the_full_queue_run():
+    """The one-call full tree equals shap's queue algorithm run to completion, and is additive."""
+    from explain.methods.partition import Tree, owen_values
+
+    model, clustering = toy_game()
+    full = Tree(clustering).full_tree_evals()
+    exact = owen_values(model, clustering, full)
+    queued = owen_values(model, clustering, full, exact_if_fits=False, lookahead=False)
+    assert exact.exact and queued.exact and exact.evals == queued.evals == full
+    assert exact.model_calls == 1 and queued.model_calls > 10
+    np.testing.assert_allclose(exact.values, queued.values, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(exact.values.sum(axis=0) + exact.base, exact.fx, rtol=0, atol=1e-12)
+    short = owen_values(model, clustering, full - 2)
+    assert not short.exact and np.abs(short.values - exact.values).max() > 1e-4
+
+
+def test_linear_model_owen_values_are_its_weights():
+    """For a linear set function every Owen value is the feature's weight (known answer)."""
+    from explain.methods.partition import owen_values
+
+    _, clustering = toy_game()
+    w = np.linspace(-1, 1, 12)
+    result = owen_values(lambda m: (m.astype(float) @ w)[:, None], clustering, 10_000)
+    assert result.exact
+    np.testing.assert_allclose(result.values[:, 0], w, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("max_evals", [30, 60, 100])  # the whole tree: 108
+def test_lookahead_changes_model_calls_not_values(max_evals):
+    from explain.methods.partition import owen_values
+
+    model, clustering = toy_game()
+    plain = owen_values(model, clustering, max_evals, lookahead=False, seed=4)
+    ahead = owen_values(model, clustering, max_evals, lookahead=True, seed=4)
+    np.testing.assert_allclose(plain.values, ahead.values, rtol=0, atol=1e-12)  # batch composition: ulps
+    assert plain.evals == ahead.evals <= max_evals and plain.model_evals == plain.evals
+    assert ahead.model_calls < plain.model_calls
+
+
+def test_half_budget_values_are_the_run_at_half_the_budget():
+    """The error estimate compares with a real run: the values the first half of the evaluations give."""
+    from explain.methods.partition import owen_values
+
+    model, clustering = toy_game()
+    result = owen_values(model, clustering, 100, seed=1)
+    assert not result.exact and 51 <= result.half_evals < 60
+    half = owen_values(model, clustering, result.half_evals, seed=1)
+    np.testing.assert_allclose(result.half_values, half.values, rtol=0, atol=1e-12)
+    assert np.abs(result.values - result.half_values).max() > 1e-4
+
+
+def test_budget_diagnostics_and_note(sensitive_classifier):
+    """Exact when the tree fits (no estimate to show); otherwise an estimated error and a 'raise max_evals' note."""
+    from explain.render.terminal import explanation_notes
+
+    exact = explain(sensitive_classifier, REVIEW, method="shap", max_evals=500)
+    assert exact.diagnostics["exact"] is True and exact.diagnostics["estimated_error"] == 0.0
+    assert exact.diagnostics["model_calls"] == 1
+    assert not any("max_evals" in note for note in explanation_notes(exact))
+    rough = explain(sensitive_classifier, REVIEW, method="shap", max_evals=64)
+    d = rough.diagnostics
+    assert d["exact"] is False and d["estimated_error"] > 1e-3 and d["full_tree_evals"] == exact.diagnostics["evals"]
+    error = np.abs(rough.token_scores - exact.token_scores).max()
+    assert error / 10 < d["estimated_error"] < 10 * error  # an estimate of the true error's size, not a bound
+    note = next(note for note in explanation_notes(rough) if "max_evals" in note)
+    assert f"{d['estimated_error']:.4f}" in note and "shap.max_evals=128" in note

@@ -41,8 +41,10 @@ class OwenResult:
     evals: int  # masks the algorithm consumed (base and full output included), as shap counts them
     exact: bool  # the whole tree was expanded: these are the converged Owen values
     half_values: np.ndarray | None  # the result after half the budget (None when exact)
+    half_evals: int | None  # the budget that result equals: the first count >= half the budget
     model_calls: int
     model_evals: int  # masks sent to the model, lookahead included
+    full_tree_evals: int  # the budget from which the result is exact
 
 
 class Tree:
@@ -117,6 +119,7 @@ def owen_values(
     batch_size: int = SHAP_TEXT_BATCH_SIZE,
     lookahead: bool = True,
     seed: int = 0,
+    exact_if_fits: bool = True,
 ) -> OwenResult:
     """Owen values of `model` (bool masks (k, n) -> outputs (k, n_outputs)) over `clustering`.
 
@@ -127,17 +130,17 @@ def owen_values(
     cache = MaskCache(model)
     n = tree.n
     none, full = np.zeros(n, dtype=bool), np.ones(n, dtype=bool)
-    if tree.full_tree_evals() <= max_evals:
+    if exact_if_fits and tree.full_tree_evals() <= max_evals:
         return _exact(tree, cache, none, full)
     f00, f11 = cache.evaluate([none, full])
     node_values = np.zeros((2 * n - 1, len(f00)))
     rng = np.random.RandomState(seed)
     budget, half = max_evals - 2, (max_evals - 2) // 2
     queue = [(0.0, 0.0, 0, (none, f00, f11, tree.root, 1.0))]
-    pushed, evals, half_values = 1, 0, None
+    pushed, evals, half_values, half_evals = 1, 0, None, None
     while queue:
         if half_values is None and evals >= half:
-            half_values = _values_with_queue(tree, node_values, queue)
+            half_values, half_evals = _values_with_queue(tree, node_values, queue), evals + 2
         if evals >= budget:
             break
         batch: list[tuple] = []
@@ -170,7 +173,16 @@ def owen_values(
                 pushed += 1
     values = _values_with_queue(tree, node_values, queue)
     return OwenResult(
-        values, _output(cache, none), _output(cache, full), evals + 2, False, half_values, cache.calls, cache.evals
+        values,
+        _output(cache, none),
+        _output(cache, full),
+        evals + 2,
+        all(entry[3][3] < n for entry in queue),  # only leaves left: the whole tree was expanded
+        half_values,
+        half_evals,
+        cache.calls,
+        cache.evals,
+        tree.full_tree_evals(),
     )
 
 
@@ -219,4 +231,4 @@ def _exact(tree: Tree, cache: MaskCache, none: np.ndarray, full: np.ndarray) -> 
     values = np.zeros((n, len(f00)))
     for m00, m11, node, weight in visits:
         values[node] += (_output(cache, m11) - _output(cache, m00)) * weight
-    return OwenResult(values, f00, f11, len(masks), True, None, cache.calls, cache.evals)
+    return OwenResult(values, f00, f11, len(masks), True, None, None, cache.calls, cache.evals, len(masks))

@@ -91,6 +91,7 @@ def shap_values(
         "evals": result.evals,
         "model_calls": result.model_calls,
         "model_evals": result.model_evals,
+        "full_tree_evals": result.full_tree_evals,
         "truncated": bool(encoding.truncated[0]),
     }
     change = None if result.half_values is None else values - result.half_values
