@@ -242,8 +242,8 @@ def bench_shap(
                 curve[b] = shap_error(explain(clf, text, "shap", max_evals=b).label_token_scores, converged)
         reach = min((b for b in sorted(curve) if curve[b] <= goal), default=budget)
         ours, theirs_reach = best_of(
-            lambda: timed(partial(explain, clf, text, "shap", max_evals=reach)),
-            lambda: theirs(text, reach),
+            partial(timed, partial(explain, clf, text, "shap", max_evals=reach)),
+            partial(theirs, text, reach),
             repeats if n_tokens(clf, text) <= 100 else 1,
         )
         d = ours.result.diagnostics
