@@ -99,7 +99,7 @@ def test_additivity(tiny_classifier):
     probs = tiny_classifier.predict_proba([REVIEW])[0]
     totals = exp.label_token_scores.sum(axis=0) + np.asarray(exp.diagnostics["base_values"])
     np.testing.assert_allclose(totals, probs, rtol=0, atol=1e-5)
-    assert exp.diagnostics["fx"] == pytest.approx(float(probs[exp.target]), abs=1e-7)
+    assert exp.diagnostics["fx"] == pytest.approx(float(probs @ exp.target_spec.weights(len(probs))), abs=1e-7)
     assert exp.diagnostics["additivity_error"] < 1e-5
     assert exp.word_scores.sum() + exp.diagnostics["base_value"] == pytest.approx(exp.diagnostics["fx"], abs=1e-5)
 

@@ -9,10 +9,11 @@ shap's Text masker tokenizes with the model's own tokenizer, so its features are
 tokens, special tokens included (never masked, value 0); that is checked, not assumed. A text longer
 than the model's maximum is explained as the part the model sees.
 
-Diagnostics: `base_value` and `fx` (the base value and the classifier's output for the target, minus
-the contrast's when one is given), `additivity_error` = |sum of values + base_value - fx|, and
-`base_values` per label. The error is ~0 except where shap's masker rebuilds a slightly different
-text from the tokens: it collapses runs of whitespace, and repeats a character that a byte-level BPE
+Diagnostics: `base_value` and `fx` (the base value and the classifier's output for the explained
+number: the expected rating, or the target's probability minus the contrast's when one is given),
+`additivity_error` = |sum of values + base_value - fx|, and `base_values` per label. The error is
+~0 except where shap's masker rebuilds a slightly different text from the tokens: it collapses runs of
+whitespace, and repeats a character that a byte-level BPE
 tokenizer (RoBERTa) splits over several tokens (emoji, some accents); for those texts and tokenizers
 shap explained that rebuilt text, and the error says by how much its output differs.
 """
@@ -26,8 +27,9 @@ import numpy as np
 from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.methods import new_explanation, register
+from explain.methods import new_explanation, probability_unit, register
 from explain.methods.partition import owen_values
+from explain.target import Target
 
 
 @register(
@@ -39,7 +41,7 @@ from explain.methods.partition import owen_values
     budget="max_evals",
 )
 def shap_values(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, max_evals: int = 500, seed: int = 0
+    classifier: Classifier, text: str, target: Target, *, max_evals: int = 500, seed: int = 0
 ) -> Explanation:
     """Token values for every label from shap's Partition explainer (Lundberg & Lee 2017)."""
     import shap
@@ -95,14 +97,13 @@ def shap_values(
         "truncated": bool(encoding.truncated[0]),
     }
     change = None if result.half_values is None else values - result.half_values
-    return _explanation(classifier, text, target, contrast, alignment, values, base, fx, change, budget)
+    return _explanation(classifier, text, target, alignment, values, base, fx, change, budget)
 
 
 def _explanation(
     classifier: Classifier,
     text: str,
-    target: int,
-    contrast: int | None,
+    target: Target,
     alignment,
     values: np.ndarray,
     base: np.ndarray,
@@ -116,8 +117,10 @@ def _explanation(
     the `estimated_error`.
     """
 
-    def explained(per_label: np.ndarray) -> np.ndarray | float:
-        scores = per_label[..., target] - (per_label[..., contrast] if contrast is not None else 0.0)
+    weights = target.weights(len(classifier.labels))
+
+    def explained(per_label: np.ndarray) -> np.ndarray | float:  # linear in the label values
+        scores = np.asarray(per_label) @ weights
         return float(scores) if np.ndim(scores) == 0 else scores
 
     base_value, output = explained(base), explained(fx)
@@ -135,9 +138,9 @@ def _explanation(
         text,
         "shap",
         target,
-        contrast,
         alignment=alignment,
         label_token_scores=values,
         aggregation="sum",
+        unit=probability_unit(classifier, target),
         diagnostics=diagnostics,
     )
