@@ -636,6 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lime-modes", default="delete,mask", help="LIME removal modes to measure: delete,mask")
     parser.add_argument("--threads", type=int, default=None, help="torch threads for everything (default: torch's)")
     parser.add_argument("--model", default=None, help="model folder (default: the default model)")
+    parser.add_argument("--lengths", default=None, help="comma-separated text lengths in tokens (default 10,25,60,200)")
+    parser.add_argument("--shap-repeats", type=int, default=3, help="SHAP timings: best of this many (<= 100 tokens)")
     parser.add_argument(
         "--shap-converged-max",
         type=int,
@@ -670,7 +672,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {"machine": machine(), "quick": args.quick}
     print("machine: " + json.dumps(results["machine"]), flush=True)
     clf = Classifier.from_pretrained(args.model)
-    texts = review_texts(clf.tokenizer, QUICK_TOKENS if args.quick else TARGET_TOKENS)
+    lengths = tuple(int(n) for n in _names(args.lengths)) if args.lengths else None
+    texts = review_texts(clf.tokenizer, lengths or (QUICK_TOKENS if args.quick else TARGET_TOKENS))
     results["texts"] = {str(k): {"tokens": n_tokens(clf, t), "text": t} for k, t in texts.items()}
     warm = "Warm-up: imports, the inference view, first-call allocations."
     for method, params in (("shap", {"max_evals": 40}), ("lime", {"num_samples": 40}), ("ig", {"n_steps": 4})):
@@ -679,7 +682,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if "shap" in sections:
         print("1. SHAP", flush=True)
-        results["shap"] = bench_shap(clf, texts, converged_max=args.shap_converged_max)
+        results["shap"] = bench_shap(clf, texts, converged_max=args.shap_converged_max, repeats=args.shap_repeats)
     if "lime" in sections:
         print("2. LIME", flush=True)
         results["lime"] = bench_lime(clf, texts, (1000,) if args.quick else (1000, 5000), _names(args.lime_modes))
@@ -693,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     if "flags" in sections:
         print("6. speed flags", flush=True)
         results["flags"] = bench_flags(
-            sentences[:200] if args.quick else sentences[:500], _names(args.flags), texts[25]
+            sentences[:200] if args.quick else sentences[:500], _names(args.flags), texts.get(25)
         )
     results["machine"]["load_average_end"] = round(os.getloadavg()[0], 2)
     results["seconds"] = round(time.perf_counter() - started, 1)
