@@ -1,9 +1,12 @@
 """SHAP: Owen values of the tokens from shap's Partition explainer with its Text masker.
 
 Lundberg & Lee 2017, "A Unified Approach to Interpreting Model Predictions" (NeurIPS); the Partition
-algorithm computes Owen values over shap's hierarchical clustering of the tokens. Masked texts (tokens
-replaced by the tokenizer's mask token) go to `Classifier.predict_proba` in large batches, so one run
-scores every label: a label's token values plus its base value add up to its predicted probability.
+algorithm computes Owen values over shap's hierarchical clustering of the tokens. We run shap's algorithm
+ourselves (`explain.methods.partition`): the same nodes as `shap.Explainer(f, shap.maskers.Text(tok))`
+expands at the same `max_evals` and seed (shap's default batch size), so the same values, with the masked
+texts (built by shap's masker) going to `Classifier.predict_proba`; the whole tree in one engine call
+when it fits the budget (then exact). One run scores every label: a label's token values plus its base
+value add up to its predicted probability.
 
 shap's Text masker tokenizes with the model's own tokenizer, so its features are our alignment's
 tokens, special tokens included (never masked, value 0); that is checked, not assumed. A text longer
@@ -15,7 +18,11 @@ number: the expected rating, or the target's probability minus the contrast's wh
 ~0 except where shap's masker rebuilds a slightly different text from the tokens: it collapses runs of
 whitespace, and repeats a character that a byte-level BPE
 tokenizer (RoBERTa) splits over several tokens (emoji, some accents); for those texts and tokenizers
-shap explained that rebuilt text, and the error says by how much its output differs.
+shap explained that rebuilt text, and the error says by how much its output differs. Budget: `exact`
+(the whole tree was expanded), `evals` (masks used, as shap counts them), `full_tree_evals` (the budget
+from which the result is exact), `estimated_error` (largest change of the explained scores from the
+result at half the budget; 0 when exact), `model_calls` and `model_evals` (engine calls and masks sent,
+lookahead included).
 """
 
 from __future__ import annotations
