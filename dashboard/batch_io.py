@@ -6,13 +6,14 @@ import csv
 import io
 import json
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from explain.data import Review, read_reviews_csv
-from explain.errors import UserError
+from explain.errors import InputWarning, UserError
 
 COLUMN_GUESSES = {
     "text": ("text", "review", "review_text", "content", "body", "comment"),
@@ -56,14 +57,22 @@ def guess_column(columns: list[str], role: str) -> int | None:
 
 
 def read_reviews(data: bytes, text_col: str, stars_col: str | None) -> list[Review]:
-    """Reviews of an uploaded CSV, read by `explain.data.read_reviews_csv` (the CLI's reader)."""
+    """Reviews of an uploaded CSV, read by `explain.data.read_reviews_csv` (the CLI's reader).
+
+    Its `InputWarning`s (blank rows skipped, stars that are not numbers) are re-issued naming the upload.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "upload.csv"
         path.write_bytes(data)
         try:
-            return read_reviews_csv(path, text_col, stars_col)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", InputWarning)
+                reviews = read_reviews_csv(path, text_col, stars_col)
         except UserError as exc:  # its messages name the temporary path; name the upload instead
             raise UserError(str(exc).replace(str(path), "the uploaded file")) from exc
+    for w in caught:
+        warnings.warn(str(w.message).replace(str(path), "the uploaded file"), w.category, stacklevel=2)
+    return reviews
 
 
 def spreadsheet_safe(value: object) -> object:

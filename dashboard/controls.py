@@ -11,9 +11,10 @@ from allowed_models import DEFAULT_CHOICE_LABEL, DEFAULT_KEY, MODELS_ENV, ModelC
 
 from explain.classifier import Classifier
 from explain.errors import UserError
+from explain.limits import MAX_TEXT_CHARS
 from explain.methods import Method, methods
 
-MAX_REVIEW_CHARS = 20_000
+MAX_REVIEW_CHARS = MAX_TEXT_CHARS.value()  # the same limit as the CLI and the API (REVIEW_EXPLAINER_MAX_CHARS)
 NO_EXAMPLE = "(choose an example)"
 NO_CONTRAST = "(none)"
 

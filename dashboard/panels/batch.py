@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
+import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import cached
@@ -13,12 +14,17 @@ import pandas as pd
 import streamlit as st
 from batch_io import BatchResult, csv_bytes, csv_columns, guess_column, json_bytes, read_reviews
 
+from explain import limits
+from explain.corpus import label_stars
 from explain.data import Review
-from explain.errors import UserError
+from explain.errors import InputWarning, UserError
 from explain.methods import methods
 
-MAX_UPLOAD_MB = int(os.environ.get("REVIEW_EXPLAINER_MAX_UPLOAD_MB", "5"))
-MAX_ROWS = int(os.environ.get("REVIEW_EXPLAINER_MAX_ROWS", "500"))
+try:  # the same settings `explain dashboard` gives Streamlit's server (server.maxUploadSize)
+    MAX_UPLOAD_MB, MAX_ROWS = limits.MAX_UPLOAD_MB.value(), limits.MAX_ROWS.value()
+except UserError as exc:
+    st.error(str(exc))
+    st.stop()
 PREDICTIONS_ONLY = "(predictions only)"
 NO_STARS = "(none)"
 log = logging.getLogger(__name__)
@@ -65,11 +71,20 @@ run_id = (upload.file_id, upload.size, selection.model_key, text_col, stars_col,
 
 if st.button("Run", type="primary", key="batch_run"):
     try:
-        reviews = read_reviews(data, text_col, None if stars_col == NO_STARS else stars_col)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", InputWarning)
+            reviews = read_reviews(data, text_col, None if stars_col == NO_STARS else stars_col)
     except UserError as exc:
         st.error(f"{upload.name}: {exc}")
         st.stop()
-    notes = []
+    notes = [str(w.message) for w in caught if issubclass(w.category, InputWarning)]
+    checked = []
+    for i, review in enumerate(reviews):  # a review over the size limit (or without words) is skipped, not fatal
+        try:
+            checked.append(replace(review, text=limits.check_text(review.text, i)))
+        except UserError as exc:
+            notes.append(f"Skipped: {exc}")
+    reviews = checked
     if len(reviews) > MAX_ROWS:
         notes.append(f"The file has {len(reviews)} reviews; only the first {MAX_ROWS} were run.")
         reviews = reviews[:MAX_ROWS]
@@ -117,12 +132,16 @@ st.dataframe(
 )
 predicted_stars = table["predicted"].str.extract(r"^(\d+) stars?$")[0].astype(float)
 if "given stars" in table and predicted_stars.notna().all():  # only for star labels ("4 stars")
-    given = table["given stars"]
-    st.caption(
-        f"Predicted stars equal the given stars for {float((predicted_stars == given).mean()):.1%} of "
-        f"{len(table)} reviews (mean absolute difference {float((predicted_stars - given).abs().mean()):.2f} "
-        "stars)."
-    )
+    given = pd.to_numeric(table["given stars"], errors="coerce")
+    valid = given.isin([s for s in label_stars(classifier.labels) if s is not None])
+    if valid.any():  # rows without given stars, or stars outside the labels, are left out of the accuracy
+        hits, diff = (predicted_stars == given)[valid], (predicted_stars - given)[valid].abs()
+        left_out = int((~valid).sum())
+        st.caption(
+            f"Predicted stars equal the given stars for {float(hits.mean()):.1%} of {int(valid.sum())} reviews "
+            f"(mean absolute difference {float(diff.mean()):.2f} stars)"
+            + (f"; {left_out} review(s) without valid given stars are left out." if left_out else ".")
+        )
 stem = Path(upload.name).stem
 down_csv, down_json, down_html = st.columns(3)
 down_csv.download_button(

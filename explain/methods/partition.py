@@ -151,34 +151,13 @@ def owen_values(
             half_values, half_evals = _values_with_queue(tree, node_values, queue), evals + 2
         if evals >= budget:
             break
-        batch: list[tuple] = []
-        masks: list[np.ndarray] = []
-        while queue and len(masks) < batch_size and evals + len(masks) < budget:
-            m00, f00, f11, node, weight = heapq.heappop(queue)[3]
-            if node < n:  # a leaf: its marginal contribution, weighted
-                node_values[node] += (f11 - f00) * weight
-                continue
-            left, right = tree.children[node - n]
-            m10, m01 = m00 | tree.leaves[left], m00 | tree.leaves[right]
-            batch.append((m00, m10, m01, f00, f11, left, right, weight))
-            masks += [m10, m01]
+        batch, masks = _pop_round(tree, queue, node_values, batch_size, budget - evals)
         if not batch:
             continue
         ahead = _children_masks(tree, batch) if lookahead else []
         outputs = cache.evaluate(masks, ahead)
         evals += len(masks)
-        for i, (m00, m10, m01, f00, f11, left, right, weight) in enumerate(batch):
-            f10, f01 = outputs[2 * i], outputs[2 * i + 1]
-            w = weight / 2
-            for child in (
-                (m00, f00, f10, left, w),
-                (m00, f00, f01, right, w),
-                (m01, f01, f11, left, w),
-                (m10, f10, f11, right, w),
-            ):
-                priority = -np.max(np.abs(child[2] - child[1])) * w
-                heapq.heappush(queue, (priority, rng.randn(), pushed, child))
-                pushed += 1
+        pushed = _push_children(queue, batch, outputs, rng, pushed)
     values = _values_with_queue(tree, node_values, queue)
     return OwenResult(
         values,
@@ -192,6 +171,40 @@ def owen_values(
         cache.evals,
         tree.full_tree_evals(),
     )
+
+
+def _pop_round(
+    tree: Tree, queue: list, node_values: np.ndarray, batch_size: int, room: int
+) -> tuple[list[tuple], list[np.ndarray]]:
+    """One round as shap pops it: nodes until `batch_size` masks (or `room` left); leaves are credited."""
+    n, batch, masks = tree.n, [], []
+    while queue and len(masks) < batch_size and len(masks) < room:
+        m00, f00, f11, node, weight = heapq.heappop(queue)[3]
+        if node < n:  # a leaf: its marginal contribution, weighted
+            node_values[node] += (f11 - f00) * weight
+            continue
+        left, right = tree.children[node - n]
+        m10, m01 = m00 | tree.leaves[left], m00 | tree.leaves[right]
+        batch.append((m00, m10, m01, f00, f11, left, right, weight))
+        masks += [m10, m01]
+    return batch, masks
+
+
+def _push_children(queue: list, batch: list[tuple], outputs: list, rng: np.random.RandomState, pushed: int) -> int:
+    """Each expanded node's four children (left/right x without/with the sibling), shap's priorities and draws."""
+    for i, (m00, m10, m01, f00, f11, left, right, weight) in enumerate(batch):
+        f10, f01 = outputs[2 * i], outputs[2 * i + 1]
+        w = weight / 2
+        for child in (
+            (m00, f00, f10, left, w),
+            (m00, f00, f01, right, w),
+            (m01, f01, f11, left, w),
+            (m10, f10, f11, right, w),
+        ):
+            priority = -np.max(np.abs(child[2] - child[1])) * w
+            heapq.heappush(queue, (priority, rng.randn(), pushed, child))
+            pushed += 1
+    return pushed
 
 
 def _output(cache: MaskCache, mask: np.ndarray) -> np.ndarray:
