@@ -155,6 +155,13 @@ def explanation_notes(explanation: Explanation) -> list[str]:
         )
     if d.get("additivity_error", 0.0) > 1e-3:
         notes.append(f"SHAP values miss f(x) by {d['additivity_error']:.4f}")
+    if d.get("exact") is False and "estimated_error" in d:
+        notes.append(
+            f"SHAP is approximate at {d['evals']} evaluations: estimated error {d['estimated_error']:.4f}"
+            f"{' ' + explanation.unit if explanation.unit else ''} "
+            f"(change from half the budget); raise max_evals, e.g. --param shap.max_evals={2 * d['evals']} "
+            f"(exact from {d['full_tree_evals']})"
+        )
     if d.get("truncated"):
         notes.append("the review was longer than the model's maximum; only the part it sees is explained")
     if d.get("unit") in ("sentence", "chunk"):
