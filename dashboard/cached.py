@@ -15,6 +15,13 @@ from allowed_models import resolve
 from explain.classifier import Classifier, Trace, TruncationWarning
 from explain.explanation import Explanation
 from explain.methods import explain
+from explain.methods.attention import relevance_matrix, rollout_matrix
+from explain.render.attention_view import (
+    attention_inputs,
+    ensure_assets,
+    head_view_html,
+    model_view_html,
+)
 
 N_EXAMPLES_PER_STAR = 1
 EXAMPLE_MAX_CHARS = 400
@@ -32,7 +39,9 @@ class LoadedModel:
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
 def loaded_model(key: str) -> LoadedModel:
     choice = resolve(key)
-    return LoadedModel(Classifier.from_pretrained(choice.source), threading.Lock())
+    classifier = Classifier.from_pretrained(choice.source)
+    classifier.name = choice.label  # one model name everywhere: the picker's, also in explanations and reports
+    return LoadedModel(classifier, threading.Lock())
 
 
 def classifier(key: str) -> Classifier:
@@ -79,53 +88,35 @@ def explanation(
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def attention(key: str, text: str) -> tuple[tuple[str, ...], np.ndarray] | None:
-    """Tokens and attentions (layers, heads, seq, seq), or None while `attention_maps` is missing."""
-    from explain.render.attention_view import attention_inputs
-
+def attention(key: str, text: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """Tokens and attentions (layers, heads, seq, seq)."""
     model = loaded_model(key)
-    try:
-        with model.lock:
-            return attention_inputs(model.classifier, text)
-    except ImportError:  # explain.methods.attention predates attention_maps
-        return None
+    with model.lock:
+        return attention_inputs(model.classifier, text)
 
 
 @st.cache_resource(show_spinner="Fetching the attention view's JavaScript libraries with npm (once)...")
 def js_assets() -> Path:
-    from explain.render.attention_view import ensure_assets
-
     return ensure_assets()
 
 
 @st.cache_data(max_entries=50, show_spinner=False)
 def attention_views(key: str, text: str, layers: tuple[int, ...]) -> tuple[str, str]:
     """(head view HTML, model view HTML), offline."""
-    from explain.render.attention_view import head_view_html, model_view_html
-
     js_assets()
     tokens, attentions = attention(key, text)
     return (head_view_html(tokens, attentions, layers=layers), model_view_html(tokens, attentions, layers=layers))
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def rollout(key: str, text: str) -> np.ndarray | None:
-    """Attention rollout matrix (seq, seq), or None while the attention methods lack `rollout_matrix`."""
-    try:
-        from explain.methods.attention import rollout_matrix
-    except ImportError:
-        return None
-    maps = attention(key, text)
-    return None if maps is None else rollout_matrix(maps[1])
+def rollout(key: str, text: str) -> np.ndarray:
+    """Attention rollout matrix (seq, seq)."""
+    return rollout_matrix(attention(key, text)[1])
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def relevance(key: str, text: str, target: int, contrast: int | None) -> np.ndarray | None:
-    """Gradient-weighted attention relevance (seq, seq), or None while `relevance_matrix` is missing."""
-    try:
-        from explain.methods.attention import relevance_matrix
-    except ImportError:
-        return None
+def relevance(key: str, text: str, target: int, contrast: int | None) -> np.ndarray:
+    """Gradient-weighted attention relevance (seq, seq)."""
     model = loaded_model(key)
     with model.lock:
         return np.asarray(relevance_matrix(model.classifier, text, target, contrast))

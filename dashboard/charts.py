@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import altair as alt
 import numpy as np
 import pandas as pd
+from markupsafe import escape
 
 from explain.explanation import Explanation
+from explain.render.diagnostics import Diagnostic
 from explain.render.html import NEGATIVE_RGB, POSITIVE_RGB
 
 BLUE = "#{:02x}{:02x}{:02x}".format(*POSITIVE_RGB)
@@ -61,8 +63,26 @@ def top_words_chart(explanation: Explanation, k: int = 10) -> alt.Chart:
     )
 
 
+ROW_PX = 16  # every token row and column gets this many pixels, so every label is drawn (>= 14 px)
+MAX_HEATMAP_TOKENS = 60  # 60 x 16 px + labels fits a wide page; longer reviews get the [CLS] row as coloured words
+
+
+def off_diagonal_range(matrix: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the entries off the diagonal: the identity (~1) would otherwise wash out everything else."""
+    m = np.asarray(matrix, dtype=np.float64)
+    off = m[~np.eye(len(m), dtype=bool)]
+    if off.size == 0:
+        return 0.0, 1.0
+    low, high = float(off.min()), float(off.max())
+    return (low, high) if high > low else (low, low + 1e-12)
+
+
 def heatmap_chart(matrix: np.ndarray, tokens: Sequence[str], title: str, value: str = "weight") -> alt.Chart:
-    """A token x token heatmap; row i is what token i draws from (axis labels keep token order)."""
+    """A token x token heatmap, ROW_PX per token with every token labelled; row i is what token i draws from.
+
+    The colour scale spans the off-diagonal range (the diagonal is clipped to full colour), and the
+    diagonal's own values stay in the tooltip.
+    """
     labels = [f"{i}:{t}" for i, t in enumerate(tokens)]  # tokens repeat; the index keeps them apart
     n = len(labels)
     rows, cols = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
@@ -73,15 +93,54 @@ def heatmap_chart(matrix: np.ndarray, tokens: Sequence[str], title: str, value: 
             value: np.asarray(matrix, dtype=np.float64).ravel(),
         }
     )
-    side = min(640, max(240, 18 * n))
+    low, high = off_diagonal_range(matrix)
+    axis = alt.Axis(labelOverlap=False, labelLimit=120, labelFontSize=11)
     return (
         alt.Chart(df, title=title)
         .mark_rect()
         .encode(
-            x=alt.X("to:N", sort=labels, title=None),
-            y=alt.Y("from:N", sort=labels, title=None),
-            color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="blues")),
+            x=alt.X(
+                "to:N",
+                sort=labels,
+                title="to token",
+                axis=alt.Axis(labelOverlap=False, labelAngle=-60, labelLimit=120, labelFontSize=11),
+            ),
+            y=alt.Y("from:N", sort=labels, title="from token", axis=axis),
+            color=alt.Color(
+                f"{value}:Q",
+                scale=alt.Scale(scheme="blues", domain=[low, high], clamp=True),
+                legend=alt.Legend(title=f"{value} (off-diagonal range)", format=".3f"),
+            ),
             tooltip=["from", "to", alt.Tooltip(f"{value}:Q", format=".4f")],
         )
-        .properties(width=side, height=side)
+        .properties(width=alt.Step(ROW_PX), height=alt.Step(ROW_PX))
+    )
+
+
+def scale_legend_html(scale: float, unit: str, toward: str, away: str) -> str:
+    """A numeric colour bar: -scale (red, away) .. 0 .. +scale (blue, toward), in `unit`."""
+    red, blue = f"rgb{NEGATIVE_RGB}", f"rgb{POSITIVE_RGB}"
+    return (
+        '<div class="rx-scale" style="font:12px system-ui,sans-serif;color:#444;display:flex;align-items:center;'
+        'gap:6px;margin:2px 0 8px 0;flex-wrap:wrap">'
+        f"<span>{escape(f'-{scale:.3g}')}</span>"
+        f'<span style="width:160px;height:10px;border-radius:2px;background:linear-gradient(90deg,{red},'
+        f'#ffffff,{blue})"></span>'
+        f"<span>{escape(f'+{scale:.3g}')}</span>"
+        f"<span>{escape(unit)} per word (full colour at ±{scale:.3g}; blue: toward {escape(toward)}, "
+        f"red: {escape(away)})</span></div>"
+    )
+
+
+def diagnostics_html(rows: Sequence[Diagnostic]) -> str:
+    """Diagnostics as a two-column table that wraps (no inner scrolling); hovering a row shows its meaning."""
+    body = "".join(
+        f'<tr title="{escape(r.meaning)}"><td style="padding:2px 10px 2px 0;color:#444;vertical-align:top">'
+        f'<span style="border-bottom:1px dotted #999">{escape(r.label)}</span></td>'
+        f'<td style="padding:2px 0;overflow-wrap:anywhere">{escape(r.value)}</td></tr>'
+        for r in rows
+    )
+    return (
+        '<table class="rx-diagnostics" style="font:13px system-ui,sans-serif;border-collapse:collapse;'
+        f'width:100%;table-layout:fixed">{body}</table>'
     )

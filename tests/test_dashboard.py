@@ -116,8 +116,15 @@ def test_attributions_panel(app):
     tokens_html = html_blocks(app)[0]
     assert 'data-level="token"' in tokens_html and ">[CLS]</span>" in tokens_html
     assert len(app.get("vega_lite_chart")) == 1  # the ranked top-words chart
-    diagnostics = dict(app.dataframe[0].value.values.tolist())
-    assert int(diagnostics["model_evaluations"]) > 0 and "seconds" in diagnostics
+    blocks = html_blocks(app)
+    legend = next(b for b in blocks if 'class="rx-scale"' in b)
+    assert "probability per word" in legend  # occlusion's unit, with its numeric scale
+    table = next(b for b in blocks if 'class="rx-diagnostics"' in b)
+    evaluations = re.search(r"texts the model scored</span></td><td[^>]*>(\d+)<", table)
+    assert evaluations and int(evaluations.group(1)) > 0
+    assert 'title="Wall-clock time' in table  # each row's meaning on hover
+    for developer_name in (">fx<", "forward_share", "model_evaluations", "base_values"):
+        assert developer_name not in table
 
 
 def test_attributions_show_every_chosen_method(app):
@@ -127,7 +134,7 @@ def test_attributions_show_every_chosen_method(app):
     app.session_state["attr_methods"] = names
     app.switch_page("panels/attributions.py").run()
     assert not app.exception, app.exception
-    shown = [re.search(r'data-method="([^"]+)"', h).group(1) for h in html_blocks(app)]
+    shown = [m.group(1) for h in html_blocks(app) if (m := re.search(r'data-method="([^"]+)"', h))]
     assert shown == names or len(app.error) > 0  # a failing method shows an error instead of its tokens
     assert [s.value for s in app.subheader] == names
 
@@ -145,6 +152,11 @@ def test_attention_panel(app):
     assert headings[:2] == ["Head view", "Model view"]
     charts = app.get("vega_lite_chart")
     assert len(charts) == ("Attention rollout" in headings) + ("Gradient-weighted attention" in headings)
+    for chart in charts:  # every token row and column labelled at >= 14 px, colours over the off-diagonal range
+        spec = json.loads(chart.proto.spec)
+        assert spec["height"]["step"] >= 14 and spec["width"]["step"] >= 14
+        assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False
+        assert spec["encoding"]["color"]["scale"]["clamp"] is True
     app.multiselect(key="att_layers").set_value([1]).run()
     assert '"include_layers": [1]' in app.get("iframe")[0].proto.srcdoc
 
@@ -229,6 +241,15 @@ def dashboard_module(name: str):
         return importlib.import_module(name)
     finally:
         sys.path.remove(str(APP.parent))
+
+
+def test_heatmap_colours_span_the_off_diagonal_range():
+    charts = dashboard_module("charts")
+    matrix = np.array([[1.0, 0.01, 0.02], [0.015, 0.98, 0.005], [0.03, 0.0, 0.99]])
+    assert charts.off_diagonal_range(matrix) == (0.0, 0.03)
+    spec = charts.heatmap_chart(matrix, ["[CLS]", "good", "[SEP]"], "t").to_dict()
+    assert spec["encoding"]["color"]["scale"]["domain"] == [0.0, 0.03]
+    assert spec["height"] == {"step": charts.ROW_PX} and charts.ROW_PX >= 14
 
 
 def test_batch_downloads(tiny_bert):
