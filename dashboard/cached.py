@@ -36,7 +36,7 @@ class LoadedModel:
     lock: threading.Lock
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+@st.cache_resource(max_entries=4, show_spinner=False)  # controls.require_classifier says what is happening
 def loaded_model(key: str) -> LoadedModel:
     choice = resolve(key)
     classifier = Classifier.from_pretrained(choice.source)

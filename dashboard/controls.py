@@ -10,6 +10,7 @@ import streamlit as st
 from allowed_models import DEFAULT_CHOICE_LABEL, DEFAULT_KEY, MODELS_ENV, ModelChoice, allowed_models
 
 from explain.classifier import Classifier
+from explain.default_model import default_model_dir
 from explain.errors import UserError
 from explain.methods import Method, methods
 
@@ -47,28 +48,48 @@ def sidebar() -> Selection:
         format_func=labels.__getitem__,
         key="model",
         help=f"Models the operator allowed (set {MODELS_ENV} to add folders or hub ids).",
+        bind="query-params",
     )
-    st.session_state.setdefault("review", cached.examples()[0][1])
     st.sidebar.selectbox(
         "Example reviews",
         [NO_EXAMPLE] + [label for label, _ in cached.examples()],
         key="example",
         on_change=_use_example,
     )
-    st.sidebar.text_area(
-        "Review",
-        key="review",
-        height=170,
-        max_chars=MAX_REVIEW_CHARS,
-        help="Press Ctrl+Enter (or click outside the box) to explain the new text.",
-    )
+    with st.sidebar.form("review_form", border=False):
+        st.text_area(
+            "Review",
+            value=cached.examples()[0][1],
+            key="review",
+            height=170,
+            max_chars=MAX_REVIEW_CHARS,
+            help="Press Explain (or Ctrl+Enter) to explain the new text. The review, page and options are "
+            "kept in the address bar: copy it to share this view.",
+            bind="query-params",
+        )
+        st.form_submit_button("Explain", type="primary", key="explain_button")
     return Selection(key, st.session_state.get("review") or "")
+
+
+def model_label(key: str) -> str:
+    """The picker's name of a model: the one name the dashboard uses for it."""
+    try:
+        return next(c.label for c in allowed_models() if c.key == key)
+    except (UserError, StopIteration):
+        return key
 
 
 def require_classifier(selection: Selection) -> Classifier:
     """The selected model, or a clear message and a stopped page."""
+    message = "Loading the model..."
+    if selection.model_key == DEFAULT_KEY and not (default_model_dir(build=False) / "config.json").exists():
+        message = (
+            "Building the default model once (MiniLM-L6 fine-tuned on human-rated review sentences): about "
+            "4-5 minutes on 2 CPU cores; its progress bar is in the terminal. Later starts load it in a second."
+        )
     try:
-        return cached.classifier(selection.model_key)
+        with st.spinner(message, show_time=True):
+            return cached.classifier(selection.model_key)
     except UserError as exc:
         st.error(f"Could not load the model: {exc}")
         st.stop()
@@ -109,6 +130,7 @@ def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[int
         list(range(len(labels))),
         index=predicted,
         key=f"{key}_target",
+        bind="query-params",
         format_func=lambda i: f"{labels[i]} (predicted)" if i == predicted else labels[i],
     )
     options = [NO_CONTRAST] + [i for i in range(len(labels)) if i != target]
@@ -116,6 +138,7 @@ def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[int
         "...rather than (contrast)",
         options,
         key=f"{key}_contrast",
+        bind="query-params",
         format_func=lambda i: i if i == NO_CONTRAST else labels[i],
     )
     return target, None if contrast == NO_CONTRAST else contrast
@@ -130,6 +153,7 @@ def method_picker(default: tuple[str, ...], key: str, label: str = "Methods") ->
         list(registry),
         default=None if key in st.session_state else chosen_default,
         key=key,
+        bind="query-params",
         help="\n\n".join(f"**{m.name}**: {m.summary}. {m.reference}" for m in registry.values()),
     )
     return [registry[n] for n in names]

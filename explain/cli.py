@@ -347,6 +347,7 @@ def dashboard(
     # Nothing leaves this machine: no usage statistics, and on 0.0.0.0 no banner (Streamlit would ask an
     # outside service for this machine's public IP to print it).
     wildcard = address in {"0.0.0.0", "::"}
+    _build_default_model_before_serving()
     out.print(
         f"review-explainer dashboard on http://{socket.gethostname() if wildcard else address}:{port} (Ctrl+C stops it)"
     )
@@ -376,6 +377,18 @@ def dashboard(
     )
 
 
+def _build_default_model_before_serving() -> None:
+    """On a fresh machine build the default model here, with its progress bar, before the page is served."""
+    from explain.default_model import default_model_dir
+
+    if (default_model_dir(build=False) / "config.json").exists():
+        return
+    out.print(
+        "The default model is not built yet: building it once now, before serving (about 4-5 minutes on 2 cores)."
+    )
+    default_model_dir(build=True, progress=True)
+
+
 CacheOpt = Annotated[
     Path | None,
     typer.Option("--cache", help="SQLite explanation cache; default: explanations.sqlite in the user cache dir."),
@@ -400,9 +413,7 @@ def report(
         ),
     ] = None,
     methods: MethodsOpt = "occlusion",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Report file; default report.<format>.")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file; default report.<format>.")] = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", help="html, json or csv (one row per review, method and word); default from -o."),

@@ -28,9 +28,15 @@ def app(tiny_bert_dir, monkeypatch) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
-    at.sidebar.text_area(key="review").input(REVIEW).run()
+    submit(at, REVIEW)
     assert not at.exception, at.exception
     return at
+
+
+def submit(at: AppTest, review: str) -> AppTest:
+    """Type a review in the sidebar and press Explain."""
+    at.sidebar.text_area(key="review").input(review)
+    return at.sidebar.button(key="explain_button").click().run()
 
 
 def html_blocks(at: AppTest) -> list[str]:
@@ -221,13 +227,13 @@ def test_batch_upload_size_limit(app):
 
 
 def test_long_review_is_flagged_as_truncated(app):
-    app.sidebar.text_area(key="review").input("great phone " * 200).run()
+    submit(app, "great phone " * 200)
     assert not app.exception, app.exception
     assert any("longer than the model's limit" in w.value for w in app.warning)
 
 
 def test_empty_review_asks_for_text(app):
-    app.sidebar.text_area(key="review").input("   ").run()
+    submit(app, "   ")
     assert not app.exception and any("Type a review" in i.value for i in app.info)
 
 
@@ -274,7 +280,7 @@ def test_batch_downloads(tiny_bert):
     assert batch_io.guess_column(["id", "Review", "Rating"], "stars") == 2
 
 
-def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
+def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
     import subprocess
 
     from typer.testing import CliRunner
@@ -283,6 +289,7 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
 
     calls = []
     monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
     monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", "/models/a")
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
     assert result.exit_code == 0, result.output
@@ -297,3 +304,40 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
     assert CliRunner().invoke(cli, ["dashboard", "--address", "0.0.0.0"]).exit_code == 0
     # on a wildcard address Streamlit's banner would look up this machine's public IP from outside: hidden
     assert dict(zip(calls[0][0][5::2], calls[0][0][6::2]))["--logger.hideWelcomeMessage"] == "true"
+
+
+def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch, tmp_path):
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    import explain.default_model as default_model
+    from explain.cli import app as cli
+
+    events = []
+    monkeypatch.delenv("REVIEW_EXPLAINER_DEFAULT_MODEL", raising=False)
+    monkeypatch.setenv("REVIEW_EXPLAINER_CACHE", str(tmp_path))  # an empty cache: a fresh machine
+    monkeypatch.setattr(default_model, "build_default_model", lambda path, progress: events.append(("build", path)))
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env: events.append(("serve", None)) or 0)
+    result = CliRunner().invoke(cli, ["dashboard", "--port", "8611"])
+    assert result.exit_code == 0, result.output
+    assert [e for e, _ in events] == ["build", "serve"]  # built first, then served
+    assert events[0][1] == tmp_path / "models" / default_model.MODEL_VERSION
+    assert "building it once now, before serving" in result.output
+
+
+def test_the_url_sets_the_review_and_options(tiny_bert_dir, monkeypatch):
+    """A shared link (?review=...&attr_methods=...) opens the same view: the review box and options come from it."""
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
+    monkeypatch.delenv("REVIEW_EXPLAINER_MODELS", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["review"] = "Battery died after a week"
+    at.query_params["attr_methods"] = "occlusion"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.sidebar.text_area(key="review").value == "Battery died after a week"
+    probs = Classifier.from_pretrained(tiny_bert_dir).predict_proba(["Battery died after a week"])[0]
+    assert at.subheader[0].value.endswith(f"{int(probs.argmax()) + 1} star" + ("s" if probs.argmax() else ""))
+    at.switch_page("panels/attributions.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="attr_methods").value == ["occlusion"]

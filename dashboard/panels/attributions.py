@@ -25,7 +25,7 @@ classifier, text, predicted = controls.review_context(selection)
 
 chosen = controls.method_picker(DEFAULT_METHODS, key="attr_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="attr")
-level = LEVELS[st.radio("Show scores per", list(LEVELS), horizontal=True, key="attr_level")]
+level = LEVELS[st.radio("Show scores per", list(LEVELS), horizontal=True, key="attr_level", bind="query-params")]
 budgets = controls.budget_inputs(chosen, key="attr")
 if not chosen:
     st.info("Choose one or more methods.")
