@@ -13,6 +13,7 @@ import streamlit as st
 from allowed_models import resolve
 
 from explain.classifier import Classifier, Trace, TruncationWarning
+from explain.corpus import load_results, run_corpus
 from explain.explanation import Explanation
 from explain.methods import explain
 from explain.methods.attention import relevance_matrix, rollout_matrix
@@ -22,6 +23,8 @@ from explain.render.attention_view import (
     head_view_html,
     model_view_html,
 )
+from explain.report import build_report, report_html
+from explain.store import ExplanationStore
 
 N_EXAMPLES_PER_STAR = 1
 EXAMPLE_MAX_CHARS = 400
@@ -173,16 +176,21 @@ def faithfulness_values(
     return _faithfulness(key, text, method, target, contrast, tuple(sorted((params or {}).items())), random_rankings)
 
 
-def batch_report_html(key: str, reviews: tuple, method: str) -> str:
-    """A self-contained HTML report of a batch (`explain.report`), explanations kept in the SQLite cache."""
-    from explain.report import build_report, report_html
-    from explain.store import ExplanationStore
-
+def explain_corpus(key: str, texts: tuple[str, ...], method: str) -> list[Explanation | None]:
+    """Each text's explanation of its predicted label (None where the method failed), through
+    `explain.corpus.run_corpus` into the SQLite store: what the store holds is not recomputed, and the
+    HTML report reads the same results."""
     model = loaded_model(key)
-    with model.lock, warnings.catch_warnings():
+    with model.lock, warnings.catch_warnings(), ExplanationStore() as store:
+        warnings.simplefilter("ignore", TruncationWarning)  # the page shows truncation notes
+        run_corpus(model.classifier, list(texts), [method], store, progress=False)
+        results = load_results(store, model.classifier, list(texts), [method])
+    return [r.get(method) for r in results]
+
+
+def batch_report_html(key: str, reviews: tuple, method: str) -> str:
+    """A self-contained HTML report of a batch (`explain.report`), from the explanations already in the store."""
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings(), ExplanationStore() as store:
         warnings.simplefilter("ignore", TruncationWarning)  # the report marks truncated reviews itself
-        store = ExplanationStore()
-        try:
-            return report_html(build_report(model.classifier, list(reviews), [method], store))
-        finally:
-            store.close()
+        return report_html(build_report(model.classifier, list(reviews), [method], store))

@@ -189,22 +189,47 @@ def csv_upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_batch_panel(app):
-    data = (f'review,stars\n"{REVIEW}",2\n"Great, would buy again",5\n"=HYPERLINK(""x"")",3\n').encode()
+    from explain.store import ExplanationStore
+
+    data = (
+        f'id,review,stars\nA1,"{REVIEW}",2\nA2,"Great, would buy again",5\nA3,"=HYPERLINK(""x"")",3\n'
+        'A4,"The screen is fine",five\nA5,,4\n'
+    ).encode()
     csv_upload(app, "reviews.csv", data)
     assert app.selectbox(key="batch_text_col").value == "review"
     assert app.selectbox(key="batch_stars_col").value == "stars"
     assert app.selectbox(key="batch_method").value == "occlusion"
     app.button(key="batch_run").click().run()
     assert not app.exception, app.exception
+    warnings = [w.value for w in app.warning]
+    assert any("row 4: stars value 'five' is not a number" in w for w in warnings)  # reported, the batch goes on
+    assert any("row 5: no text" in w for w in warnings)
     table = app.dataframe[0].value
-    assert list(table.columns) == ["text", "predicted", "confidence", "given stars", "top words"]
-    assert list(table["text"]) == [REVIEW, "Great, would buy again", '=HYPERLINK("x")']
-    assert list(table["given stars"]) == [2, 5, 3] and table["top words"].str.count(r"\(").min() == 3
-    assert "Predicted stars equal the given stars" in app.caption[-1].value
+    assert list(table.columns) == [
+        "row", "id", "review", "stars", "predicted", "confidence", "surprise", "method", "scores toward", "top words"
+    ]  # fmt: skip
+    assert sorted(table["id"]) == ["A1", "A2", "A3", "A4"]  # every input column kept, bad stars row explained too
+    assert set(table["method"]) == {"occlusion"}
+    assert list(table["scores toward"]) == list(table["predicted"])
+    surprise = table["surprise"].tolist()
+    given = {"A1": 2, "A2": 5, "A3": 3}
+    for row in table.itertuples():
+        if row.id in given:
+            assert row.surprise == abs(given[row.id] - int(row.predicted.split()[0]))
+    known = [x for x in surprise if x == x]
+    assert known == sorted(known, reverse=True)  # most surprising first
+    top = table.set_index("id")["top words"]
+    assert "," not in [w.split(" (")[0] for w in top["A1"].split(", ")]  # no punctuation
+    assert not {"and", "very", "I"} & {w.split(" (")[0] for w in top["A1"].split(", ")}  # no stopwords
+    assert any("Predicted stars equal the given stars" in c.value for c in app.caption)
     downloads = {b.proto.label: b for b in app.get("download_button")}
     assert set(downloads) == {"Download CSV", "Download JSON"}
+    with ExplanationStore() as store:
+        before = sum(1 for _ in store.rows(method="occlusion"))
     app.button(key="batch_report").click().run()
     assert not app.exception, app.exception
+    with ExplanationStore() as store:  # the report reuses the stored explanations: none computed again
+        assert sum(1 for _ in store.rows(method="occlusion")) == before
     downloads = {b.proto.label: b for b in app.get("download_button")}
     assert "Download HTML report" in downloads
 
@@ -214,10 +239,9 @@ def test_batch_rejects_bad_files_with_a_message(app, monkeypatch):
     assert not app.exception and "not UTF-8" in app.error[0].value
     csv_upload(app, "empty.csv", b"")
     assert not app.exception and "no header row" in app.error[0].value
-    csv_upload(app, "stars.csv", b"text,stars\ngood phone,five\n")
+    csv_upload(app, "blank.csv", b"text,stars\n,3\n")
     app.button(key="batch_run").click().run()
-    assert not app.exception and "'five' is not a number" in app.error[0].value
-    assert "uploaded file" in app.error[0].value
+    assert not app.exception and "has no non-empty text" in app.error[0].value
 
 
 def test_batch_upload_size_limit(app):
@@ -267,7 +291,7 @@ def test_batch_downloads(tiny_bert):
     exps = [explain(tiny_bert, t, method="occlusion") for t in texts]
     rows = [
         {"text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
-        for t, e in zip(texts, exps)
+        for t, e in zip(texts, exps, strict=True)
     ]
     result = batch_io.BatchResult(("run",), "occlusion", rows, [e.to_dict() for e in exps], ())
     lines = batch_io.csv_bytes(result).decode().splitlines()
