@@ -19,6 +19,7 @@ PANELS = [
     st.Page("panels/attributions.py", title="Attributions"),
     st.Page("panels/attention.py", title="Attention"),
     st.Page("panels/compare.py", title="Compare"),
+    st.Page("panels/whatif.py", title="What if"),
     st.Page("panels/batch.py", title="Batch"),
 ]
 

@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 from allowed_models import resolve
 
+from explain import whatif
 from explain.classifier import Classifier, Trace, TruncationWarning
 from explain.corpus import load_results, run_corpus
 from explain.explanation import Explanation
@@ -25,6 +26,7 @@ from explain.render.attention_view import (
 )
 from explain.report import build_report, report_html
 from explain.store import ExplanationStore
+from explain.whatif import WhatIf
 
 N_EXAMPLES_PER_STAR = 1
 EXAMPLE_MAX_CHARS = 400
@@ -194,3 +196,22 @@ def batch_report_html(key: str, reviews: tuple, method: str) -> str:
     with model.lock, warnings.catch_warnings(), ExplanationStore() as store:
         warnings.simplefilter("ignore", TruncationWarning)  # the report marks truncated reviews itself
         return report_html(build_report(model.classifier, list(reviews), [method], store))
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def compare_edit(key: str, text: str, edited: str) -> WhatIf:
+    """The prediction before and after an edit, and the word diff (`explain.whatif.compare_edit`)."""
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        return whatif.compare_edit(model.classifier, text, edited)
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def smallest_change(key: str, text: str, method: str) -> whatif.SmallestChange | None:
+    """The fewest words whose removal changes the predicted stars, from `method`'s ranking, verified by the model."""
+    exp = explanation(key, text, method)
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        return whatif.smallest_change(model.classifier, exp)

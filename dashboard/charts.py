@@ -48,7 +48,7 @@ def top_words_chart(explanation: Explanation, k: int = 10) -> alt.Chart:
     """The k words with the largest |score|, ranked, bars diverging from 0 (blue toward, red away)."""
     top = explanation.top_words(k)
     df = pd.DataFrame({"rank": range(1, len(top) + 1), "word": [w for w, _ in top], "score": [s for _, s in top]})
-    df["item"] = [f"{r}. {w}" for r, w in zip(df["rank"], df["word"])]  # words can repeat in a review
+    df["item"] = [f"{r}. {w}" for r, w in zip(df["rank"], df["word"], strict=True)]  # words can repeat in a review
     df["colour"] = [BLUE if s > 0 else RED for s in df["score"]]
     return (
         alt.Chart(df)
@@ -144,3 +144,16 @@ def diagnostics_html(rows: Sequence[Diagnostic]) -> str:
         '<table class="rx-diagnostics" style="font:13px system-ui,sans-serif;border-collapse:collapse;'
         f'width:100%;table-layout:fixed">{body}</table>'
     )
+
+
+def word_diff_html(diff: Sequence[tuple[str, str]]) -> str:
+    """The edit as words: removed ones struck through in red, added ones underlined in blue."""
+    styles = {
+        "-": f"color:{RED};text-decoration:line-through",
+        "+": f"color:{BLUE};text-decoration:underline;font-weight:600",
+        " ": "",
+    }
+    words = " ".join(
+        f'<span class="rx-diff" data-op="{escape(op)}" style="{styles[op]}">{escape(word)}</span>' for op, word in diff
+    )
+    return f'<div class="rx-word-diff" style="font:15px system-ui,sans-serif;line-height:1.9">{words}</div>'

@@ -365,3 +365,23 @@ def test_the_url_sets_the_review_and_options(tiny_bert_dir, monkeypatch):
     at.switch_page("panels/attributions.py").run()
     assert not at.exception, at.exception
     assert at.multiselect(key="attr_methods").value == ["occlusion"]
+
+
+def test_whatif_panel(app, tiny_bert_dir):
+    app.switch_page("panels/whatif.py").run()
+    assert not app.exception, app.exception
+    assert [s.value for s in app.subheader] == ["Smallest change", "Edit the review"]
+    pills = app.get("button_group")[0]
+    words = REVIEW.replace(",", "").split()
+    assert [o.content for o in pills.proto.options] == words  # every word but punctuation can be clicked away
+    pills.set_value([1]).run()  # remove "hate"
+    assert not app.exception, app.exception
+    edited = REVIEW.replace("hate ", " ")
+    boxes = [t for t in app.text_area if t.key and t.key.startswith("whatif_text_")]
+    assert boxes[-1].value == edited.replace("  ", "  ")
+    probs = Classifier.from_pretrained(tiny_bert_dir).predict_proba([REVIEW, boxes[-1].value])
+    stars = probs @ np.arange(1, 6)
+    before, after = app.metric[0], app.metric[1]
+    assert before.value.endswith(f"({stars[0]:.1f} expected)") and after.value.endswith(f"({stars[1]:.1f} expected)")
+    diff = next(h for h in html_blocks(app) if "rx-word-diff" in h)
+    assert 'data-op="-" style="color:#b2182b;text-decoration:line-through">hate</span>' in diff
