@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
+from explain.answer import Answer
 from explain.explanation import Explanation
 from explain.render.diagnostics import Diagnostic
 from explain.render.html import NEGATIVE_RGB, POSITIVE_RGB
@@ -109,7 +110,7 @@ def heatmap_chart(matrix: np.ndarray, tokens: Sequence[str], title: str, value: 
             color=alt.Color(
                 f"{value}:Q",
                 scale=alt.Scale(scheme="blues", domain=[low, high], clamp=True),
-                legend=alt.Legend(title=f"{value} (off-diagonal range)", format=".3f"),
+                legend=alt.Legend(title=f"{value} (off-diagonal range)", format=".3~g"),
             ),
             tooltip=["from", "to", alt.Tooltip(f"{value}:Q", format=".4f")],
         )
@@ -157,3 +158,39 @@ def word_diff_html(diff: Sequence[tuple[str, str]]) -> str:
         f'<span class="rx-diff" data-op="{escape(op)}" style="{styles[op]}">{escape(word)}</span>' for op, word in diff
     )
     return f'<div class="rx-word-diff" style="font:15px system-ui,sans-serif;line-height:1.9">{words}</div>'
+
+
+# Appended to a BertViz document: scales its fixed-width (970 px) drawing down to the frame's width, so no
+# head column is clipped; re-applied when BertViz redraws and when the frame is resized.
+FIT_TO_FRAME_SCRIPT = """<script>
+(function () {
+  function fit() {
+    var svg = document.querySelector("svg");
+    if (!svg) return;
+    var width = parseFloat(svg.getAttribute("width")) || svg.getBoundingClientRect().width;
+    var zoom = Math.min(1, (document.documentElement.clientWidth - 8) / width);
+    document.body.style.zoom = zoom;
+  }
+  new MutationObserver(fit).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener("resize", fit);
+  fit();
+})();
+</script>"""
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer line: rating, close-call flag, the words that drove it, and how they were found."""
+    p = answer.parts()
+    flag = (
+        '<span class="rx-close-call" style="background:#fff3cd;color:#7a5a00;border-radius:4px;padding:1px 6px;'
+        f'font-weight:600">{escape(p["certainty"])}</span>'
+        if answer.close_call
+        else f'<span style="color:#555">{escape(p["certainty"])}</span>'
+    )
+    method = f' <span style="color:#777;font-size:13px">· {escape(p["method"])}</span>' if p["method"] else ""
+    return (
+        f'<div class="rx-answer" data-label="{escape(answer.labels[answer.predicted])}" '
+        f'data-close-call="{str(answer.close_call).lower()}" style="font:17px system-ui,sans-serif;'
+        "border-left:4px solid " + BLUE + ';padding:6px 12px;margin:0 0 10px 0;background:#f6f8fb">'
+        f"<b>{escape(p['rating'])}</b> · {flag} · words: <b>{escape(p['words'])}</b>{method}</div>"
+    )

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cached
+import charts
 import numpy as np
 import streamlit as st
 from allowed_models import DEFAULT_CHOICE_LABEL, DEFAULT_KEY, MODELS_ENV, ModelChoice, allowed_models
 
+from explain.answer import answer
 from explain.classifier import Classifier
 from explain.default_model import default_model_dir
 from explain.errors import UserError
@@ -117,6 +119,8 @@ def review_context(selection: Selection) -> tuple[Classifier, str, int]:
     """(classifier, review, predicted label index) for a panel, with the truncation note shown."""
     classifier = require_classifier(selection)
     text = require_text(selection)
+    with st.spinner("Explaining the review..."):
+        answer_line(selection)
     truncation_note(selection)
     return classifier, text, int(np.argmax(cached.trace(selection.model_key, text).probabilities))
 
@@ -178,3 +182,16 @@ def budget_inputs(chosen: list[Method], key: str) -> dict[str, dict[str, object]
             if value != default:
                 params[m.name] = {m.budget: int(value)}
     return params
+
+
+ANSWER_METHOD = "occlusion"  # one batched model call: the quickest word-level explanation of the prediction
+
+
+def answer_line(selection: Selection) -> None:
+    """The page's first line: predicted rating, close-call flag, the words that drove it, method and time."""
+    text = selection.text
+    if not text.strip():
+        return
+    probs = np.asarray(cached.trace(selection.model_key, text).probabilities)
+    exp = cached.explanation(selection.model_key, text, ANSWER_METHOD)
+    st.html(charts.answer_html(answer(require_classifier(selection).labels, probs, exp)))

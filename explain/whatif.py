@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explain.answer import expected_stars
 from explain.classifier import Classifier
-from explain.corpus import label_stars, word_key
+from explain.corpus import word_key
 from explain.explanation import Explanation
 from explain.words import regex_words, remove_words
 
@@ -37,10 +38,8 @@ class Prediction:
 def predictions(classifier: Classifier, texts: list[str]) -> list[Prediction]:
     """Predictions for several texts from one `predict_proba` call."""
     probs = classifier.predict_proba(texts)
-    stars = label_stars(classifier.labels)
-    values = np.array(stars, dtype=np.float64) if all(s is not None for s in stars) else None
     return [
-        Prediction(t, int(np.argmax(p)), p, None if values is None else float(p @ values))
+        Prediction(t, int(np.argmax(p)), p, expected_stars(classifier.labels, p))
         for t, p in zip(texts, probs, strict=True)
     ]
 

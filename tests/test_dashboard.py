@@ -39,8 +39,13 @@ def submit(at: AppTest, review: str) -> AppTest:
     return at.sidebar.button(key="explain_button").click().run()
 
 
-def html_blocks(at: AppTest) -> list[str]:
+def all_html(at: AppTest) -> list[str]:
     return [h.proto.body for h in at.main.get("html")]
+
+
+def html_blocks(at: AppTest) -> list[str]:
+    """The coloured explanations on the page."""
+    return [b for b in all_html(at) if 'class="rx-explanation"' in b]
 
 
 def tiny_probabilities(tiny_bert_dir) -> np.ndarray:
@@ -49,6 +54,9 @@ def tiny_probabilities(tiny_bert_dir) -> np.ndarray:
 
 def test_explain_panel(app, tiny_bert_dir):
     probs = tiny_probabilities(tiny_bert_dir)
+    line = all_html(app)[0]  # the answer first
+    assert 'class="rx-answer"' in line and f'data-label="{int(probs.argmax()) + 1} star' in line
+    assert f"{float(probs @ np.arange(1, 6)):.1f} expected" in line and "occlusion, " in line
     labels = [f"{i} star" + ("s" if i > 1 else "") for i in range(1, 6)]
     assert app.subheader[0].value == f"Prediction: {labels[int(probs.argmax())]}"
     assert f"{probs.max():.1%}" in app.caption[0].value
@@ -122,7 +130,7 @@ def test_attributions_panel(app):
     tokens_html = html_blocks(app)[0]
     assert 'data-level="token"' in tokens_html and ">[CLS]</span>" in tokens_html
     assert len(app.get("vega_lite_chart")) == 1  # the ranked top-words chart
-    blocks = html_blocks(app)
+    blocks = all_html(app)
     legend = next(b for b in blocks if 'class="rx-scale"' in b)
     assert "probability per word" in legend  # occlusion's unit, with its numeric scale
     table = next(b for b in blocks if 'class="rx-diagnostics"' in b)
@@ -383,5 +391,5 @@ def test_whatif_panel(app, tiny_bert_dir):
     stars = probs @ np.arange(1, 6)
     before, after = app.metric[0], app.metric[1]
     assert before.value.endswith(f"({stars[0]:.1f} expected)") and after.value.endswith(f"({stars[1]:.1f} expected)")
-    diff = next(h for h in html_blocks(app) if "rx-word-diff" in h)
+    diff = next(h for h in all_html(app) if "rx-word-diff" in h)
     assert 'data-op="-" style="color:#b2182b;text-decoration:line-through">hate</span>' in diff

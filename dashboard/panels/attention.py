@@ -23,6 +23,8 @@ selection = st.session_state["selection"]
 st.header("Attention")
 classifier = controls.require_classifier(selection)
 text = controls.require_text(selection)
+with st.spinner("Explaining the review..."):
+    controls.answer_line(selection)
 controls.truncation_note(selection)
 tokens, attentions = cached.attention(selection.model_key, text)
 n_layers, n_heads = int(attentions.shape[0]), int(attentions.shape[1])
@@ -61,7 +63,10 @@ else:
         st.iframe(head_html, height=min(head_view_height(len(tokens)), MAX_FRAME_HEIGHT))
         st.subheader("Model view")
         st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
-        st.iframe(model_html, height=min(model_view_height(len(tokens), len(layers), n_heads), MAX_FRAME_HEIGHT))
+        st.iframe(
+            model_html + charts.FIT_TO_FRAME_SCRIPT,
+            height=min(model_view_height(len(tokens), len(layers), n_heads), MAX_FRAME_HEIGHT),
+        )
 
 
 def token_map(matrix, method: str, title: str, value: str, target: int | None = None, contrast: int | None = None):

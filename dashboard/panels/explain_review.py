@@ -13,7 +13,7 @@ from explain.errors import UserError
 from explain.methods import methods
 from explain.render.html import explanation_html
 
-QUICK_METHOD = "occlusion"  # one batched model call: the fastest word-level explanation
+QUICK_METHOD = controls.ANSWER_METHOD
 
 selection = st.session_state["selection"]
 st.header("Explain a review")
@@ -32,6 +32,7 @@ probs = np.asarray(trace.probabilities)
 predicted = int(probs.argmax())
 
 with page.container():
+    controls.answer_line(selection)
     left, right = st.columns([2, 3])
     with left:
         st.subheader(f"Prediction: {classifier.labels[predicted]}")
