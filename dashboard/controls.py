@@ -14,7 +14,9 @@ from explain.answer import answer
 from explain.classifier import Classifier
 from explain.default_model import default_model_dir
 from explain.errors import UserError
+from explain.explanation import Explanation
 from explain.methods import Method, methods
+from explain.render.html import explanation_html
 
 MAX_REVIEW_CHARS = 20_000
 NO_EXAMPLE = "(choose an example)"
@@ -195,3 +197,17 @@ def answer_line(selection: Selection) -> None:
     probs = np.asarray(cached.trace(selection.model_key, text).probabilities)
     exp = cached.explanation(selection.model_key, text, ANSWER_METHOD)
     st.html(charts.answer_html(answer(require_classifier(selection).labels, probs, exp)))
+
+
+def is_class_agnostic(exp: Explanation) -> bool:
+    """Attention and rollout score where the model looks, the same for every label: they answer no question."""
+    return exp.diagnostics.get("class_specific") is False
+
+
+def explanation_card(exp: Explanation, level: str = "word", scale: float | None = None) -> None:
+    """The coloured review; class-agnostic methods get no "why <label>" header (they do not answer it)."""
+    if is_class_agnostic(exp):
+        st.caption(f"**{exp.method}**: where the model looks (the same for every label; darker = more attention)")
+        st.html(explanation_html(exp, level=level, header=False, scale=scale))
+    else:
+        st.html(explanation_html(exp, level=level, scale=scale))

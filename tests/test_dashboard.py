@@ -188,6 +188,12 @@ def test_compare_panel(app):
     scores = app.dataframe[0].value
     assert list(scores.columns[:3]) == ["word", "occlusion", second]
     assert list(scores["word"]) == ["I", "hate", "very", "cold", ",", "and", "cloudy", "winter", "days"]
+    verdict = [m.value for m in app.markdown if m.value.startswith(("**Trust", "**No method"))]
+    assert len(verdict) == 1  # one sentence from the library's verdict
+    faithfulness = app.dataframe[-1].value
+    assert faithfulness.loc["occlusion", "tau_loo"].endswith("(reference)")  # occlusion is leave-one-out itself
+    assert not faithfulness.loc[second, "tau_loo"].endswith("(reference)")
+    assert any(i.startswith("random ranking") for i in faithfulness.index)
 
 
 def csv_upload(at: AppTest, name: str, data: bytes) -> AppTest:
