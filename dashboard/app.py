@@ -24,5 +24,6 @@ PANELS = [
 ]
 
 page = st.navigation(PANELS)
+controls.take_opened_review()
 st.session_state["selection"] = controls.sidebar()
 page.run()

@@ -38,6 +38,17 @@ def _use_example() -> None:
         st.session_state["review"] = texts[chosen]
 
 
+OPEN_PARAM = "open"  # ?open=<review>: a link that opens a review (the review box itself is bound to ?review=)
+
+
+def take_opened_review() -> None:
+    """A link with ?open=<text> makes that text the review (before the review box is drawn), then drops `open`."""
+    opened = st.query_params.get(OPEN_PARAM)
+    if opened:
+        st.session_state["review"] = opened
+        del st.query_params[OPEN_PARAM]
+
+
 def sidebar() -> Selection:
     """Model picker (operator-allowed models only), example picker and the review box."""
     try:
@@ -60,10 +71,11 @@ def sidebar() -> Selection:
         key="example",
         on_change=_use_example,
     )
+    if "review" not in st.query_params:  # a link's review (bound below) wins over the first example
+        st.session_state.setdefault("review", cached.examples()[0][1])
     with st.sidebar.form("review_form", border=False):
         st.text_area(
             "Review",
-            value=cached.examples()[0][1],
             key="review",
             height=170,
             max_chars=MAX_REVIEW_CHARS,

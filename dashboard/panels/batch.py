@@ -129,12 +129,6 @@ def run_batch() -> BatchResult:
     )
 
 
-def open_review(text: str) -> None:
-    """Button callback: make this review the sidebar's review, then (below) open its full explanation."""
-    st.session_state["review"] = text
-    st.session_state["batch_open"] = True
-
-
 if st.button("Run", type="primary", key="batch_run"):
     try:
         st.session_state["batch_result"] = run_batch()
@@ -173,9 +167,8 @@ if chosen:
     st.subheader(f"Row {result.rows[index]['row']}")
     if exp_dict:
         st.html(explanation_html(Explanation.from_dict(exp_dict)))
-    st.button("Open this review's full explanation", key="batch_open_button", on_click=open_review, args=(text,))
-if st.session_state.pop("batch_open", False):
-    st.switch_page(OPEN_PAGE)
+    # a link, not st.switch_page (which cannot clear the URL-bound review box): app.py takes `open` as the review
+    st.page_link(OPEN_PAGE, label="Open this review's full explanation", query_params={controls.OPEN_PARAM: text})
 
 stem = Path(upload.name).stem
 down_csv, down_json, down_html = st.columns(3)
