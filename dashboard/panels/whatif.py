@@ -11,7 +11,6 @@ import controls
 import streamlit as st
 from markupsafe import escape
 
-from explain.methods import methods
 from explain.words import remove_words
 
 SMALLEST_METHOD = "occlusion"  # its ranking proposes the words to remove; the model verifies every proposal
@@ -74,5 +73,7 @@ after_col.metric("After the edit", rating(edit.after, labels), delta=delta, help
 st.html(charts.word_diff_html(edit.diff))
 if edit.label_changed:
     st.success(f"The predicted stars change: {labels[edit.before.label]} -> {labels[edit.after.label]}.")
-other = [m.name for m in methods() if m.name != SMALLEST_METHOD]
-st.caption(f"Other explanations of the edited text: paste it in the sidebar ({', '.join(other[:3])}, ...).")
+if edited != text:
+    st.page_link(
+        "panels/attributions.py", label="Explain the edited review", query_params={controls.OPEN_PARAM: edited}
+    )
