@@ -302,6 +302,9 @@ def test_every_page_fits_its_frame_and_heatmap_rows_are_readable(server, browser
         assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]"), page
         _screenshot(browser, page)
         assert _overflowing(browser) == [], page
+        if page in ("attributions", "compare"):  # the options in the URL are the ones shown
+            shown = [e.get_attribute("data-method") for e in browser.find_elements(By.CSS_SELECTOR, ".rx-explanation")]
+            assert shown == next(v for k, v in params.items() if k.endswith("_methods")), shown
         if page == "attention":
             n_tokens = int(re.search(r"over (\d+) tokens", browser.find_element(By.TAG_NAME, "body").text).group(1))
             charts = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stVegaLiteChart] svg")
