@@ -4,16 +4,21 @@ from explain.classifier import Classifier, Encoding, Inference, Trace, Truncatio
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import Method, explain, get_method, methods
+from explain.metrics.consensus import Consensus, consensus
+from explain.target import Target
 
 __all__ = [
     "Classifier",
+    "Consensus",
     "Encoding",
     "Explanation",
     "Inference",
     "Method",
+    "Target",
     "Trace",
     "TruncationWarning",
     "UserError",
+    "consensus",
     "explain",
     "get_method",
     "methods",

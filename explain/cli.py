@@ -8,6 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -32,6 +33,20 @@ TextColOpt = Annotated[str | None, typer.Option("--text-col", help="CSV column h
 RemoteOpt = Annotated[
     bool,
     typer.Option("--trust-remote-code", help="Allow a model's own Python code to run (only for models you trust)."),
+]
+LabelValuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-values",
+        help="The number each label stands for, in label order, e.g. 1,2,3,4,5 (default: read from the labels).",
+    ),
+]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="What to explain: 'rating' (the default for rated models: what moved the expected rating), "
+        "'predicted', or a label such as '2 stars'."
+    ),
 ]
 TextsArg = Annotated[
     list[str] | None, typer.Argument(help="Review texts; '-' or none reads standard input.", show_default=False)
@@ -65,10 +80,10 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     return found
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False):
+def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
     from explain.classifier import Classifier
 
-    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code)
+    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code, label_values=label_values)
 
 
 @app.command()
@@ -79,22 +94,30 @@ def predict(
     text_col: TextColOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
-    """Probability of each label for each text; the top label is marked."""
-    from explain.render.terminal import prediction_table
+    """Probability of each label for each text, and the expected rating; the top label is marked."""
+    from explain.render.terminal import answer_line, prediction_table
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     probs = clf.predict_proba(items)
+    values = None if clf.label_values is None else np.asarray(clf.label_values)
     if as_json:
         rows = [
-            {"text": t, "predicted": clf.labels[int(p.argmax())], "probabilities": dict(zip(clf.labels, map(float, p)))}
-            for t, p in zip(items, probs)
+            {
+                "text": t,
+                "predicted": clf.labels[int(p.argmax())],
+                "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
+                "expected_rating": None if values is None else float(p.astype(np.float64) @ values),
+            }
+            for t, p in zip(items, probs, strict=True)
         ]
         out.print_json(json.dumps(rows))
         return
-    for text, p in zip(items, probs):
+    for text, p in zip(items, probs, strict=True):
         out.print(prediction_table(text, clf.labels, p))
+        out.print("  " + answer_line(clf.labels, p, clf.label_values, clf.rating_unit), highlight=False)
 
 
 @app.command()
@@ -104,12 +127,13 @@ def trace(
     file: FileOpt = None,
     text_col: TextColOpt = None,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     for i, text in enumerate(items):
         if i:
             print("\n" + "=" * 72 + "\n")
@@ -120,9 +144,7 @@ def trace(
 def why(
     texts: TextsArg = None,
     method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
-    target: Annotated[
-        str | None, typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")
-    ] = None,
+    target: TargetOpt = None,
     contrast: Annotated[str | None, typer.Option(help="Explain target *rather than* this label.")] = None,
     param: Annotated[
         list[str] | None,
@@ -137,38 +159,59 @@ def why(
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
     top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
     from explain.methods import parse_params
-    from explain.render.terminal import colored_words, explanation_notes, prediction_table
+    from explain.metrics.consensus import consensus
+    from explain.render.terminal import (
+        answer_line,
+        colored_words,
+        explanation_notes,
+        prediction_table,
+        score_text,
+        sentence_lines,
+    )
 
     items = read_texts(texts, file, text_col)
     names = [m.strip() for m in method.split(",") if m.strip()]
     if not names:
         raise UserError("--method is empty; name at least one method (see `explain methods`)")
     params = parse_params(param, names)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]
         if not as_json:
             out.print(prediction_table(text, clf.labels, probs))
+            out.print("  " + answer_line(clf.labels, probs, clf.label_values, clf.rating_unit), highlight=False)
+        question = clf.target(target, contrast, text)  # one question for every method
+        ours = []
         for name in names:
-            exp = run_method(clf, text, method=name, target=target, contrast=contrast, **params.get(name, {}))
-            explanations.append(exp)
+            exp = run_method(clf, text, method=name, target=question, **params.get(name, {}))
+            ours.append(exp)
             if as_json:
                 continue
             d = exp.diagnostics
             out.print(
                 f"\n[bold]{exp.method}[/] — {exp.question}  "
-                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]"
+                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
+                highlight=False,
             )
             out.print(colored_words(exp))
             for note in explanation_notes(exp):
                 out.print(f"  [yellow]note:[/] {note}", highlight=False)
-            out.print("  top words: " + ", ".join(f"{w} {s:+.3f}" for w, s in exp.top_words(top)), highlight=False)
+            out.print(
+                "  top words: " + ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top)),
+                highlight=False,
+            )
+            for line in sentence_lines(exp):
+                out.print(f"  {line}", highlight=False)
+        explanations += ours
         if not as_json:
+            if len(ours) > 1:
+                out.print("\n[bold]Answer:[/] " + consensus(ours).sentence.replace("*", ""), highlight=False)
             out.print()
     if as_json:
         out.print_json(json.dumps([e.to_dict() for e in explanations]))
@@ -277,9 +320,7 @@ def evaluate(
             "--out", help="Summary JSON; per-text results go to <stem>.items.jsonl beside it, and a re-run skips them."
         ),
     ] = Path("evaluation.json"),
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Also write a self-contained HTML leaderboard.")
-    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML leaderboard.")] = None,
     text_col: TextColOpt = None,
     model: ModelOpt = None,
     param: Annotated[
@@ -300,12 +341,14 @@ def evaluate(
         ),
     ] = None,
     trust_remote_code: RemoteOpt = False,
+    target: TargetOpt = None,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
     from explain.evaluation import evaluate_command
 
     evaluate_command(
-        load_classifier(model, trust_remote_code),
+        load_classifier(model, trust_remote_code, label_values),
         data,
         methods,
         n,
@@ -317,6 +360,7 @@ def evaluate(
         random_rankings,
         metrics,
         console=out,
+        target=target,
     )
 
 

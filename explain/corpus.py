@@ -30,7 +30,7 @@ from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.store import (
     NO_CONTRAST,
-    PREDICTED,
+    question_code,
     ExplanationStore,
     StoreKey,
     canonical_json,
@@ -94,8 +94,9 @@ class RunStats:
         return self.computed / self.seconds if self.seconds > 0 else 0.0
 
 
-def _key(fp: str, spec: MethodSpec, text: str) -> StoreKey:
-    return StoreKey(fp, spec.name, spec.params_json, PREDICTED, NO_CONTRAST, text_hash(text))
+def _key(fp: str, spec: MethodSpec, text: str, classifier: Classifier) -> StoreKey:
+    """The store key of `explain(classifier, text, spec.name, **spec.params)`: its default question."""
+    return StoreKey(fp, spec.name, spec.params_json, question_code(classifier, spec.name), NO_CONTRAST, text_hash(text))
 
 
 def pending(
@@ -182,7 +183,7 @@ def _run_local(
             stats.failed.append((spec.name, text, f"{type(exc).__name__}: {exc}"))
             bar.set_postfix(cached=stats.cached, failed=len(stats.failed))
         else:
-            stats.computed += store.put(_key(fp, spec, text), result)
+            stats.computed += store.put(_key(fp, spec, text, classifier), result)
         bar.update(1)
 
 
@@ -295,7 +296,7 @@ def _run_ray(
                 stats.failed.append((spec.name, text, str(row["error"])))
                 bar.set_postfix(cached=stats.cached, failed=len(stats.failed))
             else:
-                stats.computed += store.put(_key(fp, spec, text), json.loads(row["payload"]))
+                stats.computed += store.put(_key(fp, spec, text, classifier), json.loads(row["payload"]))
             bar.update(1)
     finally:
         if started_here:
@@ -318,7 +319,7 @@ def load_results(
     for text in texts:
         row = {}
         for spec in specs:
-            key = _key(fp, spec, text)
+            key = _key(fp, spec, text, classifier)
             if key not in parsed:
                 parsed[key] = store.get(key)
             if parsed[key] is not None:
@@ -498,7 +499,7 @@ def _label_word_scores(explanation: Explanation) -> Iterator[tuple[int, np.ndarr
     if explanation.label_token_scores is not None and explanation.contrast is None:
         for label in range(len(explanation.labels)):
             yield label, explanation.for_label(label).word_scores
-    else:
+    elif explanation.target is not None:  # a rating or class-agnostic explanation points to no star
         yield explanation.target, explanation.word_scores
 
 

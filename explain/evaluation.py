@@ -35,6 +35,7 @@ from explain.metrics import BINS, FAITHFULNESS_METRICS, METRICS, MetricInfo
 from explain.metrics.agreement import MEASURES, TOP_K, AgreementMatrix, agreement_matrix, mean_agreement
 from explain.metrics.faithfulness import CURVE_GRID, CURVE_STEPS, MODES, faithfulness, leave_one_out
 from explain.metrics.plausibility import plausibility
+from explain.target import Target
 
 RANDOM = "random"  # the pseudo-method holding the random-ranking baseline
 DEFAULT_HELDOUT = "default-heldout"
@@ -47,7 +48,7 @@ SECONDS = MetricInfo(
     max_value=math.inf,
     summary="wall-clock seconds per explanation (explain() only, metrics excluded)",
 )
-RECORD_VERSION = 2  # 2: keys hold every method parameter, defaults included
+RECORD_VERSION = 3  # 2: keys hold every method parameter, defaults included; 3: the question (rating by default)
 
 
 # ---------------------------------------------------------------- data
@@ -89,6 +90,7 @@ class Settings:
     seed: int = 0
     top_k: int = TOP_K
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # method -> its parameters
+    target: str | None = None  # the question: None (the rating where the model has one), "rating", "predicted", a label
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.metrics if m not in ALL_METRICS]
@@ -113,6 +115,7 @@ class Settings:
             "bins": self.bins,
             "steps": self.steps,
             "params": params,
+            "target": self.target,
         }
         if method == RANDOM:
             parts |= {"random_rankings": self.random_rankings, "seed": self.seed}
@@ -183,27 +186,34 @@ class _Runner:
     def key(self, method: str, item: EvalItem) -> str:
         return f"{method}|{text_hash(item.text)}|{self.settings.fingerprint(self.classifier.name, method)}"
 
-    def loo_key(self, item: EvalItem, target: int) -> str:
+    def question(self, item: EvalItem) -> Target:
+        """What every method is asked about this text (the settings' target; the rating by default)."""
+        return self.classifier.target(self.settings.target, None, item.text)
+
+    def loo_key(self, item: EvalItem, target: Target) -> str:
         blob = json.dumps({"v": RECORD_VERSION, "model": self.classifier.name, "mode": self.settings.mode})
-        return f"loo|{text_hash(item.text)}|{hashlib.sha1(blob.encode()).hexdigest()[:12]}|{target}"
+        asked = "rating" if target.is_rating else f"{target.label}-{target.contrast}"
+        return f"loo|{text_hash(item.text)}|{hashlib.sha1(blob.encode()).hexdigest()[:12]}|{asked}"
 
     def loo_drops(self, item: EvalItem, exp: Explanation) -> np.ndarray | None:
         """Leave-one-out drops of the target output (computed once per text, shared by all methods)."""
         if "tau_loo" not in self.faith_metrics:
             return None
-        key = self.loo_key(item, exp.target)
+        question = self.question(item)
+        key = self.loo_key(item, question)
         found = self.log.get(key)
         if found is not None:
             return np.asarray(found["drops"], dtype=np.float64)
         if (
             exp.method == "occlusion"
             and exp.params.get("mode", "delete") == self.settings.mode
-            and exp.contrast is None
+            and exp.target_spec == question
+            and question.contrast is None
             and _visible_to_end(exp)
         ):
             drops = np.asarray(exp.word_scores)  # occlusion's word scores ARE these drops: no extra evaluations
         else:
-            drops = leave_one_out(self.classifier, exp, mode=self.settings.mode)
+            drops = leave_one_out(self.classifier, exp, mode=self.settings.mode, target=question)
         self.log.add({"key": key, "kind": "loo", "item": item.id, "drops": drops.tolist()})
         return drops
 
@@ -222,6 +232,7 @@ class _Runner:
             random_rankings=s.random_rankings if is_random else 0,
             seed=s.seed,
             include_explanation=not is_random,
+            target=self.question(item),
         )
         values = dict(result.random if is_random else result.values)
         curves = result.random_curves if is_random else result.curves
@@ -247,6 +258,7 @@ class _Runner:
             "method": method,
             "item": item.id,
             "target": exp.target,
+            "question": self.question(item).describe(self.classifier.labels),
             "n_words": len(exp.words),
             "truncated": not _visible_to_end(exp),
             "metrics": {k: (None if v != v else v) for k, v in values.items()},
@@ -259,11 +271,12 @@ class _Runner:
     def explain(self, item: EvalItem, method: str) -> Explanation:
         from explain.methods import explain, new_explanation
 
+        question = self.question(item)
         if method != RANDOM:
-            return explain(self.classifier, item.text, method=method, **self.settings.params.get(method, {}))
-        target = int(self.classifier.predict_proba([item.text])[0].argmax())
+            params = self.settings.params.get(method, {})
+            return explain(self.classifier, item.text, method=method, target=question, **params)
         n_words = len(self.classifier.align(item.text).words)
-        return new_explanation(self.classifier, item.text, RANDOM, target, None, word_scores=np.zeros(n_words))
+        return new_explanation(self.classifier, item.text, RANDOM, question, word_scores=np.zeros(n_words))
 
 
 def run_evaluation(
@@ -706,6 +719,7 @@ def evaluate_command(
     metrics: str | None,
     console,
     progress: bool = True,
+    target: str | None = None,
 ) -> dict:
     """Everything `explain evaluate` does after loading the model; returns the summary."""
     names = resolve_methods(methods)
@@ -715,6 +729,7 @@ def evaluate_command(
         mode=mode,
         random_rankings=random_rankings,
         params=parse_params(params, [name for name in names if name != RANDOM]),
+        target=target,
     )
     items = load_items(data, n, text_col)
     if n is not None and len(items) < n:

@@ -244,7 +244,7 @@ def report_csv(report: Report) -> str:
                     None if predicted is None else report.labels[predicted],
                     None if probs is None else round(float(probs[predicted]), 6),
                     method,
-                    exp.target_label,
+                    exp.target_label or exp.question,
                     w,
                     word,
                     round(float(score), 8),

@@ -20,7 +20,12 @@ def test_explanation_shape_and_probabilities(tiny_classifier, method):
     exp = explain(tiny_classifier, REVIEW, method=method, **FAST.get(method, {}))
     assert isinstance(exp, Explanation)
     np.testing.assert_allclose(exp.probabilities, tiny_classifier.predict_proba([REVIEW])[0], atol=1e-6)
-    assert exp.target == int(exp.probabilities.argmax())
+    if get_method(method).class_specific:  # the default question of a star-rated model: the rating
+        assert exp.explains == "rating" and exp.target is None and exp.question == "what moved the rating"
+        assert exp.label_values == (1.0, 2.0, 3.0, 4.0, 5.0)
+    else:  # attention and rollout answer no question
+        assert exp.explains == "none" and exp.target is None and exp.contrast is None
+        assert exp.question == "where the model looked (no direction)"
     assert len(exp.token_scores) == len(exp.tokens) and len(exp.word_scores) == len(exp.words)
     assert exp.words[:3] == ("The", "battery", "died")
     assert np.all(np.isfinite(exp.word_scores)) and np.any(exp.word_scores != 0)
@@ -31,7 +36,10 @@ def test_explanation_shape_and_probabilities(tiny_classifier, method):
 @pytest.mark.parametrize("method", ALL)
 def test_target_is_honoured(tiny_bert, method):
     exp = explain(tiny_bert, REVIEW, method=method, target="2 stars", **FAST.get(method, {}))
-    assert exp.target == 1 and exp.target_label == "2 stars"
+    if get_method(method).class_specific:
+        assert exp.target == 1 and exp.target_label == "2 stars" and exp.explains == "label"
+    else:  # a question never sticks to a class-agnostic explanation
+        assert exp.target is None and exp.explains == "none" and exp.target_label is None
 
 
 @pytest.mark.parametrize("method", ALL)
@@ -75,7 +83,8 @@ def test_unknown_target_and_parameter(tiny_bert):
 @pytest.mark.parametrize("method", ALL)
 def test_contrast_changes_the_question(tiny_bert, method):
     exp = explain(tiny_bert, REVIEW, method=method, target="5 stars", contrast="1 star", **FAST.get(method, {}))
-    assert exp.question == "why 5 stars rather than 1 star"
+    expected = "why 5 stars rather than 1 star" if get_method(method).class_specific else "where the model looked"
+    assert exp.question.startswith(expected)
 
 
 def test_param_parsing_for_one_method_or_every_method_that_takes_it():

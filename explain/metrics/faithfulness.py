@@ -5,8 +5,12 @@ AUC (Petsiuk et al. 2018, RISE), tau-LOO, and the same figures for random rankin
 level every number is read against).
 
 Conventions shared by every metric here:
-- Model output: p_target(x); for a contrastive explanation p_target(x) - p_contrast(x).
-- Ranking: words by their signed word score for the target, highest first; ties keep text order.
+- Model output: the explained number (`Explanation.target_spec.from_proba`): the expected rating
+  (in stars), p_target(x), or p_target(x) - p_contrast(x) for a contrastive explanation.
+- Ranking: words by their signed word score, highest first (most raising the output); ties keep text order.
+- Class-agnostic explanations (attention, rollout: "where the model looked") make no signed claim:
+  they are measured on a question given by the caller (default: the rating, else the predicted
+  class), and comprehensiveness, sufficiency and tau-LOO use the size of the change, |f(x) - f(x')|.
 - x is the text as the model sees it: cut after the last word within the model's maximum length,
   so deleting words never pulls unseen text into the window.
 - Removing a word deletes its characters (`mode="delete"`, the same text surgery as occlusion:
@@ -30,6 +34,7 @@ import numpy as np
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.metrics import MetricInfo, metric
+from explain.target import Target
 from explain.words import removal_string, remove_words
 
 BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)  # ERASER's AOPC bins
@@ -123,14 +128,21 @@ class _Probe:
     finish: Callable[[np.ndarray], object]
 
 
-def _comprehensiveness_probe(view: _View, order: Ranking, bins: Sequence[float]) -> _Probe:
-    ks = [top_k_count(b, view.n) for b in bins]
-    return _Probe([view.text] + [view.without(order[:k]) for k in ks], lambda out: float(np.mean(out[0] - out[1:])))
+def _change(out: np.ndarray, signed: bool) -> np.ndarray:
+    """f(x) - f(x') for each perturbed x' (out[1:]); its size when the explanation makes no signed claim."""
+    drops = out[0] - out[1:]
+    return drops if signed else np.abs(drops)
 
 
-def _sufficiency_probe(view: _View, order: Ranking, bins: Sequence[float]) -> _Probe:
+def _comprehensiveness_probe(view: _View, order: Ranking, bins: Sequence[float], signed: bool = True) -> _Probe:
     ks = [top_k_count(b, view.n) for b in bins]
-    return _Probe([view.text] + [view.only(order[:k]) for k in ks], lambda out: float(np.mean(out[0] - out[1:])))
+    texts = [view.text] + [view.without(order[:k]) for k in ks]
+    return _Probe(texts, lambda out: float(np.mean(_change(out, signed))))
+
+
+def _sufficiency_probe(view: _View, order: Ranking, bins: Sequence[float], signed: bool = True) -> _Probe:
+    ks = [top_k_count(b, view.n) for b in bins]
+    return _Probe([view.text] + [view.only(order[:k]) for k in ks], lambda out: float(np.mean(_change(out, signed))))
 
 
 def _curve_probe(view: _View, order: Ranking, steps: int, insertion: bool) -> _Probe:
@@ -144,17 +156,22 @@ def _loo_probe(view: _View) -> _Probe:
     return _Probe([view.text] + [view.without([i]) for i in range(view.n)], lambda out: out[0] - out[1:])
 
 
-def _outputs(probs: np.ndarray, explanation: Explanation) -> np.ndarray:
-    out = probs[:, explanation.target].astype(np.float64)
-    if explanation.contrast is not None:
-        out = out - probs[:, explanation.contrast]
-    return out
+def question(explanation: Explanation, target: Target | None = None) -> Target:
+    """What faithfulness is measured on: `target`, else the explanation's own question, else (class-agnostic
+    explanations) the rating when the model has one, else the predicted class."""
+    if target is not None:
+        return target
+    if explanation.target_spec is not None:
+        return explanation.target_spec
+    if explanation.label_values is not None:
+        return Target.rating(explanation.label_values)
+    return Target.of_label(explanation.predicted)
 
 
-def _score(classifier, explanation: Explanation, probes: Mapping[object, _Probe]) -> dict[object, object]:
+def _score(classifier, target: Target, probes: Mapping[object, _Probe]) -> dict[object, object]:
     """Score every probe's texts with one predict_proba call and finish each probe."""
     texts = [t for p in probes.values() for t in p.texts]
-    outputs = _outputs(classifier.predict_proba(texts), explanation) if texts else np.zeros(0)
+    outputs = target.from_proba(classifier.predict_proba(texts)) if texts else np.zeros(0)
     results, start = {}, 0
     for key, probe in probes.items():
         results[key] = probe.finish(outputs[start : start + len(probe.texts)])
@@ -185,12 +202,13 @@ def faithfulness(
     random_rankings: int = 0,
     seed: int = 0,
     include_explanation: bool = True,
+    target: Target | None = None,
 ) -> FaithfulnessResult:
     """Several faithfulness metrics of one explanation (and of `random_rankings` seeded random
     rankings of its words) from a single `predict_proba` call.
 
     `loo_drops` (the leave-one-out output drops, e.g. from an earlier call) saves tau-LOO's
-    n_words evaluations.
+    n_words evaluations. `target`: the question to measure on (see `question`).
     """
     unknown = [m for m in metrics if m not in FAITHFULNESS_METRICS]
     if unknown:
@@ -198,6 +216,7 @@ def faithfulness(
             f"unknown faithfulness metric {', '.join(unknown)}; choose from {', '.join(FAITHFULNESS_METRICS)}"
         )
     view = _View(classifier, explanation, mode)
+    signed = explanation.class_specific
     nan = float("nan")
     if view.n == 0:
         empty = dict.fromkeys(metrics, nan)
@@ -211,16 +230,16 @@ def faithfulness(
     probes: dict[object, _Probe] = {}
     for source, order in orders.items():
         if "comprehensiveness" in metrics:
-            probes[(source, "comprehensiveness")] = _comprehensiveness_probe(view, order, bins)
+            probes[(source, "comprehensiveness")] = _comprehensiveness_probe(view, order, bins, signed)
         if "sufficiency" in metrics:
-            probes[(source, "sufficiency")] = _sufficiency_probe(view, order, bins)
+            probes[(source, "sufficiency")] = _sufficiency_probe(view, order, bins, signed)
         if "deletion_auc" in metrics:
             probes[(source, "deletion")] = _curve_probe(view, order, steps, insertion=False)
         if "insertion_auc" in metrics:
             probes[(source, "insertion")] = _curve_probe(view, order, steps, insertion=True)
     if "tau_loo" in metrics and loo_drops is None:
         probes["loo"] = _loo_probe(view)
-    done = _score(classifier, explanation, probes)
+    done = _score(classifier, question(explanation, target), probes)
     drops = done.get("loo", None if loo_drops is None else np.asarray(loo_drops, dtype=np.float64))
     if drops is not None and len(drops) != view.n:
         raise ValueError(f"loo_drops has {len(drops)} values for {view.n} words")
@@ -237,7 +256,7 @@ def faithfulness(
                 values[name] = curves[kind].auc
             else:  # tau_loo: a ranking's scores are its reversed positions
                 scores = explanation.word_scores if source == "explanation" else _rank_scores(order)
-                values[name] = _kendall(np.asarray(scores, dtype=np.float64), drops)
+                values[name] = _kendall(np.asarray(scores, dtype=np.float64), drops if signed else np.abs(drops))
         return values, curves
 
     values, curves = values_for("explanation", orders["explanation"]) if include_explanation else ({}, {})
@@ -346,12 +365,14 @@ def insertion_auc(classifier, explanation: Explanation, *, steps: int = CURVE_ST
     return insertion_curve(classifier, explanation, steps=steps, mode=mode).auc
 
 
-def leave_one_out(classifier, explanation: Explanation, *, mode: str = "delete") -> np.ndarray:
-    """Drop in the target output when each word alone is removed, (n_words,); Li et al. 2016."""
+def leave_one_out(
+    classifier, explanation: Explanation, *, mode: str = "delete", target: Target | None = None
+) -> np.ndarray:
+    """Drop in the explained output when each word alone is removed, (n_words,); Li et al. 2016."""
     view = _View(classifier, explanation, mode)
     if view.n == 0:
         return np.zeros(0)
-    return _score(classifier, explanation, {"loo": _loo_probe(view)})["loo"]
+    return _score(classifier, question(explanation, target), {"loo": _loo_probe(view)})["loo"]
 
 
 @metric(

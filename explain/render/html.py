@@ -37,8 +37,9 @@ _TEMPLATES = {
 <div class="rx-explanation" data-method="{{ method }}" data-level="{{ level }}" style="{{ card }}">
 {% if header %}<div style="font-size:13px;line-height:1.4;color:#444444;margin-bottom:4px">\
 <b>{{ method }}</b> &middot; {{ question }} &middot; \
-<span style="color:rgb{{ positive }}">&#9632; toward {{ target }}</span> \
-<span style="color:rgb{{ negative }}">&#9632; {{ away }}</span></div>
+<span style="color:rgb{{ positive }}">&#9632; {{ toward }}</span> \
+{% if away %}<span style="color:rgb{{ negative }}">&#9632; {{ away }}</span> {% endif %}\
+<span class="rx-scale" style="color:#666666">(full colour at {{ scale_text }})</span></div>
 {% endif %}<div style="white-space:pre-wrap;word-wrap:break-word">\
 {% for piece in pieces %}{% if piece.kind == "gap" %}{{ piece.text }}\
 {% elif piece.kind == "unseen" %}<span class="rx-unseen" title="{{ piece.title }}" style="color:#999999">{{ piece.text }}</span>\
@@ -150,23 +151,33 @@ def explanation_html(
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     pieces = _word_pieces(explanation, scale) if level == "word" else _token_pieces(explanation, scale)
-    away = (
-        f"toward {explanation.contrast_label}"
-        if explanation.contrast is not None
-        else f"away from {explanation.target_label}"
-    )
+    toward, away = direction_words(explanation)
+    shown = explanation.word_scores if level == "word" else explanation.token_scores
+    full = _scale(shown) if scale is None else scale
     return _ENV.get_template("explanation").render(
         card=_CARD,
         method=explanation.method,
         level=level,
         header=header,
         question=explanation.question,
-        target=explanation.target_label,
+        toward=toward,
         away=away,
+        scale_text=f"{full:.3g} {explanation.unit}".strip(),
         positive=POSITIVE_RGB,
         negative=NEGATIVE_RGB,
         pieces=pieces,
     )
+
+
+def direction_words(explanation: Explanation) -> tuple[str, str]:
+    """What the two colours mean for this explanation's question: (positive scores, negative scores)."""
+    if not explanation.class_specific:
+        return "where the model looked (no direction)", ""
+    if explanation.explains == "rating":
+        return "raises the rating", "lowers the rating"
+    if explanation.contrast is not None:
+        return f"toward {explanation.target_label}", f"toward {explanation.contrast_label}"
+    return f"toward {explanation.target_label}", f"away from {explanation.target_label}"
 
 
 def prediction_bar_html(labels: Sequence[str], probabilities: Sequence[float] | np.ndarray) -> str:

@@ -43,7 +43,25 @@ def format_trace(trace: Trace) -> str:
         f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
         for label, p in trace.predictions.items()
     ]
+    if trace.expected_rating is not None:
+        terms = " + ".join(f"{v:g} x {p:.3f}" for v, p in zip(trace.label_values, trace.probabilities, strict=True))
+        lines += [f"  expected rating = sum of value x probability = {terms} = {trace.expected_rating:.3f}"]
+    lines += ["", f"Answer: {trace.answer}"]
     return "\n".join(lines)
+
+
+def answer_line(labels: Sequence[str], probabilities: np.ndarray, label_values=None, unit: str = "stars") -> str:
+    """ "1.6 stars expected (most likely 2 stars, 0.49)", plus a close-call flag when the top two are within 0.05."""
+    from explain.labels import format_rating
+    from explain.metrics.consensus import close_call
+
+    top = int(np.argmax(probabilities))
+    line = f"most likely {labels[top]}, {probabilities[top]:.2f}"
+    if label_values is not None:
+        rating = float(np.asarray(probabilities, dtype=np.float64) @ np.asarray(label_values))
+        line = f"{format_rating(rating, unit)} expected ({line})"
+    flag = close_call(probabilities, labels)
+    return f"{line}; {flag}" if flag else line
 
 
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
@@ -60,17 +78,23 @@ def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray
     return table
 
 
-def colored_words(explanation: Explanation) -> Text:
-    """The review with each word coloured by its score: green pushes toward the target, red away."""
+def colored_words(explanation: Explanation, scale: float | None = None) -> Text:
+    """The review with each word coloured by its score: green raises the explained output, red lowers it;
+    blue for class-agnostic scores (where the model looked, no direction). `scale`: the |score| of full
+    colour (default: this explanation's largest), so explanations in one unit can share a scale."""
     scores = explanation.word_scores
-    scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
+    if scale is None or scale <= 0:
+        scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
     out = Text()
     last = 0
     for (start, end), score in zip(explanation.alignment.word_offsets, scores):
         out.append(explanation.text[last:start])
         strength = min(1.0, abs(score) / scale)
         level = int(80 + 175 * strength)
-        color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
+        if not explanation.class_specific:
+            color = f"rgb(0,0,{level})"
+        else:
+            color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
         out.append(explanation.text[start:end], style=f"bold white on {color}" if strength > 0.05 else "")
         last = end
     out.append(explanation.text[last:])
@@ -80,8 +104,8 @@ def colored_words(explanation: Explanation) -> Text:
 def explanation_notes(explanation: Explanation) -> list[str]:
     """Caveats a reader should see next to the scores (read from the method's diagnostics)."""
     d, notes = explanation.diagnostics, []
-    if d.get("class_specific") is False:
-        notes.append("class-agnostic: these scores are the same whatever label is asked about")
+    if not explanation.class_specific:
+        notes.append("class-agnostic: where the model looked, with no direction (blue); the same for every question")
     if d.get("relative_delta", 0.0) > 0.05:
         notes.append(
             f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
@@ -97,3 +121,18 @@ def explanation_notes(explanation: Explanation) -> list[str]:
 def _shorten(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def score_text(score: float, unit: str) -> str:
+    """A signed score with its unit: "-0.90 stars", "+0.012 probability"."""
+    digits = 2 if unit in ("stars", "logit") else 3
+    return f"{score:+.{digits}f} {unit}".rstrip()
+
+
+def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
+    """The sentences that moved the output most: "-1.20 stars  The battery died after two days."."""
+    sentences = [s for s in explanation.sentences if s.score != 0]
+    if len(explanation.sentences) < 2 or not sentences or not explanation.class_specific:
+        return []
+    ranked = sorted(sentences, key=lambda s: -abs(s.score))[:limit]
+    return [f"{score_text(s.score, explanation.unit):>16}  {_shorten(s.text, 70)}" for s in ranked]
