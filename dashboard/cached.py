@@ -74,7 +74,12 @@ def probabilities(key: str, texts: tuple[str, ...]) -> tuple[np.ndarray, tuple[s
 
 @st.cache_data(max_entries=5000, show_spinner=False)
 def _explanation_dict(
-    key: str, text: str, method: str, target: int | None, contrast: int | None, params: tuple[tuple[str, object], ...]
+    key: str,
+    text: str,
+    method: str,
+    target: str | int | None,
+    contrast: int | None,
+    params: tuple[tuple[str, object], ...],
 ) -> dict:
     model = loaded_model(key)
     with model.lock, warnings.catch_warnings():
@@ -85,7 +90,12 @@ def _explanation_dict(
 
 
 def explanation(
-    key: str, text: str, method: str, target: int | None = None, contrast: int | None = None, params: dict | None = None
+    key: str,
+    text: str,
+    method: str,
+    target: str | int | None = None,
+    contrast: int | None = None,
+    params: dict | None = None,
 ) -> Explanation:
     """`explain.explain(...)` for an allowed model, cached on all of its arguments."""
     items = tuple(sorted((params or {}).items()))
@@ -120,11 +130,12 @@ def rollout(key: str, text: str) -> np.ndarray:
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def relevance(key: str, text: str, target: int, contrast: int | None) -> np.ndarray:
-    """Gradient-weighted attention relevance (seq, seq)."""
+def relevance(key: str, text: str, target: str | int, contrast: int | None) -> np.ndarray:
+    """Gradient-weighted attention relevance (seq, seq) for a question ("rating" or a label, and a contrast)."""
     model = loaded_model(key)
     with model.lock:
-        return np.asarray(relevance_matrix(model.classifier, text, target, contrast))
+        question = model.classifier.target(target, contrast, text)
+        return np.asarray(relevance_matrix(model.classifier, text, question))
 
 
 @st.cache_data(show_spinner=False)
@@ -151,7 +162,7 @@ def _faithfulness(
     key: str,
     text: str,
     method: str,
-    target: int | None,
+    target: str | int | None,
     contrast: int | None,
     params: tuple[tuple[str, object], ...],
     random_rankings: int,
@@ -169,7 +180,7 @@ def faithfulness_values(
     key: str,
     text: str,
     method: str,
-    target: int | None,
+    target: str | int | None,
     contrast: int | None,
     params: dict | None,
     random_rankings: int = 3,
@@ -210,7 +221,7 @@ def compare_edit(key: str, text: str, edited: str) -> WhatIf:
 @st.cache_data(max_entries=200, show_spinner=False)
 def smallest_change(key: str, text: str, method: str) -> whatif.SmallestChange | None:
     """The fewest words whose removal changes the predicted stars, from `method`'s ranking, verified by the model."""
-    exp = explanation(key, text, method)
+    exp = explanation(key, text, method, "predicted")  # words pushing toward the predicted stars
     model = loaded_model(key)
     with model.lock, warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncationWarning)

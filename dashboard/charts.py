@@ -118,21 +118,6 @@ def heatmap_chart(matrix: np.ndarray, tokens: Sequence[str], title: str, value: 
     )
 
 
-def scale_legend_html(scale: float, unit: str, toward: str, away: str) -> str:
-    """A numeric colour bar: -scale (red, away) .. 0 .. +scale (blue, toward), in `unit`."""
-    red, blue = f"rgb{NEGATIVE_RGB}", f"rgb{POSITIVE_RGB}"
-    return (
-        '<div class="rx-scale" style="font:12px system-ui,sans-serif;color:#444;display:flex;align-items:center;'
-        'gap:6px;margin:2px 0 8px 0;flex-wrap:wrap">'
-        f"<span>{escape(f'-{scale:.3g}')}</span>"
-        f'<span style="width:160px;height:10px;border-radius:2px;background:linear-gradient(90deg,{red},'
-        f'#ffffff,{blue})"></span>'
-        f"<span>{escape(f'+{scale:.3g}')}</span>"
-        f"<span>{escape(unit)} per word (full colour at ±{scale:.3g}; blue: toward {escape(toward)}, "
-        f"red: {escape(away)})</span></div>"
-    )
-
-
 def diagnostics_html(rows: Sequence[Diagnostic]) -> str:
     """Diagnostics as a two-column table that wraps (no inner scrolling); hovering a row shows its meaning."""
     body = "".join(
@@ -187,10 +172,11 @@ def answer_html(answer: Answer) -> str:
         if answer.close_call
         else f'<span style="color:#555">{escape(p["certainty"])}</span>'
     )
+    words = escape(p["words"]).replace("*", "")  # consensus marks words *like this*; shown in bold
     method = f' <span style="color:#777;font-size:13px">· {escape(p["method"])}</span>' if p["method"] else ""
     return (
         f'<div class="rx-answer" data-label="{escape(answer.labels[answer.predicted])}" '
-        f'data-close-call="{str(answer.close_call).lower()}" style="font:17px system-ui,sans-serif;'
-        "border-left:4px solid " + BLUE + ';padding:6px 12px;margin:0 0 10px 0;background:#f6f8fb">'
-        f"<b>{escape(p['rating'])}</b> · {flag} · words: <b>{escape(p['words'])}</b>{method}</div>"
+        f'data-close-call="{str(answer.close_call is not None).lower()}" style="font:17px system-ui,sans-serif;'
+        f'border-left:4px solid {BLUE};padding:6px 12px;margin:0 0 10px 0;background:#f6f8fb">'
+        f"<b>{escape(p['rating'])}</b> · {flag} · {words}{method}</div>"
     )

@@ -139,22 +139,31 @@ def review_context(selection: Selection) -> tuple[Classifier, str, int]:
     return classifier, text, int(np.argmax(cached.trace(selection.model_key, text).probabilities))
 
 
-def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[int, int | None]:
-    """(target, contrast) label indices; target defaults to the predicted label."""
+RATING = "rating"
+
+
+def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[str | int, int | None]:
+    """(target, contrast): the expected rating (default, when the model has one) or a label index, and an
+    optional contrast label (only for a label)."""
     labels = classifier.labels
+    options: list[str | int] = ([RATING] if classifier.label_values is not None else []) + list(range(len(labels)))
     left, right = st.columns(2)
     target = left.selectbox(
-        "Explain the label",
-        list(range(len(labels))),
-        index=predicted,
+        "Explain",
+        options,
+        index=0 if options[0] == RATING else predicted,
         key=f"{key}_target",
         bind="query-params",
-        format_func=lambda i: f"{labels[i]} (predicted)" if i == predicted else labels[i],
+        format_func=lambda i: (
+            "the expected rating" if i == RATING else (f"{labels[i]} (predicted)" if i == predicted else labels[i])
+        ),
     )
-    options = [NO_CONTRAST] + [i for i in range(len(labels)) if i != target]
+    if target == RATING:
+        return target, None
+    contrast_options = [NO_CONTRAST] + [i for i in range(len(labels)) if i != target]
     contrast = right.selectbox(
         "...rather than (contrast)",
-        options,
+        contrast_options,
         key=f"{key}_contrast",
         bind="query-params",
         format_func=lambda i: i if i == NO_CONTRAST else labels[i],
@@ -206,20 +215,11 @@ def answer_line(selection: Selection) -> None:
     text = selection.text
     if not text.strip():
         return
-    probs = np.asarray(cached.trace(selection.model_key, text).probabilities)
+    classifier = require_classifier(selection)
     exp = cached.explanation(selection.model_key, text, ANSWER_METHOD)
-    st.html(charts.answer_html(answer(require_classifier(selection).labels, probs, exp)))
-
-
-def is_class_agnostic(exp: Explanation) -> bool:
-    """Attention and rollout score where the model looks, the same for every label: they answer no question."""
-    return exp.diagnostics.get("class_specific") is False
+    st.html(charts.answer_html(answer([exp], classifier.rating_unit)))
 
 
 def explanation_card(exp: Explanation, level: str = "word", scale: float | None = None) -> None:
-    """The coloured review; class-agnostic methods get no "why <label>" header (they do not answer it)."""
-    if is_class_agnostic(exp):
-        st.caption(f"**{exp.method}**: where the model looks (the same for every label; darker = more attention)")
-        st.html(explanation_html(exp, level=level, header=False, scale=scale))
-    else:
-        st.html(explanation_html(exp, level=level, scale=scale))
+    """The coloured review; class-agnostic methods say "where the model looked", never a "why" question."""
+    st.html(explanation_html(exp, level=level, scale=scale))

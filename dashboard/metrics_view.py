@@ -59,7 +59,13 @@ def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: 
         try:
             with st.spinner(f"Faithfulness of {name}..."):
                 result = cached.faithfulness_values(
-                    selection.model_key, exp.text, name, exp.target, exp.contrast, budgets.get(name), RANDOM_RANKINGS
+                    selection.model_key,
+                    exp.text,
+                    name,
+                    "rating" if exp.explains == "rating" else exp.target,
+                    exp.contrast,
+                    budgets.get(name),
+                    RANDOM_RANKINGS,
                 )
         except Exception as exc:  # a metric failing on one method must not hide the others
             log.exception("faithfulness of %s failed", name)

@@ -1,8 +1,8 @@
 """What-if: how an edit changes the prediction, and the smallest change that moves the predicted stars.
 
 `compare_edit` scores a review and an edited version of it together and lists the word diff.
-`smallest_change` proposes words to remove in the order an explanation ranks them (the words that
-push hardest toward the predicted label first), tries every combination of 1, 2, ... of the top
+`smallest_change` proposes words to remove in the order an explanation of the predicted label ranks
+them (the words that push hardest toward it first), tries every combination of 1, 2, ... of the top
 candidates with the model, and returns the fewest removed words that change the predicted label,
 as verified by `predict_proba`, or None when no combination within the budget does.
 """
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from explain.answer import expected_stars
 from explain.classifier import Classifier
 from explain.corpus import word_key
 from explain.explanation import Explanation
@@ -32,14 +31,15 @@ class Prediction:
     text: str
     label: int
     probabilities: np.ndarray
-    expected_stars: float | None
+    expected_stars: float | None  # expected rating (label values x probabilities)
 
 
 def predictions(classifier: Classifier, texts: list[str]) -> list[Prediction]:
     """Predictions for several texts from one `predict_proba` call."""
     probs = classifier.predict_proba(texts)
+    values = classifier.label_values
     return [
-        Prediction(t, int(np.argmax(p)), p, expected_stars(classifier.labels, p))
+        Prediction(t, int(np.argmax(p)), p, None if values is None else float(p @ np.asarray(values)))
         for t, p in zip(texts, probs, strict=True)
     ]
 
@@ -129,6 +129,10 @@ def smallest_change(
     text = explanation.text
     offsets = explanation.alignment.word_offsets
     (before,) = predictions(classifier, [text])
+    if explanation.explains != "label" or explanation.target != before.label or explanation.contrast is not None:
+        raise ValueError(
+            "smallest_change needs an explanation of the predicted label (explain(..., target='predicted'))"
+        )
     candidates = removal_candidates(explanation, max_candidates)
     tried = 0
     for n in range(1, min(max_removed, len(candidates)) + 1):

@@ -56,7 +56,7 @@ def test_explain_panel(app, tiny_bert_dir):
     probs = tiny_probabilities(tiny_bert_dir)
     line = all_html(app)[0]  # the answer first
     assert 'class="rx-answer"' in line and f'data-label="{int(probs.argmax()) + 1} star' in line
-    assert f"{float(probs @ np.arange(1, 6)):.1f} expected" in line and "occlusion, " in line
+    assert f"{float(probs @ np.arange(1, 6)):.1f} stars expected" in line and "occlusion, " in line
     labels = [f"{i} star" + ("s" if i > 1 else "") for i in range(1, 6)]
     assert app.subheader[0].value == f"Prediction: {labels[int(probs.argmax())]}"
     assert f"{probs.max():.1%}" in app.caption[0].value
@@ -118,21 +118,20 @@ def test_attributions_panel(app):
     assert not app.exception, app.exception
     assert not app.warning
     target = app.selectbox(key="attr_target")
+    assert target.value == "rating"  # the default question: what moved the expected rating
     before = html_blocks(app)[0]
-    assert 'data-level="word"' in before
-    other = (target.value + 1) % 5
-    target.select(other).run()
+    assert 'data-level="word"' in before and "what moved the rating" in before
+    assert re.search(r"full colour at [0-9.e-]+ stars", before)  # the numeric scale, in the rating's unit
+    target.select(2).run()
     after = html_blocks(app)[0]
-    assert after != before and f"why {other + 1} star" in after
-    app.selectbox(key="attr_contrast").select((other + 1) % 5).run()
-    assert "rather than" in html_blocks(app)[0]
+    assert after != before and "why 3 stars" in after and "probability" in after
+    app.selectbox(key="attr_contrast").select(4).run()
+    assert "why 3 stars rather than 5 stars" in html_blocks(app)[0]
     app.radio(key="attr_level").set_value("subword tokens").run()
     tokens_html = html_blocks(app)[0]
     assert 'data-level="token"' in tokens_html and ">[CLS]</span>" in tokens_html
     assert len(app.get("vega_lite_chart")) == 1  # the ranked top-words chart
     blocks = all_html(app)
-    legend = next(b for b in blocks if 'class="rx-scale"' in b)
-    assert "probability per word" in legend  # occlusion's unit, with its numeric scale
     table = next(b for b in blocks if 'class="rx-diagnostics"' in b)
     evaluations = re.search(r"texts the model scored</span></td><td[^>]*>(\d+)<", table)
     assert evaluations and int(evaluations.group(1)) > 0
@@ -224,7 +223,7 @@ def test_batch_panel(app):
     ]  # fmt: skip
     assert sorted(table["id"]) == ["A1", "A2", "A3", "A4"]  # every input column kept, bad stars row explained too
     assert set(table["method"]) == {"occlusion"}
-    assert list(table["scores toward"]) == list(table["predicted"])
+    assert set(table["scores toward"]) == {"raises the rating"}  # the default question: the expected rating
     surprise = table["surprise"].tolist()
     given = {"A1": 2, "A2": 5, "A3": 3}
     for row in table.itertuples():

@@ -37,7 +37,7 @@ def two_word(tiny_bert) -> Classifier:
 
 
 def test_smallest_change_needs_both_words_and_is_verified_by_the_model(two_word):
-    exp = explain(two_word, REVIEW, method="occlusion")
+    exp = explain(two_word, REVIEW, method="occlusion", target="predicted")
     assert exp.predicted == 0
     change = smallest_change(two_word, exp)
     assert change is not None
@@ -58,8 +58,14 @@ def test_smallest_change_needs_both_words_and_is_verified_by_the_model(two_word)
         assert two_word.predict_proba([remove_words(REVIEW, [offsets[i]])])[0].argmax() == 0
 
 
+def test_the_explanation_must_be_of_the_predicted_label(two_word):
+    rating = explain(two_word, REVIEW, method="occlusion")  # the default question: the expected rating
+    with pytest.raises(ValueError, match="predicted label"):
+        smallest_change(two_word, rating)
+
+
 def test_no_change_within_the_budget_gives_none(two_word):
-    exp = explain(two_word, REVIEW, method="occlusion")
+    exp = explain(two_word, REVIEW, method="occlusion", target="predicted")
     assert smallest_change(two_word, exp, max_removed=1) is None  # one word never suffices here
 
 

@@ -69,7 +69,9 @@ else:
         )
 
 
-def token_map(matrix, method: str, title: str, value: str, target: int | None = None, contrast: int | None = None):
+def token_map(
+    matrix, method: str, title: str, value: str, target: str | int | None = None, contrast: int | None = None
+):
     """The token x token map when it fits (every row labelled), else the [CLS] row as coloured words."""
     if len(tokens) <= charts.MAX_HEATMAP_TOKENS:
         st.altair_chart(charts.heatmap_chart(matrix, tokens, title, value=value), width="content")
@@ -102,7 +104,8 @@ else:
     st.caption(
         "Chefer, Gur & Wolf 2021: per layer, attention weighted by its gradient for the chosen label "
         "(positive part, heads averaged), accumulated over layers. The [CLS] row is the 'grad_attn' "
-        "explanation; it changes with the label, unlike raw attention. The diagonal (the identity the "
+        "explanation; it changes with the question, unlike raw attention. The diagonal (the identity the "
         "accumulation starts from, ~1) is clipped so the off-diagonal relevance is readable."
     )
-    token_map(relevance, "grad_attn", f"relevance for {classifier.labels[target]}", "relevance", target, contrast)
+    title = "the expected rating" if target == controls.RATING else classifier.labels[target]
+    token_map(relevance, "grad_attn", f"relevance for {title}", "relevance", target, contrast)

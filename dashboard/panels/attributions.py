@@ -56,12 +56,7 @@ for method in chosen:
     st.subheader(method.name)
     st.caption(f"{method.summary}" + (f" · {method.reference}" if method.reference else ""))
     unit = score_unit(exp)
-    controls.explanation_card(exp, level=level, scale=scales[unit] or None)
-    if controls.is_class_agnostic(exp):
-        st.caption(f"Full colour: {scales[unit]:.3g} ({unit}); attention weights are never negative.")
-    else:
-        away = f"toward {exp.contrast_label}" if exp.contrast is not None else f"away from {exp.target_label}"
-        st.html(charts.scale_legend_html(scales[unit], unit, exp.target_label, away))
+    controls.explanation_card(exp, level=level, scale=scales[unit] or None)  # same unit, same colour scale
     words_col, diag_col = st.columns([3, 2])
     with words_col:
         st.altair_chart(charts.top_words_chart(exp, k=10))

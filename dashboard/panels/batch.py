@@ -19,7 +19,7 @@ from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import MAX_ROWS, MAX_UPLOAD_MB
 from explain.methods import methods
-from explain.render.html import explanation_html
+from explain.render.html import direction_words, explanation_html
 
 PREDICTIONS_ONLY = "(predictions only)"
 NO_STARS = "(none)"
@@ -106,7 +106,7 @@ def run_batch() -> BatchResult:
             out["surprise"] = stars_surprise(classifier.labels, predicted, row.review.stars)
         if method != PREDICTIONS_ONLY:
             out["method"] = method
-            out["scores toward"] = classifier.labels[predicted]
+            out["scores toward"] = "" if exp is None else direction_words(exp)[0]
             words = [] if exp is None else content_top_words(exp, k, skip_stopwords=skip)
             out["top words"] = "(failed)" if exp is None else ", ".join(f"{w} ({s:+.3f})" for w, s in words)
         table.append(out)

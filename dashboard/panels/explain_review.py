@@ -46,7 +46,7 @@ with page.container():
             st.subheader("Which words mattered")
             st.html(explanation_html(quick))
             st.caption(
-                f"Leave-one-out: how much the probability of {quick.target_label} drops without each word "
+                f"Leave-one-out ({quick.question}): how much the output changes without each word "
                 f"({quick.diagnostics.get('seconds', 0):.2f} s). More methods: **Attributions**, **Compare**."
             )
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from explain.explanation import Explanation
 from explain.metrics import metric_info
+from explain.metrics.consensus import _is_signed
 
 REFERENCE_OF = {"occlusion": ("tau_loo",)}  # metrics a method matches by construction
 
@@ -104,12 +105,10 @@ class SignReversal:
 def sign_reversals(explanations: Mapping[str, Explanation], k: int = 5) -> list[SignReversal]:
     """For each pair of methods, the words among both methods' top-k (by |score|) with opposite signs.
 
-    Class-agnostic explanations (non-negative attention weights, `class_specific` False) have no direction
-    and are skipped.
+    Explanations without a sign (class-agnostic attention and rollout, magnitude-only saliency and
+    gradient-weighted attention) are skipped.
     """
-    signed = {
-        name: exp for name, exp in explanations.items() if exp.diagnostics.get("class_specific", True) is not False
-    }
+    signed = {name: exp for name, exp in explanations.items() if _is_signed(exp)}
     out = []
     for (a, ea), (b, eb) in itertools.combinations(signed.items(), 2):
         if ea.words != eb.words:

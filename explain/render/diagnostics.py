@@ -135,19 +135,8 @@ def _rows(diagnostics: Mapping[str, Any]) -> list[Diagnostic]:
     return out
 
 
-_UNITS = {
-    "shap": "probability",
-    "lime": "probability",
-    "occlusion": "probability",
-    "ig": "logit",
-    "grad_x_input": "logit",
-    "saliency": "gradient norm",
-    "attention": "attention weight",
-    "rollout": "attention weight",
-    "grad_attn": "relevance",
-}
-
-
 def score_unit(explanation: Explanation) -> str:
-    """What one unit of this explanation's scores is (probability, logit, attention weight...)."""
-    return _UNITS.get(explanation.method, "score")
+    """What one unit of this explanation's scores is (stars, probability, logit, attention weight...)."""
+    if explanation.unit:
+        return explanation.unit
+    return "attention weight" if not explanation.class_specific else "relevance"
