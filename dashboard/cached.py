@@ -18,6 +18,7 @@ from explain.corpus import load_results, run_corpus
 from explain.explanation import Explanation
 from explain.methods import explain
 from explain.methods.attention import relevance_matrix, rollout_matrix
+from explain.models import load_classifier
 from explain.render.attention_view import (
     attention_inputs,
     ensure_assets,
@@ -44,7 +45,7 @@ class LoadedModel:
 @st.cache_resource(max_entries=4, show_spinner=False)  # controls.require_classifier says what is happening
 def loaded_model(key: str) -> LoadedModel:
     choice = resolve(key)
-    classifier = Classifier.from_pretrained(choice.source)
+    classifier = load_classifier(choice.source)
     classifier.name = choice.label  # one model name everywhere: the picker's, also in explanations and reports
     return LoadedModel(classifier, threading.Lock())
 
@@ -196,7 +197,7 @@ def explain_corpus(key: str, texts: tuple[str, ...], method: str) -> list[Explan
     model = loaded_model(key)
     with model.lock, warnings.catch_warnings(), ExplanationStore() as store:
         warnings.simplefilter("ignore", TruncationWarning)  # the page shows truncation notes
-        run_corpus(model.classifier, list(texts), [method], store, progress=False)
+        run_corpus(model.classifier, list(texts), [method], store)
         results = load_results(store, model.classifier, list(texts), [method])
     return [r.get(method) for r in results]
 

@@ -5,6 +5,7 @@ from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import Method, explain, get_method, methods
 from explain.metrics.consensus import Consensus, consensus
+from explain.models import load_classifier
 from explain.target import Target
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "consensus",
     "explain",
     "get_method",
+    "load_classifier",
     "methods",
 ]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version source (pyproject.toml reads it)

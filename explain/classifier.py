@@ -19,13 +19,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from explain.engine import Engine, EngineOptions, PerThreadTokenizer, TruncationWarning, plan_batches
+from explain.engine import (
+    Engine,
+    EngineOptions,
+    PerThreadTokenizer,
+    TruncationWarning,
+    plan_batches,
+    quiet_truncation,
+)
 from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
 from explain.labels import format_rating, rating_unit, resolve_label_values
 from explain.target import Target, is_rating_name, no_rating_error
 from explain.words import Alignment, align
 
-__all__ = ["Classifier", "Encoding", "Inference", "Meter", "Trace", "TruncationWarning", "plan_batches"]
+__all__ = [
+    "Classifier",
+    "Encoding",
+    "Inference",
+    "Meter",
+    "Trace",
+    "TruncationWarning",
+    "plan_batches",
+    "quiet_truncation",
+]
 
 # Model families whose position ids start after the padding index (max positions minus 2 usable).
 _PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart"}
@@ -52,7 +68,7 @@ class Encoding:
     def id_to_token(self, row: int = 0) -> dict[int, str]:
         """The token id -> token mapping of one text, in order of first appearance."""
         ids = self.input_ids[row][self.attention_mask[row].bool()].tolist()
-        return dict(zip(ids, self.tokens[row]))
+        return dict(zip(ids, self.tokens[row], strict=True))
 
 
 @dataclass(frozen=True)
@@ -212,9 +228,17 @@ class Classifier:
     # ---------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, device: str = "cpu", trust_remote_code: bool = False, **kwargs
+        cls,
+        name_or_path: str | Path | None = None,
+        device: str = "cpu",
+        trust_remote_code: bool = False,
+        *,
+        name: str | None = None,
+        **kwargs,
     ) -> Classifier:
-        """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
+        """Load any HF sequence-classification checkpoint (a folder or hub id; `name` defaults to it).
+
+        The embedded default model loads with `explain.load_classifier()`, which builds it on first use.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
@@ -224,12 +248,9 @@ class Classifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         if name_or_path is None:
-            from explain.default_model import default_model_dir
-
-            path, name = default_model_dir(), "default (MiniLM-L6 VADER stars)"
-        else:
-            path = Path(name_or_path).expanduser()
-            name = str(name_or_path)
+            raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
+        path = Path(name_or_path).expanduser()
+        name = name or str(name_or_path)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         local = Path(path).exists()
@@ -468,7 +489,7 @@ class Classifier:
             logits=logits[0].tolist(),
             probabilities=probs.tolist(),
             id2label=dict(enumerate(self.labels)),
-            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs)},
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
             label_values=None if self.label_values is None else list(self.label_values),
             expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
             rating_unit=self.rating_unit,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -80,10 +82,31 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     return found
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
-    from explain.classifier import Classifier
+@contextmanager
+def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress callback `(done, total, what)` drawing a bar on standard error."""
+    from tqdm.auto import tqdm
 
-    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code, label_values=label_values)
+    bar = None
+
+    def update(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
+        bar.set_postfix_str(what, refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
+    from explain.models import load_classifier as load
+
+    return load(model, trust_remote_code=trust_remote_code, label_values=label_values)
 
 
 @app.command()
@@ -97,7 +120,8 @@ def predict(
     label_values: LabelValuesOpt = None,
 ) -> None:
     """Probability of each label for each text, and the expected rating; the top label is marked."""
-    from explain.render.terminal import answer_line, prediction_table
+    from explain.render.plain import answer_line
+    from explain.render.terminal import prediction_table
 
     items = read_texts(texts, file, text_col)
     clf = load_classifier(model, trust_remote_code, label_values)
@@ -163,21 +187,13 @@ def why(
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
-    from explain.methods import parse_params
+    from explain.methods import method_names, parse_params
     from explain.metrics.consensus import consensus
-    from explain.render.terminal import (
-        answer_line,
-        colored_words,
-        explanation_notes,
-        prediction_table,
-        score_text,
-        sentence_lines,
-    )
+    from explain.render.plain import answer_line, score_text
+    from explain.render.terminal import colored_words, explanation_notes, prediction_table, sentence_lines
 
     items = read_texts(texts, file, text_col)
-    names = [m.strip() for m in method.split(",") if m.strip()]
-    if not names:
-        raise UserError("--method is empty; name at least one method (see `explain methods`)")
+    names = method_names(method, option="--method")
     params = parse_params(param, names)
     clf = load_classifier(model, trust_remote_code, label_values)
     explanations = []
@@ -246,51 +262,63 @@ def list_methods() -> None:
 def train(
     data: Annotated[Path, typer.Option("--data", help="CSV of reviews with a header row.")],
     text_col: Annotated[str, typer.Option("--text-col", help="Column with the review text.")],
-    stars_col: Annotated[str, typer.Option("--stars-col", help="Column with the given stars (1-5).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder to write the fine-tuned model to.")],
+    stars_col: Annotated[str | None, typer.Option("--stars-col", help="Column with 1-5 stars.")] = None,
+    label_col: Annotated[
+        str | None, typer.Option("--label-col", help="Column with any rating (1-10, 0-4, ...) or named labels.")
+    ] = None,
+    label_order: Annotated[
+        str | None,
+        typer.Option("--label-order", help="Named labels, lowest first: negative,neutral,positive."),
+    ] = None,
     base: Annotated[str | None, typer.Option("--base", help="Base checkpoint folder; default: MiniLM-L6.")] = None,
-    epochs: Annotated[int, typer.Option(min=1)] = 2,
+    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best on the validation split is kept.")] = 10,
     learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
     test_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.2,
+    validation_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.15,
+    max_minutes: Annotated[float | None, typer.Option(min=0.1, help="Stop training after this long.")] = None,
+    max_length: Annotated[int | None, typer.Option(min=8, help="Tokens per review; default: from the data.")] = None,
+    class_weights: Annotated[bool, typer.Option(help="Weigh the loss by inverse class frequency.")] = True,
     seed: int = 13,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace --out if it holds a model written by this tool.")
+    ] = False,
 ) -> None:
-    """Fine-tune a checkpoint into a 1-5 star classifier on your own reviews (same recipe as the default)."""
-    from explain.classifier import Classifier
+    """Fine-tune a checkpoint on your own rated reviews and compare it with simple baselines."""
+    import hashlib
+
     from explain.data import read_reviews_csv
     from explain.default_model import base_model_dir
-    from explain.training import Example, TrainingConfig, evaluate_stars, fine_tune, grouped_split
+    from explain.training import Example, TrainingConfig, grouped_split, infer_labels, report_lines, train_and_report
 
-    reviews = read_reviews_csv(data, text_col, stars_col)
-    bad = sorted({r.stars for r in reviews if r.stars not in range(1, 6)})
-    if bad:
-        raise DataError(f"{data}: column {stars_col!r} must hold stars 1-5; found {bad[:5]}")
-    examples = [Example(r.text, r.stars, f"row:{i}") for i, r in enumerate(reviews)]
+    if bool(stars_col) == bool(label_col):
+        raise UserError("name the rating column with --stars-col (1-5 stars) or --label-col (any rating), not both")
+    column = stars_col or label_col
+    reviews = read_reviews_csv(data, text_col, label_col=column)
+    order = label_order.split(",") if label_order else None
+    labels, index = infer_labels([r.label for r in reviews], order, stars=bool(stars_col), column=column)
+    examples = [Example(r.text, i, f"row:{n}") for n, (r, i) in enumerate(zip(reviews, index, strict=True))]
     train_set, test_set = grouped_split(examples, test_fraction, seed) if test_fraction > 0 else (examples, [])
     if not train_set:
         raise DataError(f"{data}: too few reviews to train on ({len(examples)})")
-
-    def evaluate(folder: Path) -> dict:
-        if not test_set:
-            return {"n_train": len(train_set), "n_test": 0}
-        probs = Classifier.from_pretrained(folder).predict_proba([e.text for e in test_set])
-        return {
-            "n_train": len(train_set),
-            "n_test": len(test_set),
-            "heldout": evaluate_stars((probs.argmax(1) + 1).tolist(), [e.stars for e in test_set]),
-        }
-
-    config = TrainingConfig(epochs=epochs, learning_rate=learning_rate, seed=seed)
-    fine_tune(base or base_model_dir(), train_set, out_dir, config, on_saved=evaluate)
-    metrics = json.loads((out_dir / "metrics.json").read_text())
-    summary = metrics.get("heldout")
-    out.print(
-        f"Model written to {out_dir}"
-        + (
-            f"; held-out accuracy {summary['accuracy']:.3f}, MAE {summary['mae_stars']:.3f} stars (n={summary['n']})"
-            if summary
-            else ""
-        )
+    config = TrainingConfig(
+        max_epochs=epochs,
+        learning_rate=learning_rate,
+        seed=seed,
+        validation_fraction=validation_fraction,
+        max_minutes=max_minutes,
+        max_length=max_length,
+        class_weighting=class_weights,
     )
+    about = {"data": {"file": str(data), "sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "rows": len(reviews)}}
+    metrics = train_and_report(
+        base or base_model_dir(), train_set, test_set, labels, out_dir, config, overwrite=overwrite, about=about
+    )
+    out.print(f"Model written to {out_dir}", highlight=False)
+    for line in report_lines(metrics):
+        out.print(line, highlight=False)
+    for warning in metrics["warnings"]:
+        err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
 
 
 @app.command("build-default")
@@ -337,7 +365,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--metrics",
-            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,plausibility.",
+            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,"
+            "plausibility.",
         ),
     ] = None,
     trust_remote_code: RemoteOpt = False,
@@ -345,23 +374,28 @@ def evaluate(
     label_values: LabelValuesOpt = None,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
-    from explain.evaluation import evaluate_command
+    from explain.evaluation import EvaluateOptions
+    from explain.evaluation import evaluate as run_evaluation
 
-    evaluate_command(
-        load_classifier(model, trust_remote_code, label_values),
-        data,
-        methods,
-        n,
-        out_path,
-        html,
-        text_col,
-        param,
-        mode,
-        random_rankings,
-        metrics,
-        console=out,
-        target=target,
+    params = tuple(param or ())
+    options = EvaluateOptions(
+        data, methods, n, out_path, html, text_col, params, mode, random_rankings, metrics, target=target
     )
+    clf = load_classifier(model, trust_remote_code, label_values)
+    with progress_bar("evaluate", "expl") as progress:
+        _print_evaluation(run_evaluation(clf, options, progress=progress))
+
+
+def _print_evaluation(result) -> None:
+    from explain.render.terminal import leaderboard_tables
+
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
+    for renderable in leaderboard_tables(result.summary, width=out.width):
+        out.print(renderable)
+    if result.written:
+        records = f" (per-text results: {result.records_path})" if result.records_path else ""
+        out.print(f"written: {', '.join(map(str, result.written))}{records}", highlight=False)
 
 
 @app.command()
@@ -385,6 +419,10 @@ def dashboard(
     app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     if not app_file.is_file():
         raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("the dashboard needs Streamlit: pip install 'review-explainer[dashboard]'")
     env = dict(os.environ)
     if model:
         env["REVIEW_EXPLAINER_MODELS"] = ",".join(filter(None, [env.get("REVIEW_EXPLAINER_MODELS", ""), *model]))
@@ -472,9 +510,9 @@ def report(
     model: ModelOpt = None,
     trust_remote_code: RemoteOpt = False,
 ) -> None:
-    """Write a self-contained report (HTML, JSON or CSV) explaining one review or a corpus; cached results are reused."""
+    """Write a self-contained report (HTML, JSON or CSV) on one review or a corpus; cached results are reused."""
     from explain.data import Review, read_reviews_csv
-    from explain.report import report_command
+    from explain.report import ReportOptions, write_report
 
     if stars_col and not (file and text_col):
         raise UserError("--stars-col needs --file reviews.csv and --text-col")
@@ -483,18 +521,15 @@ def report(
         if stars_col
         else [Review(t) for t in read_texts(texts, file, text_col)]
     )
-    report_command(
-        load_classifier(model, trust_remote_code),
-        reviews,
-        methods,
-        output,
-        fmt,
-        cache,
-        no_cache,
-        param,
-        attention_views,
-        top_k,
-        console=out,
+    options = ReportOptions(methods, output, fmt, cache, no_cache, tuple(param or ()), attention_views, top_k)
+    with progress_bar("explain [local]", "expl") as progress:
+        built, path, fmt = write_report(load_classifier(model, trust_remote_code), reviews, options, progress)
+    run = built.run
+    out.print(
+        f"{fmt.upper()} report on {len(reviews)} review(s) written to {path} "
+        f"({run.computed} explanation(s) computed, {run.cached} cached"
+        + (f", {len(run.failed)} failed" if run.failed else "")
+        + ")"
     )
 
 
@@ -521,31 +556,49 @@ def batch(
     trust_remote_code: RemoteOpt = False,
 ) -> None:
     """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
-    from explain.corpus import batch_command
+    from explain.corpus import BatchInterrupted, BatchOptions, run_batch
 
-    batch_command(
-        load_classifier(model, trust_remote_code),
-        read_texts(None, file, text_col),
-        methods,
-        engine,
-        address,
-        cache,
-        param,
-        actors,
-        batch_size,
-        console=out,
+    options = BatchOptions(methods, engine, address, cache, tuple(param or ()), actors, batch_size)
+    clf, items = load_classifier(model, trust_remote_code), read_texts(None, file, text_col)
+    try:
+        with progress_bar(f"explain [{engine}]", "expl") as progress:
+            stats, where = run_batch(clf, items, options, progress=progress)
+    except BatchInterrupted as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(130) from None
+    out.print(
+        f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
+        f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
+        f"cache: {where}"
     )
+    for method, text, error in stats.failed[:5]:
+        out.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
+
+
+def _show_library_log() -> None:
+    """The library logs (never prints); the command shows its INFO and above on standard error."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    library = logging.getLogger("explain")
+    if not library.handlers:
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
 
 
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     warnings.filterwarnings("ignore", category=FutureWarning)
+    _show_library_log()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns a command's Exit code (Ctrl+C: 130) instead of exiting
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -147,10 +147,14 @@ class Review:
 
     text: str
     stars: int | None = None
+    label: str | None = None  # the raw value of `label_col`, when asked for
 
 
-def read_reviews_csv(path: str | Path, text_col: str, stars_col: str | None = None) -> list[Review]:
-    """Read reviews from a CSV with a header row; clear errors for a missing file or column."""
+def read_reviews_csv(
+    path: str | Path, text_col: str, stars_col: str | None = None, label_col: str | None = None
+) -> list[Review]:
+    """Read reviews from a CSV with a header row; clear errors for a missing file or column.
+    `label_col` is kept as raw text (`Review.label`; rows with an empty label are errors)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such CSV file: {path}")
@@ -158,7 +162,7 @@ def read_reviews_csv(path: str | Path, text_col: str, stars_col: str | None = No
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             columns = reader.fieldnames or []
-            wanted = [c for c in (text_col, stars_col) if c]
+            wanted = [c for c in (text_col, stars_col, label_col) if c]
             missing = [c for c in wanted if c not in columns]
             if missing:
                 raise DataError(
@@ -182,7 +186,12 @@ def read_reviews_csv(path: str | Path, text_col: str, stars_col: str | None = No
                 stars = int(round(float(raw)))
             except ValueError as exc:
                 raise DataError(f"{path}:{lineno}: stars value {raw!r} is not a number") from exc
-        reviews.append(Review(text=text, stars=stars))
+        label = None
+        if label_col:
+            label = (row.get(label_col) or "").strip()
+            if not label:
+                raise DataError(f"{path}:{lineno}: column {label_col!r} is empty")
+        reviews.append(Review(text=text, stars=stars, label=label))
     if not reviews:
         raise DataError(f"{path}: column {text_col!r} has no non-empty text")
     return reviews

@@ -35,7 +35,7 @@ import copy
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from itertools import chain
@@ -51,6 +51,14 @@ PRECISIONS = ("float32", "bfloat16")
 
 class TruncationWarning(UserWarning):
     """A text was longer than the model's maximum length and was cut."""
+
+
+@contextmanager
+def quiet_truncation() -> Iterator[None]:
+    """Silence `TruncationWarning` inside the block (for callers that record truncation themselves)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        yield
 
 
 @dataclass(frozen=True)

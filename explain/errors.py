@@ -43,3 +43,7 @@ class UnknownMethodError(UserError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class OutputError(UserError, OSError):
+    """An output folder or file cannot be written, or writing it would destroy the user's files."""

@@ -302,12 +302,6 @@ class Explanation:
             diagnostics=data.get("diagnostics", {}),
         )
 
-    def to_html(self, **options: Any) -> str:
-        """A self-contained coloured-token snippet (delegates to `explain.render.html`)."""
-        from explain.render.html import explanation_html  # rendering lives in render/, not here
-
-        return explanation_html(self, **options)
-
     def __repr__(self) -> str:
         top = ", ".join(f"{w}={s:+.3f}" for w, s in self.top_words(3))
         return f"Explanation({self.method}, {self.question}, {len(self.words)} words, top: {top})"

@@ -136,10 +136,16 @@ def tiny_classifier(request) -> Classifier:
 @pytest.fixture(scope="session")
 def default_classifier() -> Classifier:
     """The real default model (built once into the cache if missing). Marked tests only."""
-    return Classifier.from_pretrained(None)
+    from explain.models import load_classifier
+
+    return load_classifier()
 
 
 NEGATIVE_WORD = "terrible"
+RATED_VOCABULARY = (
+    "the screen is nice but battery was and support never answered my phone movie it this good okay "
+    "price sound hotel room staff a very quite after two days with of to for"
+)
 
 
 @pytest.fixture(scope="session")
@@ -168,10 +174,7 @@ def rated_classifier() -> Classifier:
         initializer_range=0.2,
     )
     model = BertForSequenceClassification(config)
-    vocab = (
-        "the screen is nice but battery was and support never answered my phone movie it this good okay "
-        "price sound hotel room staff a very quite after two days with of to for"
-    ).split()
+    vocab = RATED_VOCABULARY.split()
     texts, labels = [], []
     for i in range(160):
         words = [rng.choice(vocab) for _ in range(rng.randint(4, 16))]

@@ -87,12 +87,11 @@ def server():
     reason = _missing()
     if reason:
         pytest.skip(reason)
+    from explain.models import load_classifier
     from explain.render.attention_view import ensure_assets
 
     ensure_assets()
-    from explain.default_model import default_model_dir
-
-    default_model_dir()  # builds the default model into the cache if it is missing (the dashboard would too)
+    load_classifier()  # builds the default model into the cache if it is missing
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     url = f"http://127.0.0.1:{port}"
@@ -175,9 +174,9 @@ TIMINGS: dict[str, float] = {}
 
 @pytest.fixture(scope="module")
 def model():
-    from explain.classifier import Classifier
+    from explain.models import load_classifier
 
-    return Classifier.from_pretrained(None)
+    return load_classifier()
 
 
 def _settle(driver, timeout: float = 180, what: str = "the page to finish running") -> None:

@@ -289,3 +289,17 @@ def explain(
         "forward_share": round(meter.seconds / wall, 4) if wall > 0 else 0.0,
     }
     return replace(result, params=full_params, diagnostics=diagnostics)
+
+
+def method_names(spec: str | None, *, option: str = "--methods", extra: Sequence[str] = ()) -> list[str]:
+    """Canonical method names from a comma-separated list: aliases resolved, duplicates dropped, order kept.
+
+    None or "all" is every registered method; names in `extra` (pseudo-methods such as the evaluation's
+    random baseline) pass as they are. An empty list or an unknown method is a user error naming `option`.
+    """
+    if spec is None or spec.strip().lower() == "all":
+        return [m.name for m in methods()]
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if not names:
+        raise UserError(f"{option} is empty; name at least one method, e.g. {option} occlusion,shap")
+    return list(dict.fromkeys(n if n in extra else get_method(n).name for n in names))

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from explain.classifier import Trace
 from explain.explanation import Explanation
+from explain.render.leaderboard import leaderboard_text
+from explain.render.plain import score_text
 
 
 def format_trace(trace: Trace) -> str:
@@ -50,20 +53,6 @@ def format_trace(trace: Trace) -> str:
     return "\n".join(lines)
 
 
-def answer_line(labels: Sequence[str], probabilities: np.ndarray, label_values=None, unit: str = "stars") -> str:
-    """ "1.6 stars expected (most likely 2 stars, 0.49)", plus a close-call flag when the top two are within 0.05."""
-    from explain.labels import format_rating
-    from explain.metrics.consensus import close_call
-
-    top = int(np.argmax(probabilities))
-    line = f"most likely {labels[top]}, {probabilities[top]:.2f}"
-    if label_values is not None:
-        rating = float(np.asarray(probabilities, dtype=np.float64) @ np.asarray(label_values))
-        line = f"{format_rating(rating, unit)} expected ({line})"
-    flag = close_call(probabilities, labels)
-    return f"{line}; {flag}" if flag else line
-
-
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
     """A table of labels and probabilities with a bar, the top label marked."""
     table = Table(title=_shorten(text, 90), title_justify="left", show_edge=False)
@@ -71,7 +60,7 @@ def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray
     table.add_column("probability", justify="right")
     table.add_column("")
     top = int(np.argmax(probabilities))
-    for i, (label, p) in enumerate(zip(labels, probabilities)):
+    for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
         mark = " <- predicted" if i == top else ""
         style = "bold green" if i == top else ""
         table.add_row(Text(label, style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style))
@@ -87,7 +76,7 @@ def colored_words(explanation: Explanation, scale: float | None = None) -> Text:
         scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
     out = Text()
     last = 0
-    for (start, end), score in zip(explanation.alignment.word_offsets, scores):
+    for (start, end), score in zip(explanation.alignment.word_offsets, scores, strict=True):
         out.append(explanation.text[last:start])
         strength = min(1.0, abs(score) / scale)
         level = int(80 + 175 * strength)
@@ -123,12 +112,6 @@ def _shorten(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def score_text(score: float, unit: str) -> str:
-    """A signed score with its unit: "-0.90 stars", "+0.012 probability"."""
-    digits = 2 if unit in ("stars", "logit") else 3
-    return f"{score:+.{digits}f} {unit}".rstrip()
-
-
 def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
     """The sentences that moved the output most: "-1.20 stars  The battery died after two days."."""
     sentences = [s for s in explanation.sentences if s.score != 0]
@@ -136,3 +119,77 @@ def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
         return []
     ranked = sorted(sentences, key=lambda s: -abs(s.score))[:limit]
     return [f"{score_text(s.score, explanation.unit):>16}  {_shorten(s.text, 70)}" for s in ranked]
+
+
+# ---------------------------------------------------------------- the evaluation leaderboard
+_SHORT = {
+    "comprehensiveness": "compr",
+    "sufficiency": "suff",
+    "deletion_auc": "del",
+    "insertion_auc": "ins",
+    "tau_loo": "tau",
+    "plausibility": "plaus",
+    "seconds": "s/expl",
+}
+
+
+def _cell(stat: Mapping | None, digits: int = 3, interval: bool = True) -> str:
+    """The mean, and under it the bootstrap interval when asked (and there is one)."""
+    if not stat or stat.get("mean") is None:
+        return "—"
+    if not interval or stat.get("low") is None or stat["n"] < 2:
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f}\n[{stat['low']:.{digits}f}, {stat['high']:.{digits}f}]"
+
+
+def leaderboard_tables(summary: Mapping, width: int = 80) -> list:
+    """Rich renderables: the metrics table (best per column in bold), the Spearman agreement matrix, the
+    leaderboard. Bootstrap intervals are shown when the terminal is at least 150 columns wide."""
+    interval = width >= 150
+
+    infos = summary["metric_info"]
+    columns = list(summary["settings"]["metrics"]) + ["seconds"]
+    best = {name: entry["method"] for name, entry in summary["leaderboard"].items()}
+    caption = "" if interval else "means; 95% bootstrap intervals in the JSON and HTML (or a wider terminal)"
+    table = Table(
+        title=f"Explanation quality on {summary['data']} ({summary['n_items']} texts)",
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_lines=interval,
+        padding=(0, 1),
+    )
+    counts = {row["n_texts"] for row in summary["methods"].values()}
+    table.add_column("method" if len(counts) == 1 else "method (texts)", no_wrap=True)
+    for name in columns:
+        arrow = "↑" if infos[name]["higher_is_better"] else "↓"
+        table.add_column(f"{_SHORT.get(name, name)}{arrow}", justify="right", no_wrap=True)
+    for method, row in summary["methods"].items():
+        label = method if len(counts) == 1 else f"{method} ({row['n_texts']})"
+        cells = [Text(label, style="dim italic" if method == summary.get("baseline") else "bold")]
+        for name in columns:
+            digits = 2 if name == "seconds" else 3
+            style = "bold green" if best.get(name) == method else ""
+            cells.append(Text(_cell(row.get(name), digits, interval), style=style))
+        table.add_row(*cells)
+    out: list = [table]
+    if summary.get("truncated_texts"):
+        out.append(
+            Text(
+                f"{summary['truncated_texts']} text(s) were longer than the model's maximum length; "
+                "methods and metrics used the part the model sees.",
+                style="yellow",
+            )
+        )
+    if "spearman" in summary["agreement"]:
+        agree = summary["agreement"]["spearman"]
+        mat = Table(
+            title="Agreement between methods (mean Spearman of word scores)", box=box.SIMPLE_HEAD, padding=(0, 1)
+        )
+        mat.add_column("", no_wrap=True)
+        for i, _ in enumerate(agree["methods"], start=1):
+            mat.add_column(str(i), justify="right", no_wrap=True, min_width=5)
+        for i, (m, row) in enumerate(zip(agree["methods"], agree["values"], strict=True), start=1):
+            mat.add_row(f"{i} {m[:10]}", *["—" if v is None else f"{v:.2f}" for v in row])
+        out.append(mat)
+    out.append(leaderboard_text(summary))
+    return out
