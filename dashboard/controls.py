@@ -15,10 +15,11 @@ from explain.classifier import Classifier
 from explain.default_model import default_model_dir
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.limits import MAX_TEXT_CHARS
 from explain.methods import Method, methods
 from explain.render.html import explanation_html
 
-MAX_REVIEW_CHARS = 20_000
+MAX_REVIEW_CHARS = MAX_TEXT_CHARS.value()  # the same limit as the CLI and the API (REVIEW_EXPLAINER_MAX_CHARS)
 NO_EXAMPLE = "(choose an example)"
 NO_CONTRAST = "(none)"
 

@@ -8,6 +8,7 @@ text's probabilities do not depend on what it is batched with (within 1e-5).
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 import warnings
@@ -27,8 +28,16 @@ from explain.engine import (
     plan_batches,
     quiet_truncation,
 )
-from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
+from explain.errors import (
+    EmptyTextError,
+    HubUnreachableError,
+    ModelNotFoundError,
+    UnknownLabelError,
+    UnsafeModelError,
+    UntrainedHeadError,
+)
 from explain.labels import format_rating, rating_unit, resolve_label_values
+from explain.limits import check_text, has_words
 from explain.target import Target, is_rating_name, no_rating_error
 from explain.words import Alignment, align
 
@@ -150,6 +159,8 @@ def _looks_like_hub_id(name: str) -> bool:
 class Classifier:
     """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
 
+    untrained_head: tuple[str, ...] = ()  # weights `from_pretrained` had to initialise randomly (allowed by the user)
+
     def __init__(
         self,
         model,
@@ -234,6 +245,7 @@ class Classifier:
         trust_remote_code: bool = False,
         *,
         name: str | None = None,
+        allow_untrained_head: bool = False,
         **kwargs,
     ) -> Classifier:
         """Load any HF sequence-classification checkpoint (a folder or hub id; `name` defaults to it).
@@ -242,11 +254,13 @@ class Classifier:
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
-        Remote code runs only with `trust_remote_code=True`. `kwargs` go to `Classifier(...)`:
-        `max_tokens_per_batch`, `max_batch_size`, `threads`, `quantize`, `compile`, `precision`.
+        Remote code runs only with `trust_remote_code=True`. A checkpoint whose weights do not cover the
+        whole model (a base or masked-LM checkpoint: no trained classification head) or whose head has
+        other shapes is refused with `UntrainedHeadError` naming the missing weights; with
+        `allow_untrained_head=True` it loads with a warning, and `untrained_head` lists them.
+        `kwargs` go to `Classifier(...)`: `max_tokens_per_batch`, `max_batch_size`, `threads`,
+        `quantize`, `compile`, `precision`.
         """
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         if name_or_path is None:
             raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
         path = Path(name_or_path).expanduser()
@@ -254,37 +268,27 @@ class Classifier:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         local = Path(path).exists()
-        if local:
-            _check_local_folder(Path(path))
-        elif not _looks_like_hub_id(str(name_or_path)):
+        pickle_only = local and _check_local_folder(Path(path))
+        if not local and not _looks_like_hub_id(str(name_or_path)):
             raise ModelNotFoundError(f"model folder {str(path)!r} does not exist")
-        elif not _hub_reachable():
+        if not local and not _hub_reachable():
             raise HubUnreachableError(
                 f"{name!r} is not a local folder and no model hub is reachable from here. Point --model at a "
                 "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
                 "for the embedded default model."
             )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(path), attn_implementation="eager", trust_remote_code=trust_remote_code
+        tokenizer, model, loading = _load_checkpoint(str(path), name, local, trust_remote_code)
+        if pickle_only:
+            warnings.warn(
+                f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
+                "Load folders you trust, and prefer converting them to safetensors.",
+                UserWarning,
+                stacklevel=2,
             )
-        except ValueError as exc:
-            if "trust_remote_code" in str(exc):
-                raise UnsafeModelError(
-                    f"{name} needs its own Python code to load; only if you trust its author, pass "
-                    "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
-                ) from exc
-            raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {exc}") from exc
-        except OSError as exc:
-            if local:
-                raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
-            raise HubUnreachableError(
-                f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
-                "from here, or no such model). Point --model at a local folder holding config.json, "
-                "the tokenizer files and model.safetensors."
-            ) from exc
-        return cls(model, tokenizer, name=name, device=device, **kwargs)
+        untrained = _untrained_weights(name, loading, allow_untrained_head)
+        classifier = cls(model, tokenizer, name=name, device=device, **kwargs)
+        classifier.untrained_head = untrained
+        return classifier
 
     def _max_length(self) -> int:
         config = self.model.config
@@ -467,6 +471,7 @@ class Classifier:
     def trace(self, text: str) -> Trace:
         """Run the three stages on one text and keep every intermediate value."""
         (text,) = _as_text_list([text])
+        check_text(text)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
             encoding = self.tokenize([text])
@@ -506,7 +511,7 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"text {i} is {type(t).__name__}, not str")
-        if not allow_empty and not t.strip():
+        if not allow_empty and not has_words(t):
             raise EmptyTextError(
                 "the text is empty; give a review with at least one word"
                 if len(texts) == 1
@@ -515,19 +520,85 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
     return texts
 
 
-def _check_local_folder(path: Path) -> None:
+def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool):
+    """(tokenizer, model, transformers' loading info) of a checkpoint; every failure a one-line user error."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            str(path), attn_implementation="eager", trust_remote_code=trust_remote_code, output_loading_info=True
+        )
+    except pickle.UnpicklingError as exc:
+        raise UnsafeModelError(
+            f"{name}'s pickle weights (pytorch_model.bin) hold code or objects that torch refuses to load "
+            f"({_pickle_reason(str(exc))}); use a model saved as model.safetensors"
+        ) from exc
+    except RuntimeError as exc:
+        if "mismatch" not in str(exc):
+            raise
+        raise UntrainedHeadError(
+            f"{name}'s weights do not fit its config (size mismatch, e.g. a head for another number of "
+            "labels); fix config.json's num_labels/id2label or retrain the head with `explain train`"
+        ) from exc
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise UnsafeModelError(
+                f"{name} needs its own Python code to load; only if you trust its author, pass "
+                "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
+            ) from exc
+        first = str(exc).strip().split(". ")[0].splitlines()[0][:200]  # not the ~300 supported class names
+        raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {first}") from exc
+    except OSError as exc:
+        if local:
+            raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
+        raise HubUnreachableError(
+            f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
+            "from here, or no such model). Point --model at a local folder holding config.json, "
+            "the tokenizer files and model.safetensors."
+        ) from exc
+    return tokenizer, model, loading
+
+
+def _untrained_weights(name: str, loading: dict, allow: bool) -> tuple[str, ...]:
+    """Weights the checkpoint did not provide (randomly initialised): refused unless `allow`, then a warning."""
+    untrained = sorted(loading.get("missing_keys") or []) + sorted(loading.get("mismatched_keys") or [])
+    if untrained and not allow:
+        raise UntrainedHeadError(
+            f"{name} has no trained weights for {_some(untrained)}, so its predictions would be random "
+            "(a base or masked-LM checkpoint, not a classifier): fine-tune it with `explain train`, or pass "
+            "--allow-untrained-head (allow_untrained_head=True) to load it anyway"
+        )
+    if untrained:
+        warnings.warn(
+            f"{name} has an untrained classification head ({_some(untrained)} randomly initialised); "
+            "its predictions and explanations are meaningless",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(untrained)
+
+
+def _pickle_reason(message: str) -> str:
+    """The line of torch's long weights-only refusal that names what was blocked."""
+    lines = [x.strip() for x in message.splitlines() if x.strip()]
+    return next((x for x in lines if "GLOBAL" in x or "global" in x), lines[0] if lines else "refused")[:200]
+
+
+def _some(names: Sequence[str], n: int = 4) -> str:
+    """The first `n` names and how many more, e.g. "classifier.weight, classifier.bias and 2 more"."""
+    shown = ", ".join(names[:n])
+    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_local_folder(path: Path) -> bool:
+    """Refuse what is not a model folder; True when its weights are pickle only (warned about once loaded)."""
     if path.is_file():
         raise ModelNotFoundError(f"{path} is a file; pass the folder that holds config.json")
     if not (path / "config.json").exists():
         raise ModelNotFoundError(f"{path} has no config.json; it is not a Hugging Face model folder")
     has_safe = any(path.glob("*.safetensors"))
     has_pickle = any(path.glob("pytorch_model*.bin"))
-    if not has_safe and has_pickle:
-        warnings.warn(
-            f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
-            "Load folders you trust, and prefer converting them to safetensors.",
-            UserWarning,
-            stacklevel=3,
-        )
-    elif not has_safe:
+    if not has_safe and not has_pickle:
         raise ModelNotFoundError(f"{path} holds no model weights (model.safetensors)")
+    return not has_safe

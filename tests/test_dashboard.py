@@ -319,14 +319,13 @@ def test_batch_downloads(tiny_bert):
 
 
 def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
-    import subprocess
-
     from typer.testing import CliRunner
 
+    import explain.cli
     from explain.cli import app as cli
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(explain.cli, "run_until_signalled", lambda cmd, env: calls.append((cmd, env)) or 0)
     monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
     monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", "/models/a")
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
@@ -338,6 +337,7 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
     assert options["--server.address"] == "localhost" and options["--server.headless"] == "true"
     assert env["REVIEW_EXPLAINER_MODELS"] == "/models/a,/models/b"
     assert options["--logger.hideWelcomeMessage"] == "false"
+    assert options["--server.maxUploadSize"] == "5"  # the server refuses bigger uploads before reading them
     calls.clear()
     assert CliRunner().invoke(cli, ["dashboard", "--address", "0.0.0.0"]).exit_code == 0
     # on a wildcard address Streamlit's banner would look up this machine's public IP from outside: hidden
@@ -345,10 +345,9 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
 
 
 def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch, tmp_path):
-    import subprocess
-
     from typer.testing import CliRunner
 
+    import explain.cli
     import explain.default_model as default_model
     from explain.cli import app as cli
 
@@ -356,7 +355,7 @@ def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch
     monkeypatch.delenv("REVIEW_EXPLAINER_DEFAULT_MODEL", raising=False)
     monkeypatch.setenv("REVIEW_EXPLAINER_CACHE", str(tmp_path))  # an empty cache: a fresh machine
     monkeypatch.setattr(default_model, "build_default_model", lambda path, progress: events.append(("build", path)))
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: events.append(("serve", None)) or 0)
+    monkeypatch.setattr(explain.cli, "run_until_signalled", lambda cmd, env: events.append(("serve", None)) or 0)
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8611"])
     assert result.exit_code == 0, result.output
     assert [e for e, _ in events] == ["build", "serve"]  # built first, then served

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -13,6 +14,28 @@ from explain.classifier import Trace
 from explain.explanation import Explanation
 from explain.render.leaderboard import leaderboard_text
 from explain.render.plain import score_text
+
+# Terminal control sequences a review (or a model's label names) could carry to retitle the terminal, clear
+# it, move the cursor or write the clipboard (OSC 52): ESC and 8-bit C1 introducers with their parameters.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL/ST: title, clipboard, hyperlinks
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor, erase
+    r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
+    r"|[\x90\x98\x9d\x9e\x9f][^\x07\x9c]*(?:\x07|\x9c)?"  # 8-bit OSC/DCS/SOS/PM/APC strings
+    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
+)
+# Left-over C0/C1 controls (newline and tab kept) and bidirectional overrides that reorder what is shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (newline and tab kept).
+
+    The one filter for user-supplied text (reviews, file names, label names, error messages) on its
+    way to a terminal: `explain` prints nothing a review could use to drive the terminal.
+    """
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 def format_trace(trace: Trace) -> str:
@@ -50,12 +73,12 @@ def format_trace(trace: Trace) -> str:
         terms = " + ".join(f"{v:g} x {p:.3f}" for v, p in zip(trace.label_values, trace.probabilities, strict=True))
         lines += [f"  expected rating = sum of value x probability = {terms} = {trace.expected_rating:.3f}"]
     lines += ["", f"Answer: {trace.answer}"]
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
     """A table of labels and probabilities with a bar, the top label marked."""
-    table = Table(title=_shorten(text, 90), title_justify="left", show_edge=False)
+    table = Table(title=Text(_shorten(printable(text), 90)), title_justify="left", show_edge=False)
     table.add_column("label")
     table.add_column("probability", justify="right")
     table.add_column("")
@@ -63,7 +86,9 @@ def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray
     for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
         mark = " <- predicted" if i == top else ""
         style = "bold green" if i == top else ""
-        table.add_row(Text(label, style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style))
+        table.add_row(
+            Text(printable(label), style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style)
+        )
     return table
 
 
@@ -77,16 +102,16 @@ def colored_words(explanation: Explanation, scale: float | None = None) -> Text:
     out = Text()
     last = 0
     for (start, end), score in zip(explanation.alignment.word_offsets, scores, strict=True):
-        out.append(explanation.text[last:start])
+        out.append(printable(explanation.text[last:start]))
         strength = min(1.0, abs(score) / scale)
         level = int(80 + 175 * strength)
         if not explanation.class_specific:
             color = f"rgb(0,0,{level})"
         else:
             color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
-        out.append(explanation.text[start:end], style=f"bold white on {color}" if strength > 0.05 else "")
+        out.append(printable(explanation.text[start:end]), style=f"bold white on {color}" if strength > 0.05 else "")
         last = end
-    out.append(explanation.text[last:])
+    out.append(printable(explanation.text[last:]))
     return out
 
 
