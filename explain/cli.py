@@ -533,6 +533,7 @@ def dashboard(
     # Nothing leaves this machine: no usage statistics, and on 0.0.0.0 no banner (Streamlit would ask an
     # outside service for this machine's public IP to print it).
     wildcard = address in {"0.0.0.0", "::"}
+    _build_default_model_before_serving()
     out.print(
         f"review-explainer dashboard on http://{socket.gethostname() if wildcard else address}:{port} (Ctrl+C stops it)"
     )
@@ -562,6 +563,18 @@ def dashboard(
             env=env,
         )
     )
+
+
+def _build_default_model_before_serving() -> None:
+    """On a fresh machine build the default model here, with its progress bar, before the page is served."""
+    from explain.default_model import default_model_dir
+
+    if (default_model_dir(build=False) / "config.json").exists():
+        return
+    out.print(
+        "The default model is not built yet: building it once now, before serving (about 4-5 minutes on 2 cores)."
+    )
+    default_model_dir(build=True, progress=True)
 
 
 def run_until_signalled(command: list[str], env: dict[str, str], grace: float = 10.0) -> int:

@@ -220,6 +220,70 @@ def read_reviews_csv(
     return reviews
 
 
+@dataclass(frozen=True)
+class ReviewRow:
+    """One data row of a review table: every cell as read, its review (None when it has no text) and what
+    was wrong with it, if anything."""
+
+    row: int  # data row number (1: the first row under the header)
+    cells: dict[str, str]
+    review: Review | None
+    problem: str | None = None
+
+
+def csv_header(data: bytes) -> list[str]:
+    """The column names of an uploaded CSV; a DataError says what is wrong with the file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV") from exc
+    try:
+        header = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as exc:
+        raise DataError(f"the file is not a readable CSV file: {exc}") from exc
+    columns = [c.strip() for c in header or [] if c.strip()]
+    if not columns:
+        raise DataError("the file has no header row; its first line must name the columns, e.g. text,stars")
+    if len(set(columns)) != len(columns):
+        raise DataError(f"the header names a column twice: {', '.join(columns)}")
+    return columns
+
+
+def read_review_rows(data: bytes, text_col: str, stars_col: str | None = None) -> tuple[list[str], list[ReviewRow]]:
+    """(columns, rows) of an uploaded CSV, keeping every column; a bad row is reported, not fatal.
+
+    A row without text gets no review; a stars value that is not a number is dropped from that row
+    (it is explained without given stars). The problem says which, with the line number.
+    """
+    columns = csv_header(data)
+    missing = [c for c in (text_col, stars_col) if c and c not in columns]
+    if missing:
+        raise DataError(f"no column {', '.join(map(repr, missing))}; the file has {', '.join(map(repr, columns))}")
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        raw_rows = [{(k or "").strip(): v for k, v in row.items()} for row in reader]
+    except csv.Error as exc:
+        raise DataError(f"the file is not a readable CSV file: {exc}") from exc
+    rows = []
+    for row, raw in enumerate(raw_rows, start=1):
+        cells = {c: raw.get(c) or "" for c in columns}
+        review_text = cells[text_col].strip()
+        if not review_text:
+            rows.append(ReviewRow(row, cells, None, f"row {row}: no text in {text_col!r}; skipped"))
+            continue
+        stars, problem = None, None
+        if stars_col and cells[stars_col].strip():
+            value = cells[stars_col].strip()
+            try:
+                stars = int(round(float(value)))
+            except ValueError:
+                problem = f"row {row}: stars value {value!r} is not a number; explained without given stars"
+        rows.append(ReviewRow(row, cells, Review(review_text, stars), problem))
+    if not any(r.review for r in rows):
+        raise DataError(f"column {text_col!r} has no non-empty text")
+    return columns, rows
+
+
 def _check_columns(path: Path, columns: Sequence[str], wanted: Sequence[str]) -> None:
     repeated = sorted({c for c in columns if columns.count(c) > 1 and c in wanted})
     if repeated:
