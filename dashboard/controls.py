@@ -121,9 +121,14 @@ def require_text(selection: Selection) -> str:
 
 
 def truncation_note(selection: Selection) -> None:
-    """Tell the user when the model sees only the first part of the review."""
+    """Tell the user when a review is longer than the model reads at once: read in windows, or truncated."""
     t = cached.trace(selection.model_key, selection.text)
-    if t.truncated:
+    if t.windows:
+        st.info(
+            f"This review is longer than the model's limit of {t.max_length} tokens: it is read whole, in "
+            f"{len(t.windows)} overlapping windows; the prediction is their weighted mean."
+        )
+    elif t.truncated:
         st.warning(
             f"This review is longer than the model's limit of {t.max_length} tokens: only its first "
             f"{t.max_length} tokens are classified and explained; the rest is shown in grey."

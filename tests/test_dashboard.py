@@ -264,10 +264,11 @@ def test_batch_upload_size_limit(app):
     assert not app.exception and "the limit is 5 MB" in app.error[0].value
 
 
-def test_long_review_is_flagged_as_truncated(app):
+def test_long_review_is_read_in_windows_and_says_so(app):
     submit(app, "great phone " * 200)
     assert not app.exception, app.exception
-    assert any("longer than the model's limit" in w.value for w in app.warning)
+    assert any("longer than the model's limit" in i.value and "windows" in i.value for i in app.info)
+    assert not any("longer than the model's limit" in w.value for w in app.warning)
 
 
 def test_empty_review_asks_for_text(app):

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pytest
 
+from explain.classifier import Classifier
 from explain.cli import main
 from explain.errors import DataError, UserError
 from explain.evaluation import (
@@ -226,10 +227,15 @@ def test_cli_evaluate_writes_json_and_html_and_resumes(monkeypatch, capsys, tiny
 
 def test_truncated_texts_are_counted_not_warned_about(tiny_bert):
     long = EvalItem("long", "great battery " * 80)  # past the tiny model's 128 positions
+    windowed = run_evaluation(  # the default reads it whole, in windows: nothing is cut
+        tiny_bert, [long], ["occlusion"], Settings(steps=3, random_rankings=1, metrics=("comprehensiveness",))
+    )
+    assert windowed[0]["truncated"] is False and windowed[0]["n_words"] == 160
+    cutting = Classifier(tiny_bert.model, tiny_bert.tokenizer, long="truncate")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a TruncationWarning here would fail the test
         records = run_evaluation(
-            tiny_bert,
+            cutting,
             [long],
             ["occlusion"],
             Settings(steps=3, random_rankings=1, metrics=("comprehensiveness",)),
