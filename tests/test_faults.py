@@ -380,3 +380,47 @@ def test_dashboard_stops_its_streamlit_child(sig, tmp_path):
         for p in [parent]:
             if p.poll() is None:
                 p.kill()
+
+
+# ---------------------------------------------------------------------------- the helpers, in process
+@pytest.mark.parametrize(
+    "raw, shown",
+    [
+        ("ok\x1b]0;retitled\x07 text", "ok text"),
+        ("a\x1b[2J\x1b[Hb", "ab"),
+        ("copy\x1b]52;c;ZWNobw==\x1b\\ done", "copy done"),
+        ("n\x00u\x9b31ml\tx\ny", "nul\tx\ny"),
+        ("r\u202eevil", "revil"),
+        ("plain [red] text", "plain [red] text"),
+    ],
+)
+def test_printable_removes_escape_sequences_and_controls(raw, shown):
+    from explain.render.terminal import printable
+
+    assert printable(raw) == shown
+
+
+def test_check_text_refuses_texts_without_words(monkeypatch):
+    from explain.errors import EmptyTextError, InputTooLargeError
+    from explain.limits import check_text
+
+    for empty in ("", "   ", "\u200b\u200c\u200d\ufeff", "\x00\x01", "\u0301\u0301"):
+        with pytest.raises(EmptyTextError):
+            check_text(empty)
+    assert check_text("ok \u200b") == "ok \u200b"
+    monkeypatch.setenv("REVIEW_EXPLAINER_MAX_CHARS", "5")
+    with pytest.raises(InputTooLargeError, match="review 3 has 6 characters; the limit is 5"):
+        check_text("abcdef", 2)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write a read-only file")
+def test_a_healthy_read_only_cache_is_not_called_damaged(tmp_path):
+    from explain.errors import StoreError
+    from explain.store import ExplanationStore
+
+    cache = tmp_path / "c.sqlite"
+    ExplanationStore(cache).close()
+    cache.chmod(0o444)
+    with pytest.raises(StoreError, match="read-only") as caught:
+        ExplanationStore(cache)
+    assert "delete" not in str(caught.value)
