@@ -20,6 +20,7 @@ recorded, because other processes on a 2-core machine slow both sides.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
 import json
@@ -40,8 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from explain.classifier import Classifier, TruncationWarning
-from explain.methods import explain, methods
+from explain.classifier import Classifier, TruncationWarning  # noqa: E402 - after the sys.path line above
+from explain.methods import explain, methods  # noqa: E402
+from explain.models import load_classifier  # noqa: E402
 
 TARGET_TOKENS = (10, 25, 60, 200)
 QUICK_TOKENS = (10, 25)
@@ -61,10 +63,8 @@ class Timed:
 
 def _release_memory() -> None:
     gc.collect()
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
 
 
 def _rss_kib(field: str) -> int | None:
@@ -102,14 +102,12 @@ def machine() -> dict:
     import transformers
 
     cpu_model = platform.processor()
-    try:
+    with contextlib.suppress(OSError, StopIteration):
         cpu_model = next(
             line.split(":", 1)[1].strip()
             for line in Path("/proc/cpuinfo").read_text().splitlines()
             if line.startswith("model name")
         )
-    except (OSError, StopIteration):
-        pass
     return {
         "cpu": cpu_model,
         "cores": os.cpu_count(),
@@ -419,7 +417,7 @@ def bench_flags(texts: list[str], flags: tuple[str, ...], shap_text: str | None 
         values = explain(clf, shap_text, "shap", max_evals=500).label_token_scores if shap_text else None
         return first, run, values
 
-    exact = Classifier.from_pretrained(None)
+    exact = load_classifier()
     _, base, base_values = measure(exact)
     rows = [
         {
@@ -438,7 +436,7 @@ def bench_flags(texts: list[str], flags: tuple[str, ...], shap_text: str | None 
         "compile": {"compile": True},
     }
     for flag in flags:
-        clf = Classifier.from_pretrained(None, **settings[flag])
+        clf = load_classifier(None, **settings[flag])
         if flag == "eager_attention":
             clf.engine.configure(fused_attention=False)
         first, run, values = measure(clf)
@@ -578,7 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     results: dict = {"machine": machine(), "quick": args.quick}
     print("machine: " + json.dumps(results["machine"]), flush=True)
-    clf = Classifier.from_pretrained(None)
+    clf = load_classifier()
     texts = review_texts(clf.tokenizer, QUICK_TOKENS if args.quick else TARGET_TOKENS)
     results["texts"] = {str(k): {"tokens": n_tokens(clf, t), "text": t} for k, t in texts.items()}
     warm = "Warm-up: imports, the inference view, first-call allocations."

@@ -15,6 +15,7 @@ from allowed_models import resolve
 from explain.classifier import Classifier, Trace, TruncationWarning
 from explain.explanation import Explanation
 from explain.methods import explain
+from explain.models import load_classifier
 
 N_EXAMPLES_PER_STAR = 1
 EXAMPLE_MAX_CHARS = 400
@@ -32,7 +33,7 @@ class LoadedModel:
 @st.cache_resource(max_entries=4, show_spinner="Loading the model...")
 def loaded_model(key: str) -> LoadedModel:
     choice = resolve(key)
-    return LoadedModel(Classifier.from_pretrained(choice.source), threading.Lock())
+    return LoadedModel(load_classifier(choice.source), threading.Lock())
 
 
 def classifier(key: str) -> Classifier:
@@ -128,7 +129,8 @@ def relevance(key: str, text: str, target: int, contrast: int | None) -> np.ndar
         return None
     model = loaded_model(key)
     with model.lock:
-        return np.asarray(relevance_matrix(model.classifier, text, target, contrast))
+        clf = model.classifier
+        return np.asarray(relevance_matrix(clf, text, clf.target(target, contrast, text)))
 
 
 @st.cache_data(show_spinner=False)

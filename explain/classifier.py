@@ -8,20 +8,40 @@ text's probabilities do not depend on what it is batched with (within 1e-5).
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches
+from explain.engine import (
+    Engine,
+    EngineOptions,
+    PerThreadTokenizer,
+    TruncationWarning,
+    plan_batches,
+    quiet_truncation,
+)
 from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
+from explain.labels import format_rating, rating_unit, resolve_label_values
+from explain.target import Target, is_rating_name, no_rating_error
 from explain.words import Alignment, align
 
-__all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches"]
+__all__ = [
+    "Classifier",
+    "Encoding",
+    "Inference",
+    "Meter",
+    "Trace",
+    "TruncationWarning",
+    "plan_batches",
+    "quiet_truncation",
+]
 
 # Model families whose position ids start after the padding index (max positions minus 2 usable).
 _PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart"}
@@ -48,7 +68,7 @@ class Encoding:
     def id_to_token(self, row: int = 0) -> dict[int, str]:
         """The token id -> token mapping of one text, in order of first appearance."""
         ids = self.input_ids[row][self.attention_mask[row].bool()].tolist()
-        return dict(zip(ids, self.tokens[row]))
+        return dict(zip(ids, self.tokens[row], strict=True))
 
 
 @dataclass(frozen=True)
@@ -77,10 +97,31 @@ class Trace:
     probabilities: list[float]
     id2label: dict[int, str]
     predictions: dict[str, float] = field(default_factory=dict)  # label -> probability, 3 places
+    label_values: list[float] | None = None  # the number each label stands for (None: no rating)
+    expected_rating: float | None = None  # sum of value x probability
+    rating_unit: str = ""
 
     @property
     def predicted_label(self) -> str:
         return self.id2label[int(np.argmax(self.probabilities))]
+
+    @property
+    def answer(self) -> str:
+        """One line: "1.6 stars expected (most likely 2 stars, 0.49)", or the predicted label and its probability."""
+        top = int(np.argmax(self.probabilities))
+        likely = f"{self.id2label[top]}, {self.probabilities[top]:.2f}"
+        if self.expected_rating is None:
+            return likely
+        return f"{format_rating(self.expected_rating, self.rating_unit)} expected (most likely {likely})"
+
+
+@dataclass
+class Meter:
+    """Forward passes, rows and seconds counted while a `Classifier.metered()` block runs in one thread."""
+
+    forward_passes: int = 0
+    rows: int = 0
+    seconds: float = 0.0
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -122,26 +163,34 @@ class Classifier:
         quantize: bool = False,
         compile: bool = False,
         precision: str = "float32",
+        label_values: Sequence[float] | str | None = None,
     ):
         """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
+
+        `label_values`: the number each label stands for (default: `config.label_values`, else read
+        from the label names, see `explain.labels`); a model with values has an expected rating.
 
         `threads`: torch threads while predicting (None: leave torch's setting). `quantize` (dynamic
         int8, CPU), `compile` (torch.compile) and `precision="bfloat16"` trade exactness for speed;
         they apply to `predict_proba` only, never to `forward`/`infer` (gradients and attentions).
         """
         self.model = model.to(device).eval()
-        self.tokenizer = tokenizer
+        self.tokenizers = PerThreadTokenizer(tokenizer)  # thread-safe: one tokenizer per calling thread
         self.name = name
         self.device = torch.device(device)
         config = model.config
         self.labels: list[str] = [config.id2label[i] for i in range(config.num_labels)]
+        self.label_values = resolve_label_values(self.labels, label_values, getattr(config, "label_values", None))
+        self.rating_unit = rating_unit(self.labels)
         self.max_length = self._max_length()
         self.has_token_types = (
             "token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 0
         )
-        self.forward_calls = 0  # model forward passes run by this classifier
+        self.forward_calls = 0  # model forward passes run by this classifier (all threads)
         self.forward_seconds = 0.0  # wall time spent inside them
         self.texts_evaluated = 0
+        self._count_lock = threading.Lock()
+        self._meters = threading.local()  # per thread: the open `metered()` blocks
         options = EngineOptions(
             max_tokens_per_batch=max_tokens_per_batch,
             max_batch_size=max_batch_size,
@@ -153,13 +202,18 @@ class Classifier:
         input_names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.has_token_types else ())
         self.engine = Engine(
             self.model,
-            tokenizer,
+            self.tokenizers,
             self.max_length,
             device=self.device,
             input_names=input_names,
             options=options,
             record=self._record,
         )
+
+    @property
+    def tokenizer(self):
+        """The tokenizer (each thread gets its own copy: fast tokenizers are not thread-safe)."""
+        return self.tokenizers.get()
 
     @property
     def max_tokens_per_batch(self) -> int:
@@ -174,9 +228,17 @@ class Classifier:
     # ---------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, device: str = "cpu", trust_remote_code: bool = False, **kwargs
+        cls,
+        name_or_path: str | Path | None = None,
+        device: str = "cpu",
+        trust_remote_code: bool = False,
+        *,
+        name: str | None = None,
+        **kwargs,
     ) -> Classifier:
-        """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
+        """Load any HF sequence-classification checkpoint (a folder or hub id; `name` defaults to it).
+
+        The embedded default model loads with `explain.load_classifier()`, which builds it on first use.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
@@ -186,12 +248,9 @@ class Classifier:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         if name_or_path is None:
-            from explain.default_model import default_model_dir
-
-            path, name = default_model_dir(), "default (MiniLM-L6 VADER stars)"
-        else:
-            path = Path(name_or_path).expanduser()
-            name = str(name_or_path)
+            raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
+        path = Path(name_or_path).expanduser()
+        name = name or str(name_or_path)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         local = Path(path).exists()
@@ -322,9 +381,25 @@ class Classifier:
 
     def _record(self, seconds: float, rows: int) -> None:
         """Count one forward pass of `rows` texts that took `seconds` (also called by the engine)."""
-        self.forward_seconds += seconds
-        self.forward_calls += 1
-        self.texts_evaluated += rows
+        with self._count_lock:
+            self.forward_seconds += seconds
+            self.forward_calls += 1
+            self.texts_evaluated += rows
+        for meter in getattr(self._meters, "open", ()):
+            meter.forward_passes += 1
+            meter.rows += rows
+            meter.seconds += seconds
+
+    @contextmanager
+    def metered(self) -> Iterator[Meter]:
+        """Count the forward passes this thread runs inside the block (other threads' are not counted)."""
+        meter = Meter()
+        stack = self._meters.__dict__.setdefault("open", [])
+        stack.append(meter)
+        try:
+            yield meter
+        finally:
+            stack.remove(meter)
 
     # ---------------------------------------------------------------- stage 3
     @staticmethod
@@ -332,6 +407,50 @@ class Classifier:
         """Stage 3: softmax over labels -> probabilities (n, n_labels), labels in id order."""
         logits = torch.as_tensor(logits, dtype=torch.float32)
         return torch.softmax(logits, dim=-1).numpy()
+
+    # ---------------------------------------------------------------- the rating
+    @property
+    def has_rating(self) -> bool:
+        """Do the labels have values (so an expected rating)?"""
+        return self.label_values is not None
+
+    def expected_rating(self, texts: Sequence[str]) -> np.ndarray:
+        """Expected rating (n,) of each text: sum over labels of value x probability."""
+        if self.label_values is None:
+            raise no_rating_error(self.labels)
+        return self.predict_proba(texts).astype(np.float64) @ np.asarray(self.label_values)
+
+    def target(
+        self, target: str | int | None = None, contrast: str | int | None = None, text: str | None = None
+    ) -> Target:
+        """The question to explain: the rating by default (when the model has one), else a class.
+
+        `target`: None (the rating, or the predicted class of `text` for a model without a rating, or
+        when a `contrast` is given), "rating", "predicted" (the predicted class of `text`), or a label
+        name / index; `contrast`: a label to compare with.
+        """
+        if isinstance(target, str) and target.strip().lower() == "predicted":
+            target = None
+            if contrast is None and text is not None:
+                return Target.of_label(int(self.predict_proba([text])[0].argmax()))
+        if is_rating_name(target):
+            if contrast is not None:
+                raise UnknownLabelError("a contrast compares two classes; give --target LABEL with --contrast")
+            if self.label_values is None:
+                raise no_rating_error(self.labels)
+            return Target.rating(self.label_values)
+        if target is None and contrast is None and self.label_values is not None:
+            return Target.rating(self.label_values)
+        predicted = None
+        if target is None:
+            if text is None:
+                raise UnknownLabelError("no label given")
+            predicted = int(self.predict_proba([text])[0].argmax())
+        label = self.label_index(target, default=predicted)
+        contrast_index = None if contrast is None else self.label_index(contrast)
+        if contrast_index == label:
+            raise UnknownLabelError(f"the contrast label must differ from the target ({self.labels[label]!r})")
+        return Target.of_label(label, contrast_index)
 
     # ---------------------------------------------------------------- batched prediction
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -370,7 +489,10 @@ class Classifier:
             logits=logits[0].tolist(),
             probabilities=probs.tolist(),
             id2label=dict(enumerate(self.labels)),
-            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs)},
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
+            label_values=None if self.label_values is None else list(self.label_values),
+            expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
+            rating_unit=self.rating_unit,
         )
 
     def __repr__(self) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -32,6 +35,20 @@ TextColOpt = Annotated[str | None, typer.Option("--text-col", help="CSV column h
 RemoteOpt = Annotated[
     bool,
     typer.Option("--trust-remote-code", help="Allow a model's own Python code to run (only for models you trust)."),
+]
+LabelValuesOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-values",
+        help="The number each label stands for, in label order, e.g. 1,2,3,4,5 (default: read from the labels).",
+    ),
+]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="What to explain: 'rating' (the default for rated models: what moved the expected rating), "
+        "'predicted', or a label such as '2 stars'."
+    ),
 ]
 TextsArg = Annotated[
     list[str] | None, typer.Argument(help="Review texts; '-' or none reads standard input.", show_default=False)
@@ -65,10 +82,31 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     return found
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False):
-    from explain.classifier import Classifier
+@contextmanager
+def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], None]]:
+    """A progress callback `(done, total, what)` drawing a bar on standard error."""
+    from tqdm.auto import tqdm
 
-    return Classifier.from_pretrained(model, trust_remote_code=trust_remote_code)
+    bar = None
+
+    def update(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
+        bar.set_postfix_str(what, refresh=False)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
+    from explain.models import load_classifier as load
+
+    return load(model, trust_remote_code=trust_remote_code, label_values=label_values)
 
 
 @app.command()
@@ -79,22 +117,30 @@ def predict(
     text_col: TextColOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
-    """Probability of each label for each text; the top label is marked."""
-    from explain.render.terminal import prediction_table
+    """Probability of each label for each text, and the expected rating; the top label is marked."""
+    from explain.render.terminal import answer_line, prediction_table
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     probs = clf.predict_proba(items)
+    values = None if clf.label_values is None else np.asarray(clf.label_values)
     if as_json:
         rows = [
-            {"text": t, "predicted": clf.labels[int(p.argmax())], "probabilities": dict(zip(clf.labels, map(float, p)))}
-            for t, p in zip(items, probs)
+            {
+                "text": t,
+                "predicted": clf.labels[int(p.argmax())],
+                "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
+                "expected_rating": None if values is None else float(p.astype(np.float64) @ values),
+            }
+            for t, p in zip(items, probs, strict=True)
         ]
         out.print_json(json.dumps(rows))
         return
-    for text, p in zip(items, probs):
+    for text, p in zip(items, probs, strict=True):
         out.print(prediction_table(text, clf.labels, p))
+        out.print("  " + answer_line(clf.labels, p, clf.label_values, clf.rating_unit), highlight=False)
 
 
 @app.command()
@@ -104,12 +150,13 @@ def trace(
     file: FileOpt = None,
     text_col: TextColOpt = None,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     for i, text in enumerate(items):
         if i:
             print("\n" + "=" * 72 + "\n")
@@ -120,9 +167,7 @@ def trace(
 def why(
     texts: TextsArg = None,
     method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
-    target: Annotated[
-        str | None, typer.Option(help="Label to explain, e.g. '2 stars'; default: the predicted one.")
-    ] = None,
+    target: TargetOpt = None,
     contrast: Annotated[str | None, typer.Option(help="Explain target *rather than* this label.")] = None,
     param: Annotated[
         list[str] | None,
@@ -137,38 +182,57 @@ def why(
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
     top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
     trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
-    from explain.methods import parse_params
-    from explain.render.terminal import colored_words, explanation_notes, prediction_table
+    from explain.methods import method_names, parse_params
+    from explain.metrics.consensus import consensus
+    from explain.render.terminal import (
+        answer_line,
+        colored_words,
+        explanation_notes,
+        prediction_table,
+        score_text,
+        sentence_lines,
+    )
 
     items = read_texts(texts, file, text_col)
-    names = [m.strip() for m in method.split(",") if m.strip()]
-    if not names:
-        raise UserError("--method is empty; name at least one method (see `explain methods`)")
+    names = method_names(method, option="--method")
     params = parse_params(param, names)
-    clf = load_classifier(model, trust_remote_code)
+    clf = load_classifier(model, trust_remote_code, label_values)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]
         if not as_json:
             out.print(prediction_table(text, clf.labels, probs))
+            out.print("  " + answer_line(clf.labels, probs, clf.label_values, clf.rating_unit), highlight=False)
+        question = clf.target(target, contrast, text)  # one question for every method
+        ours = []
         for name in names:
-            exp = run_method(clf, text, method=name, target=target, contrast=contrast, **params.get(name, {}))
-            explanations.append(exp)
+            exp = run_method(clf, text, method=name, target=question, **params.get(name, {}))
+            ours.append(exp)
             if as_json:
                 continue
             d = exp.diagnostics
             out.print(
                 f"\n[bold]{exp.method}[/] — {exp.question}  "
-                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]"
+                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
+                highlight=False,
             )
             out.print(colored_words(exp))
             for note in explanation_notes(exp):
                 out.print(f"  [yellow]note:[/] {note}", highlight=False)
-            out.print("  top words: " + ", ".join(f"{w} {s:+.3f}" for w, s in exp.top_words(top)), highlight=False)
+            out.print(
+                "  top words: " + ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top)),
+                highlight=False,
+            )
+            for line in sentence_lines(exp):
+                out.print(f"  {line}", highlight=False)
+        explanations += ours
         if not as_json:
+            if len(ours) > 1:
+                out.print("\n[bold]Answer:[/] " + consensus(ours).sentence.replace("*", ""), highlight=False)
             out.print()
     if as_json:
         out.print_json(json.dumps([e.to_dict() for e in explanations]))
@@ -289,9 +353,7 @@ def evaluate(
             "--out", help="Summary JSON; per-text results go to <stem>.items.jsonl beside it, and a re-run skips them."
         ),
     ] = Path("evaluation.json"),
-    html: Annotated[
-        Path | None, typer.Option("--html", help="Also write a self-contained HTML leaderboard.")
-    ] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML leaderboard.")] = None,
     text_col: TextColOpt = None,
     model: ModelOpt = None,
     param: Annotated[
@@ -308,28 +370,37 @@ def evaluate(
         str | None,
         typer.Option(
             "--metrics",
-            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,plausibility.",
+            help="Comma-separated subset of comprehensiveness,sufficiency,deletion_auc,insertion_auc,tau_loo,"
+            "plausibility.",
         ),
     ] = None,
     trust_remote_code: RemoteOpt = False,
+    target: TargetOpt = None,
+    label_values: LabelValuesOpt = None,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
-    from explain.evaluation import evaluate_command
+    from explain.evaluation import EvaluateOptions
+    from explain.evaluation import evaluate as run_evaluation
 
-    evaluate_command(
-        load_classifier(model, trust_remote_code),
-        data,
-        methods,
-        n,
-        out_path,
-        html,
-        text_col,
-        param,
-        mode,
-        random_rankings,
-        metrics,
-        console=out,
+    params = tuple(param or ())
+    options = EvaluateOptions(
+        data, methods, n, out_path, html, text_col, params, mode, random_rankings, metrics, target=target
     )
+    clf = load_classifier(model, trust_remote_code, label_values)
+    with progress_bar("evaluate", "expl") as progress:
+        _print_evaluation(run_evaluation(clf, options, progress=progress))
+
+
+def _print_evaluation(result) -> None:
+    from explain.render.terminal import leaderboard_tables
+
+    for note in result.notes:
+        out.print(f"note: {note}", highlight=False)
+    for renderable in leaderboard_tables(result.summary, width=out.width):
+        out.print(renderable)
+    if result.written:
+        records = f" (per-text results: {result.records_path})" if result.records_path else ""
+        out.print(f"written: {', '.join(map(str, result.written))}{records}", highlight=False)
 
 
 @app.command()
@@ -353,6 +424,10 @@ def dashboard(
     app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     if not app_file.is_file():
         raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
+    import importlib.util
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("the dashboard needs Streamlit: pip install 'review-explainer[dashboard]'")
     env = dict(os.environ)
     if model:
         env["REVIEW_EXPLAINER_MODELS"] = ",".join(filter(None, [env.get("REVIEW_EXPLAINER_MODELS", ""), *model]))
@@ -412,9 +487,7 @@ def report(
         ),
     ] = None,
     methods: MethodsOpt = "occlusion",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Report file; default report.<format>.")
-    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Report file; default report.<format>.")] = None,
     fmt: Annotated[
         str | None,
         typer.Option("--format", help="html, json or csv (one row per review, method and word); default from -o."),
@@ -429,9 +502,9 @@ def report(
     model: ModelOpt = None,
     trust_remote_code: RemoteOpt = False,
 ) -> None:
-    """Write a self-contained report (HTML, JSON or CSV) explaining one review or a corpus; cached results are reused."""
+    """Write a self-contained report (HTML, JSON or CSV) on one review or a corpus; cached results are reused."""
     from explain.data import Review, read_reviews_csv
-    from explain.report import report_command
+    from explain.report import ReportOptions, write_report
 
     if stars_col and not (file and text_col):
         raise UserError("--stars-col needs --file reviews.csv and --text-col")
@@ -440,18 +513,15 @@ def report(
         if stars_col
         else [Review(t) for t in read_texts(texts, file, text_col)]
     )
-    report_command(
-        load_classifier(model, trust_remote_code),
-        reviews,
-        methods,
-        output,
-        fmt,
-        cache,
-        no_cache,
-        param,
-        attention_views,
-        top_k,
-        console=out,
+    options = ReportOptions(methods, output, fmt, cache, no_cache, tuple(param or ()), attention_views, top_k)
+    with progress_bar("explain [local]", "expl") as progress:
+        built, path, fmt = write_report(load_classifier(model, trust_remote_code), reviews, options, progress)
+    run = built.run
+    out.print(
+        f"{fmt.upper()} report on {len(reviews)} review(s) written to {path} "
+        f"({run.computed} explanation(s) computed, {run.cached} cached"
+        + (f", {len(run.failed)} failed" if run.failed else "")
+        + ")"
     )
 
 
@@ -478,31 +548,49 @@ def batch(
     trust_remote_code: RemoteOpt = False,
 ) -> None:
     """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
-    from explain.corpus import batch_command
+    from explain.corpus import BatchInterrupted, BatchOptions, run_batch
 
-    batch_command(
-        load_classifier(model, trust_remote_code),
-        read_texts(None, file, text_col),
-        methods,
-        engine,
-        address,
-        cache,
-        param,
-        actors,
-        batch_size,
-        console=out,
+    options = BatchOptions(methods, engine, address, cache, tuple(param or ()), actors, batch_size)
+    clf, items = load_classifier(model, trust_remote_code), read_texts(None, file, text_col)
+    try:
+        with progress_bar(f"explain [{engine}]", "expl") as progress:
+            stats, where = run_batch(clf, items, options, progress=progress)
+    except BatchInterrupted as exc:
+        err.print(str(exc), highlight=False)
+        raise typer.Exit(130) from None
+    out.print(
+        f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
+        f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
+        f"cache: {where}"
     )
+    for method, text, error in stats.failed[:5]:
+        out.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
+
+
+def _show_library_log() -> None:
+    """The library logs (never prints); the command shows its INFO and above on standard error."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    library = logging.getLogger("explain")
+    if not library.handlers:
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
 
 
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
     warnings.filterwarnings("ignore", category=FutureWarning)
+    _show_library_log()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns a command's Exit code (Ctrl+C: 130) instead of exiting
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except UserError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -9,6 +9,7 @@ folder (`$REVIEW_EXPLAINER_CACHE/models/...`) and reused.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import defaultdict
@@ -23,6 +24,7 @@ MODEL_ENV = "REVIEW_EXPLAINER_DEFAULT_MODEL"
 TRAIN_CORPORA = ("amazon", "tweets")
 TEST_FRACTION = 0.2
 SPLIT_SEED = 7
+logger = logging.getLogger(__name__)
 SEED_SENTENCES = ("I really loved that movie", "I hate very cold, and cloudy winter days")
 
 
@@ -104,12 +106,10 @@ def build_default_model(out_dir: Path, progress: bool = True, config=None) -> di
     from explain.classifier import Classifier
     from explain.training import LEGACY_DEFAULT_CONFIG, evaluate_stars, fine_tune
 
-    if progress:
-        print(
-            "Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
-            "sentences; a few minutes on 2 CPU cores)...",
-            flush=True,
-        )
+    logger.info(
+        "Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
+        "sentences; a few minutes on 2 CPU cores)..."
+    )
     started = time.perf_counter()
     train, test = default_split()
     config = config or LEGACY_DEFAULT_CONFIG
@@ -131,17 +131,20 @@ def build_default_model(out_dir: Path, progress: bool = True, config=None) -> di
             probs = clf.predict_proba([ex.text for ex in part])
             metrics[f"heldout_{corpus}"] = evaluate_stars((probs.argmax(1) + 1).tolist(), [ex.stars for ex in part])
         seeds = clf.predict_proba(list(SEED_SENTENCES))
-        metrics["seed_sentences"] = {s: dict(zip(clf.labels, map(float, p))) for s, p in zip(SEED_SENTENCES, seeds)}
+        metrics["seed_sentences"] = {
+            s: dict(zip(clf.labels, map(float, p), strict=True)) for s, p in zip(SEED_SENTENCES, seeds, strict=True)
+        }
         metrics["build_seconds"] = round(time.perf_counter() - started, 1)
         return metrics
 
     fine_tune(base_model_dir(), train, out_dir, config, progress=progress, on_saved=evaluate, owned=True)
     metrics = json.loads((out_dir / "metrics.json").read_text())
-    if progress:
-        h = metrics["heldout_amazon"]
-        print(
-            f"Default model ready in {out_dir} ({metrics['build_seconds']} s): held-out Amazon accuracy "
-            f"{h['accuracy']:.3f}, MAE {h['mae_stars']:.3f} stars",
-            flush=True,
-        )
+    h = metrics["heldout_amazon"]
+    logger.info(
+        "Default model ready in %s (%s s): held-out Amazon accuracy %.3f, MAE %.3f stars",
+        out_dir,
+        metrics["build_seconds"],
+        h["accuracy"],
+        h["mae_stars"],
+    )
     return metrics

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 DEFAULT_FILE = "explanations.sqlite"
 PREDICTED = -1  # the `target` column's value for "the label the model predicts"
+RATING = -2  # the `target` column's value for "the expected rating"
 NO_CONTRAST = -1
 
 _SCHEMA = """
@@ -89,6 +90,7 @@ def fingerprint(classifier: Classifier) -> str:
     }
     h.update(canonical_json(config).encode())
     h.update(_tokenizer_identity(classifier.tokenizer).encode())
+    h.update(f"label_values={classifier.label_values}".encode())  # the rating's values change its explanations
     for name, tensor in sorted(classifier.model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
@@ -139,10 +141,27 @@ def make_key(
         model=fingerprint(classifier),
         method=name,
         params=canonical_json(full),
-        target=PREDICTED if target is None else classifier.label_index(target),
+        target=question_code(classifier, name, target, contrast),
         contrast=NO_CONTRAST if contrast is None else classifier.label_index(contrast),
         text_hash=text_hash(text),
     )
+
+
+def question_code(
+    classifier: Classifier, method: str, target: str | int | None = None, contrast: str | int | None = None
+) -> int:
+    """The `target` column of an explanation's key: RATING, PREDICTED or a label index, as `explain()` resolves
+    `target` (None: the rating for a rated model); class-agnostic methods always store PREDICTED."""
+    from explain.methods import get_method
+    from explain.target import is_rating_name
+
+    if not get_method(method).class_specific:  # attention, rollout: the same scores for every question
+        return PREDICTED
+    if is_rating_name(target) or (target is None and contrast is None and classifier.has_rating):
+        return RATING
+    if target is None or (isinstance(target, str) and target.strip().lower() == "predicted"):
+        return PREDICTED
+    return classifier.label_index(target)
 
 
 # ---------------------------------------------------------------------------- the store

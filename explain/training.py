@@ -366,7 +366,7 @@ def _train(base: str, train: Sequence[Example], config: TrainingConfig, labels: 
     total = steps_per_epoch * config.max_epochs
     warmup = max(1, int(total * config.warmup_fraction))
     decay, no_decay = [], []
-    for _, p in model.named_parameters():
+    for p in model.parameters():
         (no_decay if p.ndim == 1 else decay).append(p)
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],

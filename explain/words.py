@@ -63,7 +63,7 @@ def align(text: str, tokens: Sequence[str], offsets: Sequence[tuple[int, int]], 
         return None
 
     token_regex_word: list[int | None] = []
-    for (start, end), is_special in zip(offsets, special):
+    for (start, end), is_special in zip(offsets, special, strict=True):
         if is_special:
             token_regex_word.append(None)
             continue

@@ -79,11 +79,11 @@ def server():
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    from explain.classifier import Classifier
+    from explain.models import load_classifier
     from explain.render.attention_view import ensure_assets
 
     ensure_assets()
-    Classifier.from_pretrained(None)  # builds the default model into the cache if it is missing
+    load_classifier()  # builds the default model into the cache if it is missing
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     url = f"http://127.0.0.1:{port}"

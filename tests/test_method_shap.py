@@ -73,7 +73,7 @@ def test_additivity(tiny_classifier):
     probs = tiny_classifier.predict_proba([REVIEW])[0]
     totals = exp.label_token_scores.sum(axis=0) + np.asarray(exp.diagnostics["base_values"])
     np.testing.assert_allclose(totals, probs, rtol=0, atol=1e-5)
-    assert exp.diagnostics["fx"] == pytest.approx(float(probs[exp.target]), abs=1e-7)
+    assert exp.diagnostics["fx"] == pytest.approx(float(exp.target_spec.from_proba(probs)), abs=1e-7)
     assert exp.diagnostics["additivity_error"] < 1e-5
     assert exp.word_scores.sum() + exp.diagnostics["base_value"] == pytest.approx(exp.diagnostics["fx"], abs=1e-5)
 
@@ -152,4 +152,6 @@ def test_long_text_explains_what_the_model_sees(sensitive_classifier):
         probs = sensitive_classifier.predict_proba([text])[0]
     assert exp.diagnostics["truncated"] is True
     assert len(exp.tokens) == sensitive_classifier.max_length
-    assert exp.token_scores.sum() + exp.diagnostics["base_value"] == pytest.approx(float(probs[exp.target]), abs=1e-5)
+    assert exp.token_scores.sum() + exp.diagnostics["base_value"] == pytest.approx(
+        float(exp.target_spec.from_proba(probs)), abs=1e-5
+    )

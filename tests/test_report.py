@@ -137,7 +137,7 @@ def test_csv_one_row_per_review_word_and_no_formulas(report):
     assert formula and all(r["text"].startswith("'=HYPERLINK") for r in formula)
     first = report.entries[1].explanations["occlusion"]
     got = [(r["word"], float(r["score"])) for r in rows if r["review"] == "1"]
-    assert got == [(w, pytest.approx(s, abs=1e-7)) for w, s in zip(first.words, first.word_scores)]
+    assert got == [(w, pytest.approx(s, abs=1e-7)) for w, s in zip(first.words, first.word_scores, strict=True)]
 
 
 def test_cached_report_makes_no_model_calls(tiny_bert, tmp_path):
@@ -148,7 +148,7 @@ def test_cached_report_makes_no_model_calls(tiny_bert, tmp_path):
         again = build_report(tiny_bert, REVIEWS, ["occlusion"], store, attention_views=0)
         assert tiny_bert.texts_evaluated == calls
         assert (again.run.cached, again.run.computed) == (len(REVIEWS), 0)
-        for old, new in zip(first.entries, again.entries):
+        for old, new in zip(first.entries, again.entries, strict=True):
             assert np.array_equal(old.explanations["occlusion"].word_scores, new.explanations["occlusion"].word_scores)
             assert new.trace.probabilities == pytest.approx(old.trace.probabilities)
             assert new.trace.tokens == old.trace.tokens

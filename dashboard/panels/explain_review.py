@@ -39,7 +39,7 @@ with right:
         else:
             st.html(explanation_html(quick))
             st.caption(
-                f"Leave-one-out: how much the probability of {quick.target_label} drops without each word "
+                f"Leave-one-out: how much {quick.target_label or 'the expected rating'} drops without each word "
                 f"({quick.diagnostics.get('seconds', 0):.2f} s). More methods: **Attributions**, **Compare**."
             )
 

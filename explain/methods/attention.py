@@ -10,8 +10,9 @@ token ([CLS] / <s>, the one the classification head reads):
   2021, "Generic Attention-model Explainability for Interpreting Bi-Modal and Encoder-Decoder
   Transformers").
 
-The class-agnostic methods record `target`/`contrast` (the question asked) but their scores do not
-depend on them; diagnostics say so with `class_specific: False`. Scores cover every token, special
+The class-agnostic methods are registered with `class_specific=False`: they take no question
+(`target=None`), their explanations carry none (`explains="none"`, "where the model looked (no
+direction)"), and metrics compare them with signed methods by magnitude only. Scores cover every token, special
 tokens included; words never include special tokens.
 
 `attention_maps` gives every layer's and head's attention with the tokens as the tokenizer shows
@@ -30,6 +31,7 @@ from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import new_explanation, register
+from explain.target import Target
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,9 +89,10 @@ def rollout_matrix(attentions: np.ndarray) -> np.ndarray:
     return rollout
 
 
-def relevance_matrix(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> np.ndarray:
+def relevance_matrix(classifier: Classifier, text: str, target: Target) -> np.ndarray:
     """Gradient-weighted attention relevance R (seq, seq) of Chefer, Gur & Wolf 2021 (Generic Attention-model
-    Explainability), for the target logit (or logit_target - logit_contrast).
+    Explainability), for the explained output `target.from_logits` (the expected rating, or the
+    target logit, minus the contrast's when one is given).
 
     With A_l the attention of layer l and dA_l its gradient, A_bar_l = mean over heads of (dA_l * A_l)^+;
     R starts as the identity and R <- R + A_bar_l R, from the first layer to the last. Gradients are
@@ -103,7 +106,7 @@ def relevance_matrix(classifier: Classifier, text: str, target: int, contrast: i
         if not out.attentions:
             raise UserError(f"{classifier.name} returns no attention weights; load it with attn_implementation='eager'")
         logits = out.logits[0]
-        explained = logits[target] - (logits[contrast] if contrast is not None else 0.0)
+        explained = target.from_logits(logits[None, :])[0]
         grads = torch.autograd.grad(explained, out.attentions)
     seq = inputs["input_ids"].shape[1]
     relevance = torch.eye(seq, dtype=torch.float64)
@@ -126,13 +129,12 @@ def _check_layer(layer: int, n_layers: int) -> int:
     summary="raw attention from [CLS] in one layer (default the last), averaged over heads",
     reference="Bahdanau et al. 2015; see Jain & Wallace 2019, Attention is not Explanation",
     aliases=("raw_attention",),
+    class_specific=False,
 )
-def raw_attention(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, layer: int = -1
-) -> Explanation:
+def raw_attention(classifier: Classifier, text: str, target: None = None, *, layer: int = -1) -> Explanation:
     """Raw attention: layer `layer`'s attention from the first token ([CLS]) to every token, mean over heads.
 
-    Class-agnostic: the scores are the same for every target and contrast. Non-negative; over all
+    Class-agnostic: the scores answer no question (where the model looked). Non-negative; over all
     tokens, [CLS] and [SEP] included, they sum to 1.
     """
     maps = attention_maps(classifier, text)
@@ -142,8 +144,7 @@ def raw_attention(
         classifier,
         text,
         "attention",
-        target,
-        contrast,
+        None,
         token_scores=scores,
         diagnostics={"class_specific": False, "layer": index, "layers": maps.n_layers},
     )
@@ -154,8 +155,9 @@ def raw_attention(
     summary="attention rollout: attention from [CLS] propagated through all layers",
     reference="Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers",
     aliases=("attention_rollout",),
+    class_specific=False,
 )
-def attention_rollout(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+def attention_rollout(classifier: Classifier, text: str, target: None = None) -> Explanation:
     """Attention rollout (Abnar & Zuidema 2020): the [CLS] row of `rollout_matrix`; class-agnostic, sums to 1."""
     maps = attention_maps(classifier, text)
     scores = rollout_matrix(maps.attentions)[0]
@@ -163,8 +165,7 @@ def attention_rollout(classifier: Classifier, text: str, target: int, contrast: 
         classifier,
         text,
         "rollout",
-        target,
-        contrast,
+        None,
         token_scores=scores,
         diagnostics={"class_specific": False, "layers": maps.n_layers},
     )
@@ -176,19 +177,18 @@ def attention_rollout(classifier: Classifier, text: str, target: int, contrast: 
     reference="Chefer, Gur & Wolf 2021, Generic Attention-model Explainability for Interpreting Bi-Modal "
     "and Encoder-Decoder Transformers",
     aliases=("gradient_weighted_attention", "chefer"),
+    signed=False,
     needs_gradients=True,
 )
-def gradient_weighted_attention(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None
-) -> Explanation:
+def gradient_weighted_attention(classifier: Classifier, text: str, target: Target) -> Explanation:
     """Gradient-weighted attention (Chefer et al. 2021): the [CLS] row of `relevance_matrix` minus the identity.
 
     The identity R starts from is removed, so [CLS] is not credited with its own starting relevance of
     1; its score is only the relevance it receives through attention. Other tokens are unaffected.
     Non-negative; class-specific (contrast: the gradient of logit_target - logit_contrast).
     """
-    relevance = relevance_matrix(classifier, text, target, contrast)
+    relevance = relevance_matrix(classifier, text, target)
     scores = relevance[0] - np.eye(len(relevance))[0]
     return new_explanation(
-        classifier, text, "grad_attn", target, contrast, token_scores=scores, diagnostics={"class_specific": True}
+        classifier, text, "grad_attn", target, token_scores=scores, diagnostics={"class_specific": True}
     )

@@ -1,14 +1,17 @@
 """Gradient methods on the word embeddings: saliency, gradient x input, integrated gradients.
 
-Every method here differentiates one number, the *explained output*: the target label's logit, or
-logit_target - logit_contrast when a contrast is given ("why A rather than B"). They explain logits,
-not probabilities: a softmax probability also moves with every other label's logit.
+Every method here differentiates one number, the *explained output* `target.from_logits(logits)`:
+the expected rating, softmax(logits) @ label values (so IG's scores add up to a difference in stars),
+or, for a class, its logit (logit_target - logit_contrast with a contrast, "why A rather than B"):
+for classes they explain logits, not probabilities, as a probability also moves with every other
+label's logit.
 
 The word embeddings (the output of `model.get_input_embeddings()`, before position and segment
 embeddings are added) are the input being attributed. `logits_from_embeddings` is the one place that
 runs the model from them, with gradients allowed and through `Classifier.forward(..., head_only=True)`
 (so evaluations are counted, and the engine's exact view runs: fused attention, last layer for the
-first token only; the same logits as the classifier's model within float rounding); the models are passed exactly the inputs `Classifier.tokenize(...).model_inputs()` gives
+first token only; the same logits as the classifier's model within float rounding); the models are
+passed exactly the inputs `Classifier.tokenize(...).model_inputs()` gives
 (DistilBERT gets no `token_type_ids`), with `inputs_embeds` in place of `input_ids`.
 """
 
@@ -25,6 +28,7 @@ from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import new_explanation, register
+from explain.target import Target
 
 BASELINES = ("pad", "mask")
 
@@ -67,19 +71,16 @@ def logits_from_embeddings(
         return classifier.forward(inputs, head_only=True).logits
 
 
-def explained_output(logits: torch.Tensor, target: int, contrast: int | None) -> torch.Tensor:
-    """Per row: the target logit, or logit_target - logit_contrast; shape (batch,)."""
-    out = logits[:, target]
-    return out if contrast is None else out - logits[:, contrast]
+def gradient_unit(classifier: Classifier, target: Target) -> str:
+    """Unit of additive gradient scores (IG): the rating's for the rating, else logits."""
+    return (classifier.rating_unit or "rating points") if target.is_rating else "logit"
 
 
-def embedding_gradient(
-    classifier: Classifier, text: EmbeddedText, target: int, contrast: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+def embedding_gradient(classifier: Classifier, text: EmbeddedText, target: Target) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the explained output w.r.t. the word embeddings, and the embeddings; each (seq, hidden)."""
     with torch.enable_grad():
         embeddings = word_embeddings(classifier, text.input_ids).detach().requires_grad_(True)
-        output = explained_output(logits_from_embeddings(classifier, embeddings, text.extra_inputs), target, contrast)
+        output = target.from_logits(logits_from_embeddings(classifier, embeddings, text.extra_inputs))
         (grad,) = torch.autograd.grad(output.sum(), embeddings)
     return grad[0].double().cpu().numpy(), embeddings[0].detach().double().cpu().numpy()
 
@@ -90,12 +91,13 @@ def embedding_gradient(
     reference="Simonyan, Vedaldi & Zisserman 2014, Deep Inside Convolutional Networks: Visualising Image "
     "Classification Models and Saliency Maps",
     aliases=("gradient_norm",),
+    signed=False,
     needs_gradients=True,
 )
-def saliency(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+def saliency(classifier: Classifier, text: str, target: Target) -> Explanation:
     """Saliency (Simonyan et al. 2014): ||d output / d embedding||_2 per token; non-negative, unsigned."""
-    grad, _ = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
-    return new_explanation(classifier, text, "saliency", target, contrast, token_scores=np.linalg.norm(grad, axis=-1))
+    grad, _ = embedding_gradient(classifier, embed_text(classifier, text), target)
+    return new_explanation(classifier, text, "saliency", target, token_scores=np.linalg.norm(grad, axis=-1))
 
 
 @register(
@@ -106,11 +108,16 @@ def saliency(classifier: Classifier, text: str, target: int, contrast: int | Non
     aliases=("input_x_gradient",),
     needs_gradients=True,
 )
-def grad_x_input(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+def grad_x_input(classifier: Classifier, text: str, target: Target) -> Explanation:
     """Gradient x input (Shrikumar et al. 2016): sum_h grad_h * embedding_h per token; signed, not additive."""
-    grad, embeddings = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
+    grad, embeddings = embedding_gradient(classifier, embed_text(classifier, text), target)
     return new_explanation(
-        classifier, text, "grad_x_input", target, contrast, token_scores=(grad * embeddings).sum(axis=-1)
+        classifier,
+        text,
+        "grad_x_input",
+        target,
+        token_scores=(grad * embeddings).sum(axis=-1),
+        unit=gradient_unit(classifier, target),
     )
 
 
@@ -144,19 +151,19 @@ def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
 def integrated_gradients(
     classifier: Classifier,
     text: str,
-    target: int,
-    contrast: int | None = None,
+    target: Target,
     *,
     n_steps: int = 50,
     baseline: str = "pad",
     internal_batch_size: int | None = None,
 ) -> Explanation:
-    """Integrated gradients (Sundararajan et al. 2017) of the explained logit w.r.t. the word embeddings.
+    """Integrated gradients (Sundararajan et al. 2017) of the explained output w.r.t. the word embeddings.
 
-    Attributes the explained *logit* (logit_target, or logit_target - logit_contrast), not the
-    probability, to the word embeddings e(x), integrating the gradient on the straight path from the
-    baseline b (every non-special token -> [PAD] or [MASK]; [CLS]/[SEP] kept, so they score 0) to the
-    text with `n_steps` Gauss-Legendre points a_i, weights w_i (Captum's default rule, so the result is
+    Attributes the explained output (the expected rating, in stars; for a class its *logit*,
+    logit_target or logit_target - logit_contrast, not its probability) to the word embeddings e(x),
+    integrating the gradient on the straight path from the baseline b (every non-special token -> [PAD]
+    or [MASK]; [CLS]/[SEP] kept, so they score 0) to the text with `n_steps` Gauss-Legendre points a_i,
+    weights w_i (Captum's default rule, so the result is
     `captum.attr.LayerIntegratedGradients` on the word-embedding layer, tested within 1e-5):
     score_t = sum_h (e(x) - b)_th * sum_i w_i * d f(b + a_i (e(x) - b)) / d e_th.
     Token scores add up to f(x) - f(baseline) up to the convergence delta: diagnostics `fx`,
@@ -190,7 +197,7 @@ def integrated_gradients(
         steps = torch.tensor(np.concatenate([a, extra]), dtype=x.dtype, device=x.device)[:, None, None]
         with torch.enable_grad():
             points = (base + steps * path).requires_grad_(True)
-            out = explained_output(logits_from_embeddings(classifier, points, embedded.extra_inputs), target, contrast)
+            out = target.from_logits(logits_from_embeddings(classifier, points, embedded.extra_inputs))
             (grad,) = torch.autograd.grad(out[: len(a)].sum(), points)
         w = torch.tensor(weights[start : start + rows], dtype=x.dtype, device=x.device)[:, None, None]
         total += (grad[: len(a)] * w).sum(dim=0)
@@ -204,7 +211,19 @@ def integrated_gradients(
         "base_value": base_value,
         "delta": delta,
         "relative_delta": abs(delta) / gap if gap > 0 else None,
-        "explained_output": "logit" if contrast is None else "logit difference",
+        "explained_output": "expected rating"
+        if target.is_rating
+        else "logit"
+        if target.contrast is None
+        else "logit difference",
         "internal_batch_size": rows,
     }
-    return new_explanation(classifier, text, "ig", target, contrast, token_scores=token_scores, diagnostics=diagnostics)
+    return new_explanation(
+        classifier,
+        text,
+        "ig",
+        target,
+        token_scores=token_scores,
+        unit=gradient_unit(classifier, target),
+        diagnostics=diagnostics,
+    )

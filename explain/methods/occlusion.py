@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from explain.classifier import Classifier
 from explain.explanation import Explanation, spread
-from explain.methods import new_explanation, register
+from explain.methods import new_explanation, probability_unit, register
+from explain.target import Target
 from explain.words import removal_string, remove_words
 
 
@@ -21,9 +22,7 @@ from explain.words import removal_string, remove_words
     aliases=("loo", "leave_one_out"),
     per_label=True,
 )
-def occlusion(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, mode: str = "delete"
-) -> Explanation:
+def occlusion(classifier: Classifier, text: str, target: Target, *, mode: str = "delete") -> Explanation:
     replacement = removal_string(classifier.tokenizer, mode)
     alignment = classifier.align(text)
     variants = [remove_words(text, [span], replacement) for span in alignment.word_offsets]
@@ -35,9 +34,9 @@ def occlusion(
         text,
         "occlusion",
         target,
-        contrast,
         alignment=alignment,
         label_token_scores=label_token_scores,
-        word_scores=drops[:, target] - (drops[:, contrast] if contrast is not None else 0.0),
+        word_scores=drops @ target.weights(drops.shape[1]),
+        unit=probability_unit(classifier, target),
         diagnostics={"variants": len(variants)},
     )

@@ -9,10 +9,11 @@ shap's Text masker tokenizes with the model's own tokenizer, so its features are
 tokens, special tokens included (never masked, value 0); that is checked, not assumed. A text longer
 than the model's maximum is explained as the part the model sees.
 
-Diagnostics: `base_value` and `fx` (the base value and the classifier's output for the target, minus
-the contrast's when one is given), `additivity_error` = |sum of values + base_value - fx|, and
-`base_values` per label. The error is ~0 except where shap's masker rebuilds a slightly different
-text from the tokens: it collapses runs of whitespace, and repeats a character that a byte-level BPE
+Diagnostics: `base_value` and `fx` (the base value and the classifier's output for the explained
+number: the expected rating, or the target's probability minus the contrast's when one is given),
+`additivity_error` = |sum of values + base_value - fx|, and `base_values` per label. The error is
+~0 except where shap's masker rebuilds a slightly different text from the tokens: it collapses runs of
+whitespace, and repeats a character that a byte-level BPE
 tokenizer (RoBERTa) splits over several tokens (emoji, some accents); for those texts and tokenizers
 shap explained that rebuilt text, and the error says by how much its output differs.
 """
@@ -26,7 +27,8 @@ import numpy as np
 from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.methods import new_explanation, register
+from explain.methods import new_explanation, probability_unit, register
+from explain.target import Target
 
 
 @register(
@@ -38,7 +40,7 @@ from explain.methods import new_explanation, register
     budget="max_evals",
 )
 def shap_values(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, max_evals: int = 500, seed: int = 0
+    classifier: Classifier, text: str, target: Target, *, max_evals: int = 500, seed: int = 0
 ) -> Explanation:
     """Token values for every label from shap's Partition explainer (Lundberg & Lee 2017)."""
     import shap
@@ -89,7 +91,7 @@ def shap_values(
     fx = predict([text])[0].astype(np.float64)
 
     def explained(per_label: np.ndarray) -> float:
-        return float(per_label[..., target] - (per_label[..., contrast] if contrast is not None else 0.0))
+        return float(target.from_proba(per_label))
 
     base_value, output = explained(base), explained(fx)
     total = explained(values.sum(axis=0))
@@ -105,9 +107,9 @@ def shap_values(
         text,
         "shap",
         target,
-        contrast,
         alignment=alignment,
         label_token_scores=values,
         aggregation="sum",
+        unit=probability_unit(classifier, target),
         diagnostics=diagnostics,
     )

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from explain.classifier import Trace
 from explain.explanation import Explanation
+from explain.render.leaderboard import leaderboard_text
 
 
 def format_trace(trace: Trace) -> str:
@@ -43,7 +45,25 @@ def format_trace(trace: Trace) -> str:
         f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
         for label, p in trace.predictions.items()
     ]
+    if trace.expected_rating is not None:
+        terms = " + ".join(f"{v:g} x {p:.3f}" for v, p in zip(trace.label_values, trace.probabilities, strict=True))
+        lines += [f"  expected rating = sum of value x probability = {terms} = {trace.expected_rating:.3f}"]
+    lines += ["", f"Answer: {trace.answer}"]
     return "\n".join(lines)
+
+
+def answer_line(labels: Sequence[str], probabilities: np.ndarray, label_values=None, unit: str = "stars") -> str:
+    """ "1.6 stars expected (most likely 2 stars, 0.49)", plus a close-call flag when the top two are within 0.05."""
+    from explain.labels import format_rating
+    from explain.metrics.consensus import close_call
+
+    top = int(np.argmax(probabilities))
+    line = f"most likely {labels[top]}, {probabilities[top]:.2f}"
+    if label_values is not None:
+        rating = float(np.asarray(probabilities, dtype=np.float64) @ np.asarray(label_values))
+        line = f"{format_rating(rating, unit)} expected ({line})"
+    flag = close_call(probabilities, labels)
+    return f"{line}; {flag}" if flag else line
 
 
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
@@ -53,24 +73,30 @@ def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray
     table.add_column("probability", justify="right")
     table.add_column("")
     top = int(np.argmax(probabilities))
-    for i, (label, p) in enumerate(zip(labels, probabilities)):
+    for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
         mark = " <- predicted" if i == top else ""
         style = "bold green" if i == top else ""
         table.add_row(Text(label, style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style))
     return table
 
 
-def colored_words(explanation: Explanation) -> Text:
-    """The review with each word coloured by its score: green pushes toward the target, red away."""
+def colored_words(explanation: Explanation, scale: float | None = None) -> Text:
+    """The review with each word coloured by its score: green raises the explained output, red lowers it;
+    blue for class-agnostic scores (where the model looked, no direction). `scale`: the |score| of full
+    colour (default: this explanation's largest), so explanations in one unit can share a scale."""
     scores = explanation.word_scores
-    scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
+    if scale is None or scale <= 0:
+        scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
     out = Text()
     last = 0
-    for (start, end), score in zip(explanation.alignment.word_offsets, scores):
+    for (start, end), score in zip(explanation.alignment.word_offsets, scores, strict=True):
         out.append(explanation.text[last:start])
         strength = min(1.0, abs(score) / scale)
         level = int(80 + 175 * strength)
-        color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
+        if not explanation.class_specific:
+            color = f"rgb(0,0,{level})"
+        else:
+            color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
         out.append(explanation.text[start:end], style=f"bold white on {color}" if strength > 0.05 else "")
         last = end
     out.append(explanation.text[last:])
@@ -80,8 +106,8 @@ def colored_words(explanation: Explanation) -> Text:
 def explanation_notes(explanation: Explanation) -> list[str]:
     """Caveats a reader should see next to the scores (read from the method's diagnostics)."""
     d, notes = explanation.diagnostics, []
-    if d.get("class_specific") is False:
-        notes.append("class-agnostic: these scores are the same whatever label is asked about")
+    if not explanation.class_specific:
+        notes.append("class-agnostic: where the model looked, with no direction (blue); the same for every question")
     if d.get("relative_delta", 0.0) > 0.05:
         notes.append(
             f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
@@ -97,3 +123,92 @@ def explanation_notes(explanation: Explanation) -> list[str]:
 def _shorten(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def score_text(score: float, unit: str) -> str:
+    """A signed score with its unit: "-0.90 stars", "+0.012 probability"."""
+    digits = 2 if unit in ("stars", "logit") else 3
+    return f"{score:+.{digits}f} {unit}".rstrip()
+
+
+def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
+    """The sentences that moved the output most: "-1.20 stars  The battery died after two days."."""
+    sentences = [s for s in explanation.sentences if s.score != 0]
+    if len(explanation.sentences) < 2 or not sentences or not explanation.class_specific:
+        return []
+    ranked = sorted(sentences, key=lambda s: -abs(s.score))[:limit]
+    return [f"{score_text(s.score, explanation.unit):>16}  {_shorten(s.text, 70)}" for s in ranked]
+
+
+# ---------------------------------------------------------------- the evaluation leaderboard
+_SHORT = {
+    "comprehensiveness": "compr",
+    "sufficiency": "suff",
+    "deletion_auc": "del",
+    "insertion_auc": "ins",
+    "tau_loo": "tau",
+    "plausibility": "plaus",
+    "seconds": "s/expl",
+}
+
+
+def _cell(stat: Mapping | None, digits: int = 3, interval: bool = True) -> str:
+    """The mean, and under it the bootstrap interval when asked (and there is one)."""
+    if not stat or stat.get("mean") is None:
+        return "—"
+    if not interval or stat.get("low") is None or stat["n"] < 2:
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f}\n[{stat['low']:.{digits}f}, {stat['high']:.{digits}f}]"
+
+
+def leaderboard_tables(summary: Mapping, width: int = 80) -> list:
+    """Rich renderables: the metrics table (best per column in bold), the Spearman agreement matrix, the
+    leaderboard. Bootstrap intervals are shown when the terminal is at least 150 columns wide."""
+    interval = width >= 150
+
+    infos = summary["metric_info"]
+    columns = list(summary["settings"]["metrics"]) + ["seconds"]
+    best = {name: entry["method"] for name, entry in summary["leaderboard"].items()}
+    caption = "" if interval else "means; 95% bootstrap intervals in the JSON and HTML (or a wider terminal)"
+    table = Table(
+        title=f"Explanation quality on {summary['data']} ({summary['n_items']} texts)",
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_lines=interval,
+        padding=(0, 1),
+    )
+    counts = {row["n_texts"] for row in summary["methods"].values()}
+    table.add_column("method" if len(counts) == 1 else "method (texts)", no_wrap=True)
+    for name in columns:
+        arrow = "↑" if infos[name]["higher_is_better"] else "↓"
+        table.add_column(f"{_SHORT.get(name, name)}{arrow}", justify="right", no_wrap=True)
+    for method, row in summary["methods"].items():
+        label = method if len(counts) == 1 else f"{method} ({row['n_texts']})"
+        cells = [Text(label, style="dim italic" if method == summary.get("baseline") else "bold")]
+        for name in columns:
+            digits = 2 if name == "seconds" else 3
+            style = "bold green" if best.get(name) == method else ""
+            cells.append(Text(_cell(row.get(name), digits, interval), style=style))
+        table.add_row(*cells)
+    out: list = [table]
+    if summary.get("truncated_texts"):
+        out.append(
+            Text(
+                f"{summary['truncated_texts']} text(s) were longer than the model's maximum length; "
+                "methods and metrics used the part the model sees.",
+                style="yellow",
+            )
+        )
+    if "spearman" in summary["agreement"]:
+        agree = summary["agreement"]["spearman"]
+        mat = Table(
+            title="Agreement between methods (mean Spearman of word scores)", box=box.SIMPLE_HEAD, padding=(0, 1)
+        )
+        mat.add_column("", no_wrap=True)
+        for i, _ in enumerate(agree["methods"], start=1):
+            mat.add_column(str(i), justify="right", no_wrap=True, min_width=5)
+        for i, (m, row) in enumerate(zip(agree["methods"], agree["values"], strict=True), start=1):
+            mat.add_row(f"{i} {m[:10]}", *["—" if v is None else f"{v:.2f}" for v in row])
+        out.append(mat)
+    out.append(leaderboard_text(summary))
+    return out
