@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--reviews", type=int, default=74)
     parser.add_argument("--shap-evals", type=int, default=300)
     parser.add_argument("--lime-samples", type=int, default=300)
+    parser.add_argument("--max-words", type=int, default=0, help="only held-out reviews of at most this many words")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     log_path = RESULTS / "rating.jsonl"
@@ -97,7 +98,8 @@ def main() -> None:
                 log.write(json.dumps(done[key]) + "\n")
                 log.flush()
             print(f"snippet {i + 1}/{len(sample)}", flush=True)
-        reviews = heldout_reviews()[: args.reviews]
+        reviews = [r for r in heldout_reviews() if not args.max_words or len(r.text.split()) <= args.max_words]
+        reviews = reviews[: args.reviews]
         for i, review in enumerate(reviews):
             key = f"review|{args.shap_evals}|{args.lime_samples}|{review.review_id}"
             if key not in done:
@@ -148,7 +150,12 @@ def main() -> None:
             "ig_delta_stars_max": float(max(r["ig_delta_stars"] for r in revs)) if revs else None,
             "ig_delta_stars_median": float(np.median([r["ig_delta_stars"] for r in revs])) if revs else None,
         },
-        "config": {"shap.max_evals": args.shap_evals, "lime.num_samples": args.lime_samples, "ig.n_steps": 50},
+        "config": {
+            "shap.max_evals": args.shap_evals,
+            "lime.num_samples": args.lime_samples,
+            "ig.n_steps": 50,
+            "max_words": args.max_words,
+        },
     }
     (RESULTS / "rating.json").write_text(json.dumps(summary, indent=2))
     print(json.dumps(summary, indent=2))

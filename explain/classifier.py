@@ -8,12 +8,13 @@ text's probabilities do not depend on what it is batched with (within 1e-5).
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +28,18 @@ from explain.engine import (
     plan_batches,
     quiet_truncation,
 )
-from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
+from explain.errors import (
+    EmptyTextError,
+    HubUnreachableError,
+    ModelNotFoundError,
+    UnknownLabelError,
+    UnsafeModelError,
+    UntrainedHeadError,
+)
 from explain.labels import format_rating, rating_unit, resolve_label_values
+from explain.limits import check_text, has_words
 from explain.target import Target, is_rating_name, no_rating_error
+from explain.windows import Window, WindowedText, window_positions
 from explain.words import Alignment, align
 
 __all__ = [
@@ -81,6 +91,16 @@ class Inference:
 
 
 @dataclass(frozen=True)
+class WindowTrace:
+    """One window of a long text in a trace: its content tokens [start, end), its weight, its three stages."""
+
+    start: int
+    end: int
+    weight: float
+    trace: Trace
+
+
+@dataclass(frozen=True)
 class Trace:
     """Everything the three stages produce for one text, as plain Python values."""
 
@@ -100,6 +120,9 @@ class Trace:
     label_values: list[float] | None = None  # the number each label stands for (None: no rating)
     expected_rating: float | None = None  # sum of value x probability
     rating_unit: str = ""
+    # A long text read in windows: each window's trace (stages 1-2 above are the first window's; `logits` are
+    # then the log of the aggregated probabilities, whose softmax they are).
+    windows: tuple[WindowTrace, ...] = ()
 
     @property
     def predicted_label(self) -> str:
@@ -150,6 +173,8 @@ def _looks_like_hub_id(name: str) -> bool:
 class Classifier:
     """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
 
+    untrained_head: tuple[str, ...] = ()  # weights `from_pretrained` had to initialise randomly (allowed by the user)
+
     def __init__(
         self,
         model,
@@ -164,11 +189,16 @@ class Classifier:
         compile: bool = False,
         precision: str = "float32",
         label_values: Sequence[float] | str | None = None,
+        long: str = "windows",
+        window_stride: int | None = None,
     ):
         """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
 
         `label_values`: the number each label stands for (default: `config.label_values`, else read
         from the label names, see `explain.labels`); a model with values has an expected rating.
+        `long`: what happens to a text longer than the model's maximum: "windows" (default; read whole in
+        overlapping windows, `explain.windows`) or "truncate" (classify its first part only).
+        `window_stride`: content tokens between window starts (default half a window).
 
         `threads`: torch threads while predicting (None: leave torch's setting). `quantize` (dynamic
         int8, CPU), `compile` (torch.compile) and `precision="bfloat16"` trade exactness for speed;
@@ -198,6 +228,8 @@ class Classifier:
             quantize=quantize,
             compile=compile,
             precision=precision,
+            long=long,
+            window_stride=window_stride,
         )
         input_names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.has_token_types else ())
         self.engine = Engine(
@@ -234,6 +266,7 @@ class Classifier:
         trust_remote_code: bool = False,
         *,
         name: str | None = None,
+        allow_untrained_head: bool = False,
         **kwargs,
     ) -> Classifier:
         """Load any HF sequence-classification checkpoint (a folder or hub id; `name` defaults to it).
@@ -242,11 +275,13 @@ class Classifier:
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
-        Remote code runs only with `trust_remote_code=True`. `kwargs` go to `Classifier(...)`:
-        `max_tokens_per_batch`, `max_batch_size`, `threads`, `quantize`, `compile`, `precision`.
+        Remote code runs only with `trust_remote_code=True`. A checkpoint whose weights do not cover the
+        whole model (a base or masked-LM checkpoint: no trained classification head) or whose head has
+        other shapes is refused with `UntrainedHeadError` naming the missing weights; with
+        `allow_untrained_head=True` it loads with a warning, and `untrained_head` lists them.
+        `kwargs` go to `Classifier(...)`: `max_tokens_per_batch`, `max_batch_size`, `threads`,
+        `quantize`, `compile`, `precision`, `label_values`, `long`, `window_stride`.
         """
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         if name_or_path is None:
             raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
         path = Path(name_or_path).expanduser()
@@ -254,37 +289,27 @@ class Classifier:
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         local = Path(path).exists()
-        if local:
-            _check_local_folder(Path(path))
-        elif not _looks_like_hub_id(str(name_or_path)):
+        pickle_only = local and _check_local_folder(Path(path))
+        if not local and not _looks_like_hub_id(str(name_or_path)):
             raise ModelNotFoundError(f"model folder {str(path)!r} does not exist")
-        elif not _hub_reachable():
+        if not local and not _hub_reachable():
             raise HubUnreachableError(
                 f"{name!r} is not a local folder and no model hub is reachable from here. Point --model at a "
                 "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
                 "for the embedded default model."
             )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(path), attn_implementation="eager", trust_remote_code=trust_remote_code
+        tokenizer, model, loading = _load_checkpoint(str(path), name, local, trust_remote_code)
+        if pickle_only:
+            warnings.warn(
+                f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
+                "Load folders you trust, and prefer converting them to safetensors.",
+                UserWarning,
+                stacklevel=2,
             )
-        except ValueError as exc:
-            if "trust_remote_code" in str(exc):
-                raise UnsafeModelError(
-                    f"{name} needs its own Python code to load; only if you trust its author, pass "
-                    "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
-                ) from exc
-            raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {exc}") from exc
-        except OSError as exc:
-            if local:
-                raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
-            raise HubUnreachableError(
-                f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
-                "from here, or no such model). Point --model at a local folder holding config.json, "
-                "the tokenizer files and model.safetensors."
-            ) from exc
-        return cls(model, tokenizer, name=name, device=device, **kwargs)
+        untrained = _untrained_weights(name, loading, allow_untrained_head)
+        classifier = cls(model, tokenizer, name=name, device=device, **kwargs)
+        classifier.untrained_head = untrained
+        return classifier
 
     def _max_length(self) -> int:
         config = self.model.config
@@ -343,8 +368,45 @@ class Classifier:
         token_type_ids = enc.get("token_type_ids") if self.has_token_types else None
         return Encoding(enc["input_ids"], enc["attention_mask"], token_type_ids, tokens, offsets, special, truncated)
 
+    @property
+    def long(self) -> str:
+        """What happens to a text longer than the model's maximum: "windows" or "truncate"."""
+        return self.engine.options.long
+
+    def windows(self, text: str) -> WindowedText | None:
+        """The windows the model reads `text` in, or None when it fits (or `long="truncate"`)."""
+        if self.long != "windows":
+            return None
+        windowed = self.engine.split([text])[0]
+        return windowed if len(windowed.windows) > 1 else None
+
+    def window_inputs(self, windowed: WindowedText, window: Window) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+        """Model inputs (batch of 1, on the device) of one window of a long text, and where its tokens sit in the
+        text's whole alignment (`align`)."""
+        features = self.engine.window_features(windowed.ids[window.start : window.end])
+        inputs = {k: torch.tensor([v], device=self.device) for k, v in features.items() if k in self.engine.input_names}
+        inputs["attention_mask"] = torch.ones_like(inputs["input_ids"])
+        before, after, _ = self.engine.special_layout
+        return inputs, window_positions(window, len(before), len(after), len(windowed.ids))
+
     def align(self, text: str) -> Alignment:
-        """Tokens of one text (as the model sees them, specials included) grouped into words."""
+        """Tokens of one text (as the model sees them, specials included) grouped into words.
+
+        Under windows (the default) a long text's alignment covers all its tokens, between one pair
+        of special tokens, as if the model had no maximum; with `long="truncate"` only the part it sees.
+        """
+        if self.windows(text) is not None:
+            enc = self.tokenizer(
+                [text],
+                truncation=False,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+                return_attention_mask=False,
+                verbose=False,
+            )
+            tokens = self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
+            offsets = [tuple(o) for o in enc["offset_mapping"][0]]
+            return align(text, tokens, offsets, [bool(s) for s in enc["special_tokens_mask"][0]])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)
             enc = self.tokenize([text])
@@ -453,20 +515,29 @@ class Classifier:
         return Target.of_label(label, contrast_index)
 
     # ---------------------------------------------------------------- batched prediction
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+    def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
         """Probabilities (n, n_labels) for each text, in input order; the function explainers consume.
 
         Runs through the engine (`explain.engine`): each distinct text is tokenized and evaluated
         once, in length-sorted batches bounded by `max_tokens_per_batch` padded tokens (and
-        `max_batch_size` rows); memory is bounded by the batch, not by the number of texts.
+        `max_batch_size` rows); memory is bounded by the batch, not by the number of texts. `texts` may be
+        a generator (perturbation variants of a long review): it is read one engine chunk at a time.
         """
-        texts = _as_text_list(texts, allow_empty=True)
+        texts = _as_text_list(texts, allow_empty=True) if isinstance(texts, (str, list, tuple)) else _checked(texts)
         return self.engine.predict_proba(texts, len(self.labels))
 
     # ---------------------------------------------------------------- the whole pipeline, shown
     def trace(self, text: str) -> Trace:
-        """Run the three stages on one text and keep every intermediate value."""
+        """Run the three stages on one text and keep every intermediate value.
+
+        A long text read in windows (the default) has one trace per window in `windows`, with the
+        window's place and weight; its own probabilities are the windows' weighted mean (`explain.windows`).
+        """
         (text,) = _as_text_list([text])
+        check_text(text)
+        windowed = self.windows(text)
+        if windowed is not None:
+            return self._windowed_trace(text, windowed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
             encoding = self.tokenize([text])
@@ -474,6 +545,9 @@ class Classifier:
             warnings.warn(
                 f"the text is longer than {self.max_length} tokens and was truncated", TruncationWarning, stacklevel=2
             )
+        return self._trace_encoding(text, encoding)
+
+    def _trace_encoding(self, text: str, encoding: Encoding) -> Trace:
         logits = self.infer(encoding).logits
         probs = self.postprocess(logits)[0]
         return Trace(
@@ -495,8 +569,44 @@ class Classifier:
             rating_unit=self.rating_unit,
         )
 
+    def _windowed_trace(self, text: str, windowed: WindowedText) -> Trace:
+        """The trace of each window, and the text's: the first window's stages 1-2, the aggregated stage 3."""
+        parts = []
+        for window in windowed.windows:
+            inputs, _ = self.window_inputs(windowed, window)
+            ids = inputs["input_ids"][0].tolist()
+            n = len(ids)
+            encoding = Encoding(
+                inputs["input_ids"].cpu(),
+                inputs["attention_mask"].cpu(),
+                inputs["token_type_ids"].cpu() if "token_type_ids" in inputs else None,
+                [self.tokenizer.convert_ids_to_tokens(ids)],
+                [[(0, 0)] * n],
+                [[False] * n],
+                [False],
+            )
+            trace = self._trace_encoding(text, encoding)
+            parts.append(WindowTrace(window.start, window.end, window.weight, trace))
+        probs = np.array([w.weight for w in windowed.windows]) @ np.array([p.trace.probabilities for p in parts])
+        return replace(
+            parts[0].trace,
+            logits=np.log(np.maximum(probs, 1e-30)).tolist(),
+            probabilities=probs.tolist(),
+            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
+            expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
+            windows=tuple(parts),
+        )
+
     def __repr__(self) -> str:
         return f"Classifier(name={self.name!r}, labels={self.labels}, device={self.device})"
+
+
+def _checked(texts: Iterable[str]) -> Iterator[str]:
+    """The texts of an iterable, one at a time, each checked to be a str."""
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+        yield t
 
 
 def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list[str]:
@@ -506,7 +616,7 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"text {i} is {type(t).__name__}, not str")
-        if not allow_empty and not t.strip():
+        if not allow_empty and not has_words(t):
             raise EmptyTextError(
                 "the text is empty; give a review with at least one word"
                 if len(texts) == 1
@@ -515,19 +625,85 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
     return texts
 
 
-def _check_local_folder(path: Path) -> None:
+def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool):
+    """(tokenizer, model, transformers' loading info) of a checkpoint; every failure a one-line user error."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            str(path), attn_implementation="eager", trust_remote_code=trust_remote_code, output_loading_info=True
+        )
+    except pickle.UnpicklingError as exc:
+        raise UnsafeModelError(
+            f"{name}'s pickle weights (pytorch_model.bin) hold code or objects that torch refuses to load "
+            f"({_pickle_reason(str(exc))}); use a model saved as model.safetensors"
+        ) from exc
+    except RuntimeError as exc:
+        if "mismatch" not in str(exc):
+            raise
+        raise UntrainedHeadError(
+            f"{name}'s weights do not fit its config (size mismatch, e.g. a head for another number of "
+            "labels); fix config.json's num_labels/id2label or retrain the head with `explain train`"
+        ) from exc
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise UnsafeModelError(
+                f"{name} needs its own Python code to load; only if you trust its author, pass "
+                "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
+            ) from exc
+        first = str(exc).strip().split(". ")[0].splitlines()[0][:200]  # not the ~300 supported class names
+        raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {first}") from exc
+    except OSError as exc:
+        if local:
+            raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
+        raise HubUnreachableError(
+            f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
+            "from here, or no such model). Point --model at a local folder holding config.json, "
+            "the tokenizer files and model.safetensors."
+        ) from exc
+    return tokenizer, model, loading
+
+
+def _untrained_weights(name: str, loading: dict, allow: bool) -> tuple[str, ...]:
+    """Weights the checkpoint did not provide (randomly initialised): refused unless `allow`, then a warning."""
+    untrained = sorted(loading.get("missing_keys") or []) + sorted(loading.get("mismatched_keys") or [])
+    if untrained and not allow:
+        raise UntrainedHeadError(
+            f"{name} has no trained weights for {_some(untrained)}, so its predictions would be random "
+            "(a base or masked-LM checkpoint, not a classifier): fine-tune it with `explain train`, or pass "
+            "--allow-untrained-head (allow_untrained_head=True) to load it anyway"
+        )
+    if untrained:
+        warnings.warn(
+            f"{name} has an untrained classification head ({_some(untrained)} randomly initialised); "
+            "its predictions and explanations are meaningless",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(untrained)
+
+
+def _pickle_reason(message: str) -> str:
+    """The line of torch's long weights-only refusal that names what was blocked."""
+    lines = [x.strip() for x in message.splitlines() if x.strip()]
+    return next((x for x in lines if "GLOBAL" in x or "global" in x), lines[0] if lines else "refused")[:200]
+
+
+def _some(names: Sequence[str], n: int = 4) -> str:
+    """The first `n` names and how many more, e.g. "classifier.weight, classifier.bias and 2 more"."""
+    shown = ", ".join(names[:n])
+    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_local_folder(path: Path) -> bool:
+    """Refuse what is not a model folder; True when its weights are pickle only (warned about once loaded)."""
     if path.is_file():
         raise ModelNotFoundError(f"{path} is a file; pass the folder that holds config.json")
     if not (path / "config.json").exists():
         raise ModelNotFoundError(f"{path} has no config.json; it is not a Hugging Face model folder")
     has_safe = any(path.glob("*.safetensors"))
     has_pickle = any(path.glob("pytorch_model*.bin"))
-    if not has_safe and has_pickle:
-        warnings.warn(
-            f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
-            "Load folders you trust, and prefer converting them to safetensors.",
-            UserWarning,
-            stacklevel=3,
-        )
-    elif not has_safe:
+    if not has_safe and not has_pickle:
         raise ModelNotFoundError(f"{path} holds no model weights (model.safetensors)")
+    return not has_safe

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -13,8 +14,10 @@ from typing import Annotated
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from explain.errors import DataError, EmptyTextError, UserError
+from explain.errors import DataError, EmptyTextError, OutputError, ResourceError, UserError
+from explain.render.terminal import printable
 
 app = typer.Typer(
     add_completion=False,
@@ -35,6 +38,12 @@ TextColOpt = Annotated[str | None, typer.Option("--text-col", help="CSV column h
 RemoteOpt = Annotated[
     bool,
     typer.Option("--trust-remote-code", help="Allow a model's own Python code to run (only for models you trust)."),
+]
+UntrainedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-untrained-head", help="Load a checkpoint without a trained classification head (random predictions)."
+    ),
 ]
 LabelValuesOpt = Annotated[
     str | None,
@@ -57,17 +66,10 @@ TextsArg = Annotated[
 
 def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None) -> list[str]:
     """Texts from arguments, a file (lines or CSV column) or standard input; empty ones are errors."""
-    if file is not None:
-        if text_col or file.suffix.lower() == ".csv":
-            from explain.data import read_reviews_csv
+    from explain.limits import check_text
 
-            if not text_col:
-                raise DataError(f"{file} is a CSV file; name its text column with --text-col")
-            found = [r.text for r in read_reviews_csv(file, text_col)]
-        else:
-            if not file.is_file():
-                raise DataError(f"no such file: {file}")
-            found = [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if file is not None:
+        found = file_texts(file, text_col)
     elif texts and texts != ["-"]:
         found = list(texts)
     elif not sys.stdin.isatty():
@@ -77,8 +79,7 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     if not found:
         raise EmptyTextError("no review text found in the input")
     for i, t in enumerate(found):
-        if not t.strip():
-            raise EmptyTextError(f"text {i + 1} is empty; every review needs at least one word")
+        check_text(t, i if len(found) > 1 else None)  # size limit; no words is an EmptyTextError
     return found
 
 
@@ -103,10 +104,90 @@ def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], Non
             bar.close()
 
 
-def load_classifier(model: str | None, trust_remote_code: bool = False, label_values: str | None = None):
+def file_texts(file: Path, text_col: str | None) -> list[str]:
+    """The texts of a file: one per non-blank line, or a CSV column named by --text-col."""
+    if text_col or file.suffix.lower() == ".csv":
+        from explain.data import read_reviews_csv
+
+        if not text_col:
+            raise DataError(f"{file} is a CSV file; name its text column with --text-col")
+        return [r.text for r in read_reviews_csv(file, text_col)]
+    from explain.data import read_text_lines
+
+    return read_text_lines(file)
+
+
+def load_classifier(
+    model: str | None,
+    trust_remote_code: bool = False,
+    label_values: str | None = None,
+    allow_untrained_head: bool = False,
+    long: str = "windows",
+):
     from explain.models import load_classifier as load
 
-    return load(model, trust_remote_code=trust_remote_code, label_values=label_values)
+    return load(
+        model,
+        trust_remote_code=trust_remote_code,
+        label_values=label_values,
+        allow_untrained_head=allow_untrained_head,
+        long=long,
+    )
+
+
+def head_warning(clf) -> str | None:
+    """The warning every output of a model with an untrained head carries (None for a trained one)."""
+    if not clf.untrained_head:
+        return None
+    return f"{clf.name} has an untrained classification head: these numbers are random"
+
+
+def print_head_warning(clf) -> None:
+    """After a command's output: the untrained-head warning on standard error, when it applies."""
+    warning = head_warning(clf)
+    if warning:
+        err.print(f"[bold yellow]warning:[/] {escape(printable(warning))}", highlight=False)
+
+
+def writable_output(path: Path | None) -> Path | None:
+    """`path` when a file can be written there; checked before any work so a bad -o/--html fails fast."""
+    if path is None:
+        return None
+    folder = path.expanduser().parent
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; give a file name")
+    if not folder.is_dir():
+        raise OutputError(f"cannot write {path}: folder {folder} does not exist")
+    import os
+
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"cannot write {path}: permission denied")
+    return path
+
+
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # json.dumps escapes C0 itself
+
+
+def json_text(value: object) -> str:
+    """Compact JSON with every control character escaped, safe to print to a terminal."""
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
+
+
+def write_json_array(rows) -> None:
+    """Write an iterable of JSON values as one JSON array, a row per line, as they come (bounded memory)."""
+    sys.stdout.write("[")
+    for i, row in enumerate(rows):
+        sys.stdout.write(("\n  " if i == 0 else ",\n  ") + json_text(row))
+    sys.stdout.write("\n]\n")
+    sys.stdout.flush()
+
+
+LongOpt = Annotated[
+    str,
+    typer.Option(
+        "--long", help="A review longer than the model's maximum: windows (read it whole) or truncate (its first part)."
+    ),
+]
 
 
 @app.command()
@@ -115,32 +196,45 @@ def predict(
     model: ModelOpt = None,
     file: FileOpt = None,
     text_col: TextColOpt = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of tables (a row per line, written as computed).")
+    ] = False,
     trust_remote_code: RemoteOpt = False,
     label_values: LabelValuesOpt = None,
+    allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Probability of each label for each text, and the expected rating; the top label is marked."""
-    from explain.render.terminal import answer_line, prediction_table
+    from explain.render.plain import answer_line
+    from explain.render.terminal import prediction_table
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code, label_values)
-    probs = clf.predict_proba(items)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
+    warning = head_warning(clf)
     values = None if clf.label_values is None else np.asarray(clf.label_values)
+
+    def predicted(chunk_size: int = 256):
+        for start in range(0, len(items), chunk_size):
+            chunk = items[start : start + chunk_size]
+            yield from zip(chunk, clf.predict_proba(chunk), strict=True)
+
     if as_json:
-        rows = [
+        write_json_array(
             {
                 "text": t,
                 "predicted": clf.labels[int(p.argmax())],
                 "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
                 "expected_rating": None if values is None else float(p.astype(np.float64) @ values),
             }
-            for t, p in zip(items, probs, strict=True)
-        ]
-        out.print_json(json.dumps(rows))
-        return
-    for text, p in zip(items, probs, strict=True):
-        out.print(prediction_table(text, clf.labels, p))
-        out.print("  " + answer_line(clf.labels, p, clf.label_values, clf.rating_unit), highlight=False)
+            | ({"warning": warning} if warning else {})
+            for t, p in predicted()
+        )
+    else:
+        for text, p in predicted():
+            out.print(prediction_table(text, clf.labels, p))
+            line = answer_line(clf.labels, p, clf.label_values, clf.rating_unit)
+            out.print("  " + escape(printable(line)), highlight=False)
+    print_head_warning(clf)
 
 
 @app.command()
@@ -151,16 +245,19 @@ def trace(
     text_col: TextColOpt = None,
     trust_remote_code: RemoteOpt = False,
     label_values: LabelValuesOpt = None,
+    allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Show the three stages (preprocessing, model inference, post-processing) for each text."""
     from explain.render.terminal import format_trace
 
     items = read_texts(texts, file, text_col)
-    clf = load_classifier(model, trust_remote_code, label_values)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     for i, text in enumerate(items):
         if i:
             print("\n" + "=" * 72 + "\n")
         print(format_trace(clf.trace(text)))
+    print_head_warning(clf)
 
 
 @app.command()
@@ -180,27 +277,24 @@ def why(
     text_col: TextColOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
-    top: Annotated[int, typer.Option(help="How many top words to list per method.")] = 5,
+    top: Annotated[int, typer.Option(min=0, help="How many top words to list per method.")] = 5,
     trust_remote_code: RemoteOpt = False,
     label_values: LabelValuesOpt = None,
+    allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.methods import explain as run_method
     from explain.methods import method_names, parse_params
     from explain.metrics.consensus import consensus
-    from explain.render.terminal import (
-        answer_line,
-        colored_words,
-        explanation_notes,
-        prediction_table,
-        score_text,
-        sentence_lines,
-    )
+    from explain.render.plain import answer_line, score_text
+    from explain.render.terminal import colored_words, explanation_notes, prediction_table, sentence_lines
 
     items = read_texts(texts, file, text_col)
     names = method_names(method, option="--method")
     params = parse_params(param, names)
-    clf = load_classifier(model, trust_remote_code, label_values)
+    writable_output(html)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]
@@ -216,30 +310,30 @@ def why(
                 continue
             d = exp.diagnostics
             out.print(
-                f"\n[bold]{exp.method}[/] — {exp.question}  "
+                f"\n[bold]{exp.method}[/] — {escape(printable(exp.question))}  "
                 f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
                 highlight=False,
             )
             out.print(colored_words(exp))
             for note in explanation_notes(exp):
                 out.print(f"  [yellow]note:[/] {note}", highlight=False)
-            out.print(
-                "  top words: " + ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top)),
-                highlight=False,
-            )
+            top_words = ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top))
+            out.print("  top words: " + escape(printable(top_words)), highlight=False)
             for line in sentence_lines(exp):
-                out.print(f"  {line}", highlight=False)
+                out.print(f"  {escape(printable(line))}", highlight=False)
         explanations += ours
         if not as_json:
             if len(ours) > 1:
-                out.print("\n[bold]Answer:[/] " + consensus(ours).sentence.replace("*", ""), highlight=False)
+                answer = consensus(ours).sentence.replace("*", "")
+                out.print("\n[bold]Answer:[/] " + escape(printable(answer)), highlight=False)
             out.print()
     if as_json:
-        out.print_json(json.dumps([e.to_dict() for e in explanations]))
+        write_json_array(e.to_dict() for e in explanations)
+    print_head_warning(clf)
     if html is not None:
         from explain.render.html import explanations_page
 
-        html.write_text(explanations_page(explanations), encoding="utf-8")
+        html.write_text(explanations_page(explanations), encoding="utf-8")  # checked writable before the work
         err.print(f"wrote {html}")
 
 
@@ -364,16 +458,19 @@ def evaluate(
     trust_remote_code: RemoteOpt = False,
     target: TargetOpt = None,
     label_values: LabelValuesOpt = None,
+    allow_untrained_head: UntrainedOpt = False,
 ) -> None:
     """Score explanation methods for faithfulness, plausibility and agreement; print a leaderboard (resumable)."""
     from explain.evaluation import EvaluateOptions
     from explain.evaluation import evaluate as run_evaluation
 
+    writable_output(out_path)
+    writable_output(html)
     params = tuple(param or ())
     options = EvaluateOptions(
         data, methods, n, out_path, html, text_col, params, mode, random_rankings, metrics, target=target
     )
-    clf = load_classifier(model, trust_remote_code, label_values)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
     with progress_bar("evaluate", "expl") as progress:
         _print_evaluation(run_evaluation(clf, options, progress=progress))
 
@@ -406,8 +503,10 @@ def dashboard(
     """Open the Streamlit dashboard (default model; extra models only those the operator allows)."""
     import os
     import socket
-    import subprocess
 
+    from explain.limits import MAX_UPLOAD_MB
+
+    upload_mb = MAX_UPLOAD_MB.value()  # Streamlit's server refuses bigger uploads before reading them
     app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     if not app_file.is_file():
         raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
@@ -421,11 +520,12 @@ def dashboard(
     # Nothing leaves this machine: no usage statistics, and on 0.0.0.0 no banner (Streamlit would ask an
     # outside service for this machine's public IP to print it).
     wildcard = address in {"0.0.0.0", "::"}
+    _build_default_model_before_serving()
     out.print(
         f"review-explainer dashboard on http://{socket.gethostname() if wildcard else address}:{port} (Ctrl+C stops it)"
     )
     raise typer.Exit(
-        subprocess.call(
+        run_until_signalled(
             [
                 sys.executable,
                 "-m",
@@ -444,10 +544,64 @@ def dashboard(
                 "false",
                 "--client.toolbarMode",
                 "viewer",
+                "--server.maxUploadSize",
+                str(upload_mb),
             ],
             env=env,
         )
     )
+
+
+def _build_default_model_before_serving() -> None:
+    """On a fresh machine build the default model here, with its progress bar, before the page is served."""
+    from explain.default_model import default_model_dir
+
+    if (default_model_dir(build=False) / "config.json").exists():
+        return
+    out.print(
+        "The default model is not built yet: building it once now, before serving (about 4-5 minutes on 2 cores)."
+    )
+    default_model_dir(build=True, progress=True)
+
+
+def run_until_signalled(command: list[str], env: dict[str, str], grace: float = 10.0) -> int:
+    """Run `command` as a child; SIGTERM, SIGINT or SIGHUP to us stop the child too (killed after `grace` s).
+
+    On Linux the child also gets SIGTERM if this process dies without a chance to forward (kill -9).
+    Returns the child's exit code, or 128 + the signal that stopped us.
+    """
+    import signal
+    import subprocess
+    import time
+
+    def die_with_parent() -> None:  # runs in the child between fork and exec
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+    child = subprocess.Popen(command, env=env, preexec_fn=die_with_parent)  # no threads run yet
+    received: list[tuple[int, float]] = []
+
+    def forward(signum, frame) -> None:
+        received.append((signum, time.monotonic()))
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+
+    stops = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {sig: signal.signal(sig, forward) for sig in stops}
+    try:
+        while child.poll() is None:
+            if received and time.monotonic() - received[0][1] > grace:
+                child.kill()
+            time.sleep(0.1)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    return 128 + received[0][0] if received else child.returncode
 
 
 CacheOpt = Annotated[
@@ -488,6 +642,7 @@ def report(
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Words listed per label in the corpus section.")] = 10,
     model: ModelOpt = None,
     trust_remote_code: RemoteOpt = False,
+    allow_untrained_head: UntrainedOpt = False,
 ) -> None:
     """Write a self-contained report (HTML, JSON or CSV) on one review or a corpus; cached results are reused."""
     from explain.data import Review, read_reviews_csv
@@ -495,6 +650,7 @@ def report(
 
     if stars_col and not (file and text_col):
         raise UserError("--stars-col needs --file reviews.csv and --text-col")
+    writable_output(output)
     reviews = (
         read_reviews_csv(file, text_col, stars_col)
         if stars_col
@@ -502,7 +658,12 @@ def report(
     )
     options = ReportOptions(methods, output, fmt, cache, no_cache, tuple(param or ()), attention_views, top_k)
     with progress_bar("explain [local]", "expl") as progress:
-        built, path, fmt = write_report(load_classifier(model, trust_remote_code), reviews, options, progress)
+        built, path, fmt = write_report(
+            load_classifier(model, trust_remote_code, allow_untrained_head=allow_untrained_head),
+            reviews,
+            options,
+            progress,
+        )
     run = built.run
     out.print(
         f"{fmt.upper()} report on {len(reviews)} review(s) written to {path} "
@@ -533,12 +694,14 @@ def batch(
     param: ParamOpt = None,
     model: ModelOpt = None,
     trust_remote_code: RemoteOpt = False,
+    allow_untrained_head: UntrainedOpt = False,
 ) -> None:
     """Explain a corpus into the cache (resumable; skips what is cached), locally or on a Ray cluster."""
     from explain.corpus import BatchInterrupted, BatchOptions, run_batch
 
     options = BatchOptions(methods, engine, address, cache, tuple(param or ()), actors, batch_size)
-    clf, items = load_classifier(model, trust_remote_code), read_texts(None, file, text_col)
+    items = batch_texts(file, text_col)
+    clf = load_classifier(model, trust_remote_code, allow_untrained_head=allow_untrained_head)
     try:
         with progress_bar(f"explain [{engine}]", "expl") as progress:
             stats, where = run_batch(clf, items, options, progress=progress)
@@ -566,35 +729,83 @@ def _show_library_log() -> None:
         library.setLevel(logging.INFO)
 
 
+def batch_texts(file: Path, text_col: str | None) -> list[str]:
+    """The reviews of a batch file; a review over the size limit or without words is reported and skipped."""
+    from explain.limits import check_text
+
+    texts = file_texts(file, text_col)
+    kept = []
+    for i, text in enumerate(texts):
+        try:
+            kept.append(check_text(text, i))
+        except UserError as exc:
+            err.print(f"[yellow]skipped:[/] {escape(printable(str(exc)))}", highlight=False)
+    if not kept:
+        raise EmptyTextError(f"{file}: no review to explain (all {len(texts)} were skipped)")
+    return kept
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (truncation, skipped rows, an untrained head) as one line each on standard error."""
+    err.print(f"[yellow]warning:[/] {escape(printable(' '.join(str(message).split())))}", highlight=False)
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one line `error: MESSAGE` on standard error (control characters removed) and exit."""
+    err.print(f"[bold red]error:[/] {escape(printable(' '.join(message.split())))}", highlight=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error: what failed, on which path."""
+    import errno
+
+    where = f": {exc.filename}" if exc.filename else ""
+    if exc.errno == errno.ENOSPC:
+        return str(ResourceError(f"no space left on the device{where}; free some space and run the command again"))
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return str(OutputError(f"permission denied{where}"))
+    return f"{exc.strerror or exc}{where}"
+
+
 def main() -> None:
     """Entry point: run the app, turning user errors into one line and exit code 2."""
-    warnings.filterwarnings("ignore", category=FutureWarning)
     _show_library_log()
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     hf_logging.set_verbosity_error()
-    try:
-        code = app(standalone_mode=False)  # typer returns a command's Exit code (Ctrl+C: 130) instead of exiting
-        if isinstance(code, int) and code:
-            sys.exit(code)
-    except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except FileNotFoundError as exc:  # e.g. --file pointing nowhere, reported by click/os
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # usage errors (unknown option, bad value) show themselves and carry an exit code
-        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
-        if callable(show) and isinstance(code, int):  # click's, or the copy of click that typer vendors
-            show()
-            sys.exit(code)
-        raise
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.showwarning = show_warning
+        try:
+            from explain.limits import check_environment
+
+            check_environment()  # a bad REVIEW_EXPLAINER_* setting is reported before any work
+            code = app(standalone_mode=False)  # click returns (not raises) a command's typer.Exit code here
+            if isinstance(code, int) and code:
+                sys.exit(code)
+        except UserError as exc:
+            fail(str(exc))
+        except OSError as exc:  # --file pointing nowhere, a full disk, a folder we may not write
+            fail(os_error_message(exc))
+        except MemoryError:
+            fail("out of memory; try shorter texts, fewer at a time, or smaller method budgets (--param)")
+        except typer.Exit as exc:
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            err.print("aborted")
+            sys.exit(130)
+        except Exception as exc:  # usage errors (unknown option, bad value) carry an exit code
+            show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+            if not (callable(show) and isinstance(code, int)):  # not click's (or typer's copy of click's)
+                raise
+            if type(exc).__name__ == "NoArgsIsHelpError" or not hasattr(exc, "format_message"):
+                show()  # `explain` alone: the help text
+                sys.exit(code)
+            ctx = getattr(exc, "ctx", None)
+            usage = f" (usage: {ctx.command_path} [OPTIONS]; see --help)" if ctx is not None else ""
+            fail(exc.format_message() + usage, code)
 
 
 if __name__ == "__main__":

@@ -32,12 +32,13 @@ Gradient methods use the exact view; attention methods use the classifier's own 
 from __future__ import annotations
 
 import copy
+import hashlib
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import chain
 
 import numpy as np
@@ -45,6 +46,7 @@ import torch
 
 from explain.errors import UserError
 from explain.first_token import first_token_view
+from explain.windows import LONG_MODES, WindowedText, aggregate_windows, plan_windows, token_boundaries
 
 PRECISIONS = ("float32", "bfloat16")
 
@@ -69,6 +71,9 @@ class EngineOptions:
     max_batch_size: int = 64  # rows per forward pass
     max_padding: float = 0.1  # close a batch early rather than let padding exceed this share of it
     chunk_size: int = 4096  # distinct texts tokenized and planned at a time
+    chunk_chars: int = 1_000_000  # ... and at most about this many characters of them (long texts)
+    long: str = "windows"  # a text longer than the model's maximum: "windows" (read whole) or "truncate"
+    window_stride: int | None = None  # content tokens between window starts; None: half a window
     threads: int | None = None  # torch intra-op threads during evaluation; None leaves torch's setting
     fused_attention: bool = True  # run inference with `sdpa` attention where the model supports it
     first_token: bool = True  # last layer computes only the position the classification head reads
@@ -77,7 +82,7 @@ class EngineOptions:
     precision: str = "float32"  # or "bfloat16" (autocast)
 
     def __post_init__(self) -> None:
-        for name in ("max_tokens_per_batch", "max_batch_size", "chunk_size"):
+        for name in ("max_tokens_per_batch", "max_batch_size", "chunk_size", "chunk_chars"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise UserError(f"{name} must be a positive integer (got {value!r})")
@@ -85,6 +90,10 @@ class EngineOptions:
             raise UserError(f"max_padding must be between 0 and 1 (got {self.max_padding!r})")
         if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
             raise UserError(f"threads must be a positive integer or None (got {self.threads!r})")
+        if self.long not in LONG_MODES:
+            raise UserError(f"long must be one of {', '.join(LONG_MODES)} (got {self.long!r})")
+        if self.window_stride is not None and (not isinstance(self.window_stride, int) or self.window_stride < 1):
+            raise UserError(f"window_stride must be a positive integer or None (got {self.window_stride!r})")
         if self.precision not in PRECISIONS:
             raise UserError(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
 
@@ -92,6 +101,14 @@ class EngineOptions:
     def exact(self) -> bool:
         """Do these options keep probabilities equal to the float32 model's (within 1e-5)?"""
         return not self.quantize and self.precision == "float32"
+
+
+@dataclass
+class _CallState:
+    """What one `predict_proba` call accumulates: texts cut, and the probabilities of the windows seen so far."""
+
+    n_cut: int = 0
+    windows: dict[bytes, np.ndarray] = field(default_factory=dict)
 
 
 def plan_batches(lengths: Sequence[int], max_tokens: int, max_rows: int, max_padding: float = 1.0) -> list[list[int]]:
@@ -205,6 +222,7 @@ class Engine:
         self._check_device()
         self._views: dict[str, tuple[tuple[int, ...], torch.nn.Module]] = {}  # name -> (params key, view)
         self._views_lock = threading.RLock()  # one thread builds a view; the others wait for it
+        self._layout: tuple | None = None  # special tokens around one text (`special_layout`)
 
     @property
     def tokenizer(self):
@@ -272,37 +290,155 @@ class Engine:
             view = torch.compile(view, dynamic=True)
         return view
 
+    # ---------------------------------------------------------------- long texts
+    @property
+    def special_layout(self) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...] | None]:
+        """The special token ids the tokenizer puts before and after one text's tokens, and the segment ids of
+        [before, one content token, after] (None for models without segments); e.g. ([CLS],), ([SEP],)."""
+        if self._layout is None:
+            want_types = "token_type_ids" in self.input_names
+            probe = self.tokenizer("a", return_token_type_ids=want_types, return_attention_mask=False)
+            bare = self.tokenizer("a", add_special_tokens=False, return_attention_mask=False)["input_ids"]
+            ids = list(probe["input_ids"])
+            at = next(i for i in range(len(ids)) if ids[i : i + len(bare)] == list(bare))
+            before, after = tuple(ids[:at]), tuple(ids[at + len(bare) :])
+            types = (
+                tuple(probe["token_type_ids"][: at + 1] + probe["token_type_ids"][at + len(bare) :])
+                if want_types
+                else None
+            )
+            self._layout = (before, after, types)
+        return self._layout
+
+    @property
+    def window_size(self) -> int:
+        """Content tokens per window: the model's maximum minus its special tokens."""
+        before, after, _ = self.special_layout
+        return self.max_length - len(before) - len(after)
+
+    def split(self, texts: Sequence[str]) -> list[WindowedText]:
+        """Each text's content tokens (no specials, no truncation) and the windows that cover them."""
+        if not texts:
+            return []
+        enc = self.tokenizer(
+            list(texts),
+            add_special_tokens=False,
+            truncation=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+            verbose=False,
+        )
+        out = []
+        for text, ids, offsets in zip(texts, enc["input_ids"], enc["offset_mapping"], strict=True):
+            word, sentence = token_boundaries(text, offsets)
+            windows = plan_windows(word, sentence, self.window_size, self.options.window_stride)
+            out.append(WindowedText(list(ids), [tuple(o) for o in offsets], tuple(windows)))
+        return out
+
+    def window_features(self, ids: Sequence[int]) -> dict[str, list[int]]:
+        """Model features of one window's content ids: the tokenizer's special tokens around them."""
+        before, after, types = self.special_layout
+        features = {"input_ids": [*before, *ids, *after]}
+        if types is not None:
+            n_before = len(before)
+            features["token_type_ids"] = [*types[:n_before], *([types[n_before]] * len(ids)), *types[n_before + 1 :]]
+        return features
+
     # ---------------------------------------------------------------- evaluation
-    def predict_proba(self, texts: Sequence[str], n_labels: int) -> np.ndarray:
-        """Probabilities (n, n_labels) for each text, in input order, float32."""
-        if len(texts) == 0:
-            return np.zeros((0, n_labels), dtype=np.float32)
-        unique, rows = deduplicate(texts)
-        probs = np.empty((len(unique), n_labels), dtype=np.float32)
-        model = self.inference_model
-        n_cut = 0
+    def predict_proba(self, texts: Iterable[str], n_labels: int) -> np.ndarray:
+        """Probabilities (n, n_labels) for each text, in input order, float32.
+
+        `texts` may be any iterable (e.g. a generator of variants): it is read `chunk_size` distinct
+        texts (and about `chunk_chars` characters) at a time, and distinct texts are remembered by a
+        16-byte digest, so memory does not grow with the texts' length. A text longer than the model's
+        maximum is read in windows (`long="windows"`, `explain.windows`) or cut (`long="truncate"`).
+        """
+        seen: dict[object, int] = {}
+        rows: list[int] = []
+        parts: list[np.ndarray] = []
+        chunk: list[str] = []
+        chars = 0
+        state = _CallState()
         with self._threads(), torch.inference_mode(), self._autocast():
-            for start in range(0, len(unique), self.options.chunk_size):
-                chunk = unique[start : start + self.options.chunk_size]
-                features, lengths, cut = self.tokenize(chunk)
-                n_cut += cut
-                for batch in plan_batches(
-                    lengths, self.options.max_tokens_per_batch, self.options.max_batch_size, self.options.max_padding
-                ):
-                    inputs = self.pad(features, lengths, batch)
-                    logits = self._forward(model, inputs)
-                    probs[[start + i for i in batch]] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
-        if n_cut:
+            for text in texts:
+                key = (
+                    text
+                    if len(text) <= 64
+                    else hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+                )
+                row = seen.get(key)
+                if row is None:
+                    row = seen[key] = len(seen)
+                    chunk.append(text)
+                    chars += len(text)
+                    if len(chunk) >= self.options.chunk_size or chars >= self.options.chunk_chars:
+                        parts.append(self._evaluate(chunk, n_labels, state))
+                        chunk, chars = [], 0
+                rows.append(row)
+            if chunk:
+                parts.append(self._evaluate(chunk, n_labels, state))
+        if state.n_cut:
             warnings.warn(
-                f"{n_cut} text(s) longer than {self.max_length} tokens were truncated; only their first "
+                f"{state.n_cut} text(s) longer than {self.max_length} tokens were truncated; only their first "
                 "part is classified",
                 TruncationWarning,
                 stacklevel=3,
             )
-        return probs[rows]
+        if not rows:
+            return np.zeros((0, n_labels), dtype=np.float32)
+        return np.concatenate(parts)[np.asarray(rows, dtype=np.intp)]
 
-    def tokenize(self, texts: list[str]) -> tuple[dict[str, list[list[int]]], list[int], int]:
-        """Token ids (and segment ids where the model takes them) per text, their lengths, and how many were cut."""
+    def _evaluate(self, chunk: list[str], n_labels: int, state: _CallState) -> np.ndarray:
+        """Probabilities of distinct texts: texts that fit as they are, long ones by their windows (or cut)."""
+        features, lengths, cut = self.tokenize(chunk)
+        probs = np.empty((len(chunk), n_labels), dtype=np.float32)
+        long = [i for i, c in enumerate(cut) if c] if self.options.long == "windows" else []
+        if not long:
+            state.n_cut += sum(cut)
+        read_whole = set(long)
+        self._run(features, lengths, [i for i in range(len(chunk)) if i not in read_whole], probs)
+        for i, windowed in zip(long, self.split([chunk[i] for i in long]), strict=True):
+            probs[i] = self._window_probs(windowed, n_labels, state)
+        return probs
+
+    def _window_probs(self, windowed: WindowedText, n_labels: int, state: _CallState) -> np.ndarray:
+        """One long text's probabilities: its windows' (each distinct window evaluated once per call), aggregated."""
+        todo: dict[bytes, dict[str, list[int]]] = {}
+        keys = []
+        for window in windowed.windows:
+            ids = windowed.ids[window.start : window.end]
+            key = hashlib.blake2b(np.asarray(ids, dtype=np.int64).tobytes(), digest_size=16).digest()
+            keys.append(key)
+            if key not in state.windows and key not in todo:
+                todo[key] = self.window_features(ids)
+        if todo:
+            names = list(next(iter(todo.values())))
+            features = {name: [f[name] for f in todo.values()] for name in names}
+            lengths = [len(ids) for ids in features["input_ids"]]
+            out = np.empty((len(todo), n_labels), dtype=np.float32)
+            self._run(features, lengths, range(len(todo)), out)
+            state.windows.update(zip(todo, out, strict=True))
+        return aggregate_windows(np.stack([state.windows[k] for k in keys]), windowed.windows)
+
+    def _run(
+        self, features: dict[str, list[list[int]]], lengths: Sequence[int], rows: Iterable[int], out: np.ndarray
+    ) -> None:
+        """Evaluate the texts `rows` of tokenized `features` in length-planned batches, writing `out[row]`."""
+        rows = list(rows)
+        model = self.inference_model
+        for batch in plan_batches(
+            [lengths[i] for i in rows],
+            self.options.max_tokens_per_batch,
+            self.options.max_batch_size,
+            self.options.max_padding,
+        ):
+            chosen = [rows[j] for j in batch]
+            logits = self._forward(model, self.pad(features, lengths, chosen))
+            out[chosen] = torch.softmax(logits.float(), dim=-1).cpu().numpy()
+
+    def tokenize(self, texts: list[str]) -> tuple[dict[str, list[list[int]]], list[int], list[bool]]:
+        """Token ids (and segment ids where the model takes them) per text, their lengths, and which were cut."""
         want_types = "token_type_ids" in self.input_names
         enc = self.tokenizer(
             texts,
@@ -315,8 +451,8 @@ class Engine:
         if want_types:
             features["token_type_ids"] = enc["token_type_ids"]
         encodings = getattr(enc, "encodings", None) or []
-        n_cut = sum(bool(e.overflowing) for e in encodings)
-        return features, [len(ids) for ids in enc["input_ids"]], n_cut
+        cut = [bool(e.overflowing) for e in encodings] if encodings else [False] * len(texts)
+        return features, [len(ids) for ids in enc["input_ids"]], cut
 
     def pad(
         self, features: dict[str, list[list[int]]], lengths: Sequence[int], batch: Sequence[int]

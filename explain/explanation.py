@@ -35,18 +35,23 @@ def aggregate(token_scores: np.ndarray, token_to_word: tuple[int, ...], n_words:
         raise ValueError(f"unknown aggregation {how!r}; choose from {AGGREGATIONS}")
     token_scores = np.asarray(token_scores, dtype=np.float64)
     out = np.zeros((n_words,) + token_scores.shape[1:])
+    owner = np.asarray(token_to_word, dtype=np.intp).reshape(-1)
+    keep = owner >= 0
+    if how in ("sum", "mean"):  # one pass over the tokens, whatever the text's length
+        np.add.at(out, owner[keep], token_scores[keep])
+        if how == "mean":
+            counts = np.bincount(owner[keep], minlength=n_words).astype(np.float64)
+            out /= np.maximum(counts, 1).reshape((-1,) + (1,) * (out.ndim - 1))
+        return out
+    order = np.argsort(owner, kind="stable")
+    bounds = np.searchsorted(owner[order], np.arange(n_words + 1))
     for w in range(n_words):
-        members = [t for t, tw in enumerate(token_to_word) if tw == w]
-        if not members:
+        members = order[bounds[w] : bounds[w + 1]]
+        if not len(members):
             continue
         block = token_scores[members]
-        if how == "sum":
-            out[w] = block.sum(axis=0)
-        elif how == "mean":
-            out[w] = block.mean(axis=0)
-        else:
-            idx = np.abs(block).argmax(axis=0)
-            out[w] = np.take_along_axis(block, idx[None, ...], axis=0)[0]
+        idx = np.abs(block).argmax(axis=0)
+        out[w] = np.take_along_axis(block, idx[None, ...], axis=0)[0]
     return out
 
 

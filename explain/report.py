@@ -297,7 +297,8 @@ def _confusion_rows(s: CorpusSummary, labels: Sequence[str]) -> list[dict]:
 
 def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[int, int]) -> dict:
     """What the template shows of one review: prediction, given stars, the three stages, each method."""
-    from explain.render.html import explanation_html, prediction_bar_html, top_words_html
+    from explain.metrics.consensus import consensus
+    from explain.render.html import emphasis_html, explanation_html, prediction_bar_html, top_words_html
 
     probs, t = e.probabilities, e.trace
     predicted = None if probs is None else int(np.argmax(probs))
@@ -307,6 +308,7 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
             "name": name,
             "tokens": Markup(explanation_html(x)),
             "top": Markup(top_words_html(x, k=8)),
+            "sentences": _sentence_rows(x),
             "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
         }
         for name, x in e.explanations.items()
@@ -315,6 +317,10 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
         "index": e.index,
         "text": e.review.text,
         "methods": methods,
+        "answer": _answer(e, labels),
+        "consensus": emphasis_html(consensus(list(e.explanations.values())).sentence)
+        if len(e.explanations) > 1
+        else None,
         "predicted": None if predicted is None else labels[predicted],
         "given": None
         if e.review.stars is None
@@ -329,6 +335,28 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
         "attention": Markup(e.attention_html) if e.attention_html else None,
         "attention_note": e.attention_note,
     }
+
+
+def _answer(e: ReviewEntry, labels: Sequence[str]) -> str | None:
+    """ "1.6 stars expected (most likely 2 stars, 0.49)" with a close-call flag, from any explanation's values."""
+    from explain.render.plain import answer_line
+
+    probs = e.probabilities
+    if probs is None:
+        return None
+    values = next((x.label_values for x in e.explanations.values() if x.label_values is not None), None)
+    unit = "stars" if any("star" in label.lower() for label in labels) else ""
+    return answer_line(labels, probs, values, unit)
+
+
+def _sentence_rows(explanation: Explanation, limit: int = 3) -> list[tuple[str, str]]:
+    """The sentences that moved the explained output most: (signed score with unit, sentence)."""
+    from explain.render.plain import score_text
+
+    if not explanation.class_specific or len(explanation.sentences) < 2:
+        return []
+    ranked = sorted((s for s in explanation.sentences if s.score), key=lambda s: -abs(s.score))[:limit]
+    return [(score_text(s.score, explanation.unit), s.text) for s in ranked]
 
 
 def _short(value: Any) -> str:

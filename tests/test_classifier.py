@@ -79,11 +79,12 @@ def test_trace_holds_every_stage(tiny_bert):
 
 def test_long_text_is_truncated_with_a_warning(tiny_classifier):
     long_text = "great product " * 400
+    clf = Classifier(tiny_classifier.model, tiny_classifier.tokenizer, long="truncate")
     with pytest.warns(TruncationWarning):
-        trace = tiny_classifier.trace(long_text)
-    assert trace.truncated and len(trace.input_ids) == tiny_classifier.max_length
+        trace = clf.trace(long_text)
+    assert trace.truncated and len(trace.input_ids) == clf.max_length
     with pytest.warns(TruncationWarning):
-        assert tiny_classifier.predict_proba([long_text]).shape == (1, 5)
+        assert clf.predict_proba([long_text]).shape == (1, 5)
 
 
 def test_empty_text_is_a_user_error(tiny_bert):

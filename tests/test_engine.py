@@ -171,7 +171,7 @@ def test_padding_is_on_the_right_with_segment_ids(tiny_bert):
     engine = tiny_bert.engine
     features, lengths, cut = engine.tokenize(["hello", "a much longer review text"])
     inputs = engine.pad(features, lengths, [0, 1])
-    assert cut == 0 and set(inputs) == {"input_ids", "attention_mask", "token_type_ids"}
+    assert cut == [False, False] and set(inputs) == {"input_ids", "attention_mask", "token_type_ids"}
     assert inputs["attention_mask"].tolist()[0] == [1] * lengths[0] + [0] * (lengths[1] - lengths[0])
     assert inputs["input_ids"][0, : lengths[0]].tolist() == features["input_ids"][0]
     assert (inputs["input_ids"][0, lengths[0] :] == tiny_bert.tokenizer.pad_token_id).all()
@@ -184,8 +184,9 @@ def test_models_without_segments_get_none(tiny_distilbert):
 
 
 def test_truncation_warns_once_per_call(tiny_bert):
+    clf = Classifier(tiny_bert.model, tiny_bert.tokenizer, long="truncate")
     with pytest.warns(TruncationWarning, match="1 text"):
-        probs = tiny_bert.predict_proba(["great product " * 400, "fine"])
+        probs = clf.predict_proba(["great product " * 400, "fine"])
     assert probs.shape == (2, 5)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from fakes import KeywordClassifier
 
+from explain.classifier import Classifier
 from explain.methods import explain
 from explain.methods.lime import word_splitter
 
@@ -118,11 +119,21 @@ def test_every_label_contrast_and_diagnostics(tiny_bert):
 
 def test_long_text_explains_what_the_model_sees(tiny_bert):
     text = "great battery, awful screen. " * 60
+    truncate = Classifier(tiny_bert.model, tiny_bert.tokenizer, long="truncate")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exp = explain(tiny_bert, text, method="lime", num_samples=100)
+        exp = explain(truncate, text, method="lime", num_samples=100)
     assert exp.diagnostics["truncated"] is True
     assert len(exp.tokens) == tiny_bert.max_length and len(exp.words) == len(exp.word_scores) < 60 * 6
+
+
+def test_long_text_is_read_whole_with_sentences_as_features(tiny_bert):
+    text = "great battery, awful screen. " * 60  # 360 words: above 300, sentences are LIME's features
+    exp = explain(tiny_bert, text, method="lime", num_samples=100)
+    assert exp.diagnostics["truncated"] is False and exp.diagnostics["unit"] == "sentence"
+    assert exp.diagnostics["units"] == 60 and len(exp.words) == 60 * 6
+    per_sentence = exp.word_scores.reshape(60, 6)
+    np.testing.assert_allclose(per_sentence, per_sentence[:, :1].repeat(6, axis=1))  # a unit's score, evenly
 
 
 @pytest.mark.parametrize("mode", ["delete", "mask"])

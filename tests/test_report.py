@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -206,3 +207,18 @@ def test_cli_batch_then_report(monkeypatch, capsys, tiny_bert_dir, tmp_path):
     assert code == 2 and "unknown report format 'pdf'" in err
     code, _, err = run_cli(monkeypatch, capsys, "report", "hello", "--stars-col", "stars", "--model", tiny_bert_dir)
     assert code == 2 and "--stars-col needs --file" in err
+
+
+def test_each_review_opens_with_its_answer_consensus_and_sentences(rated_classifier, tmp_path):
+    from conftest import NEGATIVE_WORD
+
+    text = f"The screen was nice. The battery was {NEGATIVE_WORD} after two days."
+    with ExplanationStore(tmp_path / "r.sqlite") as store:
+        page = report_html(build_report(rated_classifier, [Review(text)], ["occlusion", "ig"], store))
+    rating = rated_classifier.expected_rating([text])[0]
+    assert f"<b>{rating:.1f} stars expected (most likely " in page
+    assert f"Methods together: 2 of 2 methods: <em>{NEGATIVE_WORD}</em>" in page
+    assert "lowered the rating" in page
+    rows = re.findall(r'<table class="sentences"><tr><td>([^<]+)</td><td class="l">([^<]+)</td>', page)
+    assert rows and all(sentence.endswith(f"{NEGATIVE_WORD} after two days.") for _, sentence in rows)
+    assert all(score.startswith("-") and score.endswith(" stars") for score, _ in rows)

@@ -23,10 +23,21 @@ from explain.corpus.run import (
     split_methods,
     store_key,
 )
-from explain.corpus.summary import CorpusSummary, WordStat, WrongReview, label_stars, summarize, word_key
+from explain.corpus.summary import (
+    STOPWORDS,
+    CorpusSummary,
+    WordStat,
+    WrongReview,
+    content_top_words,
+    label_stars,
+    stars_surprise,
+    summarize,
+    word_key,
+)
 
 __all__ = [
     "ENGINES",
+    "STOPWORDS",
     "BatchInterrupted",
     "BatchOptions",
     "CorpusSummary",
@@ -34,6 +45,7 @@ __all__ = [
     "RunStats",
     "WordStat",
     "WrongReview",
+    "content_top_words",
     "label_stars",
     "load_results",
     "method_specs",
@@ -41,6 +53,7 @@ __all__ = [
     "run_batch",
     "run_corpus",
     "split_methods",
+    "stars_surprise",
     "store_key",
     "summarize",
     "word_key",

@@ -79,6 +79,132 @@ def word_key(word: str) -> str | None:
     return word.lower() if any(ch.isalnum() for ch in word) else None
 
 
+# Function words that carry no opinion; negations (not, no, never, nor...) are kept on purpose: they flip stars.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "if",
+        "then",
+        "so",
+        "than",
+        "that",
+        "this",
+        "these",
+        "those",
+        "there",
+        "here",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "as",
+        "into",
+        "onto",
+        "about",
+        "over",
+        "under",
+        "up",
+        "down",
+        "out",
+        "off",
+        "again",
+        "once",
+        "i",
+        "me",
+        "my",
+        "mine",
+        "we",
+        "us",
+        "our",
+        "you",
+        "your",
+        "he",
+        "him",
+        "his",
+        "she",
+        "her",
+        "it",
+        "its",
+        "they",
+        "them",
+        "their",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "is",
+        "am",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "have",
+        "has",
+        "had",
+        "having",
+        "do",
+        "does",
+        "did",
+        "doing",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "just",
+        "also",
+        "too",
+        "very",
+        "s",
+        "t",
+        "ll",
+        "ve",
+        "re",
+        "d",
+        "m",
+    ]
+)
+
+
+def content_top_words(explanation: Explanation, k: int = 3, skip_stopwords: bool = True) -> list[tuple[str, float]]:
+    """The k words with the largest |score|, leaving out punctuation and (optionally) STOPWORDS."""
+    order = np.argsort(-np.abs(explanation.word_scores), kind="stable")
+    out = []
+    for i in order:
+        key = word_key(explanation.words[i])
+        if key is None or (skip_stopwords and key in STOPWORDS):
+            continue
+        out.append((explanation.words[i], float(explanation.word_scores[i])))
+        if len(out) == k:
+            break
+    return out
+
+
+def stars_surprise(labels: Sequence[str], predicted: int, given_stars: int | None) -> float | None:
+    """|given - predicted| in stars (None when the review has no given stars or the label names no stars)."""
+    predicted_stars = label_stars(labels)[predicted]
+    if given_stars is None or predicted_stars is None:
+        return None
+    return float(abs(given_stars - predicted_stars))
+
+
 def summarize(
     reviews: Sequence[Review],
     results: Sequence[Mapping[str, Explanation]],

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from explain.classifier import Classifier
-from explain.errors import EmptyTextError, UnknownMethodError, UserError
+from explain.errors import UnknownMethodError, UserError
 from explain.explanation import Explanation
+from explain.limits import check_text
 from explain.target import Target
 
 # Every module that registers methods; imported when the registry is first used.
@@ -274,8 +275,7 @@ def explain(
     wall time (counted for this thread only) to the explanation's diagnostics.
     """
     m = get_method(method)
-    if not isinstance(text, str) or not text.strip():
-        raise EmptyTextError("the review is empty; give a text with at least one word")
+    check_text(text)  # size limit; no words (empty, zero-width, controls) is an EmptyTextError
     full_params = m.resolve(params)
     started = time.perf_counter()
     with classifier.metered() as meter:

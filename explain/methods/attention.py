@@ -16,12 +16,16 @@ direction)"), and metrics compare them with signed methods by magnitude only. Sc
 tokens included; words never include special tokens.
 
 `attention_maps` gives every layer's and head's attention with the tokens as the tokenizer shows
-them, for BertViz head/model views and heatmaps.
+them, for BertViz head/model views and heatmaps (of a long text: its first window).
+
+Long texts (windows, the default): each method runs on every window (`cls_scores`) and a token's
+score is the windows' scores weighted by the windows' shares of the prediction (`explain.windows`).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -100,7 +104,11 @@ def relevance_matrix(classifier: Classifier, text: str, target: Target) -> np.nd
     off in eval), with `torch.autograd.grad`, so no gradient is left on the model's parameters.
     """
     encoding = _encode(classifier, text)
-    inputs = {k: v.to(classifier.device) for k, v in encoding.model_inputs().items()}
+    return _relevance({k: v.to(classifier.device) for k, v in encoding.model_inputs().items()}, classifier, target)
+
+
+def _relevance(inputs: dict[str, torch.Tensor], classifier: Classifier, target: Target) -> np.ndarray:
+    """`relevance_matrix` of prepared model inputs (one text, or one window of a long text)."""
     with torch.enable_grad():
         out = classifier.forward(inputs, output_attentions=True)
         if not out.attentions:
@@ -110,10 +118,34 @@ def relevance_matrix(classifier: Classifier, text: str, target: Target) -> np.nd
         grads = torch.autograd.grad(explained, out.attentions)
     seq = inputs["input_ids"].shape[1]
     relevance = torch.eye(seq, dtype=torch.float64)
-    for attention, grad in zip(out.attentions, grads):
+    for attention, grad in zip(out.attentions, grads, strict=True):
         weighted = (grad[0].double() * attention[0].detach().double()).clamp(min=0).mean(dim=0).cpu()
         relevance = relevance + weighted @ relevance
     return relevance.numpy()
+
+
+def _maps(inputs: dict[str, torch.Tensor], classifier: Classifier) -> np.ndarray:
+    """Every layer's and head's attention (layers, heads, seq, seq) for prepared inputs (no gradients)."""
+    with torch.inference_mode():
+        out = classifier.forward(inputs, output_attentions=True)
+    if not out.attentions:
+        raise UserError(f"{classifier.name} returns no attention weights; load it with attn_implementation='eager'")
+    return torch.stack([a[0] for a in out.attentions]).double().cpu().numpy()
+
+
+def cls_scores(classifier: Classifier, text: str, score: Callable[[dict[str, torch.Tensor]], np.ndarray]) -> np.ndarray:
+    """Token scores of `text` from `score(model inputs) -> scores of those tokens`: once for a text that fits;
+    for a long text (windows, the default) once per window, each window's scores weighted by its share of the
+    prediction and added onto its tokens (the [CLS]/[SEP] every window has get the weighted sum)."""
+    windowed = classifier.windows(text)
+    if windowed is None:
+        encoding = _encode(classifier, text)
+        return score({k: v.to(classifier.device) for k, v in encoding.model_inputs().items()})
+    total = np.zeros(len(classifier.align(text).tokens))
+    for window in windowed.windows:
+        inputs, positions = classifier.window_inputs(windowed, window)
+        total[positions] += window.weight * score(inputs)
+    return total
 
 
 def _check_layer(layer: int, n_layers: int) -> int:
@@ -137,16 +169,16 @@ def raw_attention(classifier: Classifier, text: str, target: None = None, *, lay
     Class-agnostic: the scores answer no question (where the model looked). Non-negative; over all
     tokens, [CLS] and [SEP] included, they sum to 1.
     """
-    maps = attention_maps(classifier, text)
-    index = _check_layer(layer, maps.n_layers)
-    scores = maps.attentions[index].mean(axis=0)[0]
+    n_layers = classifier.model.config.num_hidden_layers
+    index = _check_layer(layer, n_layers)
+    scores = cls_scores(classifier, text, lambda inputs: _maps(inputs, classifier)[index].mean(axis=0)[0])
     return new_explanation(
         classifier,
         text,
         "attention",
         None,
         token_scores=scores,
-        diagnostics={"class_specific": False, "layer": index, "layers": maps.n_layers},
+        diagnostics={"class_specific": False, "layer": index, "layers": n_layers},
     )
 
 
@@ -159,15 +191,14 @@ def raw_attention(classifier: Classifier, text: str, target: None = None, *, lay
 )
 def attention_rollout(classifier: Classifier, text: str, target: None = None) -> Explanation:
     """Attention rollout (Abnar & Zuidema 2020): the [CLS] row of `rollout_matrix`; class-agnostic, sums to 1."""
-    maps = attention_maps(classifier, text)
-    scores = rollout_matrix(maps.attentions)[0]
+    scores = cls_scores(classifier, text, lambda inputs: rollout_matrix(_maps(inputs, classifier))[0])
     return new_explanation(
         classifier,
         text,
         "rollout",
         None,
         token_scores=scores,
-        diagnostics={"class_specific": False, "layers": maps.n_layers},
+        diagnostics={"class_specific": False, "layers": classifier.model.config.num_hidden_layers},
     )
 
 
@@ -187,8 +218,12 @@ def gradient_weighted_attention(classifier: Classifier, text: str, target: Targe
     1; its score is only the relevance it receives through attention. Other tokens are unaffected.
     Non-negative; class-specific (contrast: the gradient of logit_target - logit_contrast).
     """
-    relevance = relevance_matrix(classifier, text, target)
-    scores = relevance[0] - np.eye(len(relevance))[0]
+
+    def score(inputs: dict[str, torch.Tensor]) -> np.ndarray:
+        relevance = _relevance(inputs, classifier, target)
+        return relevance[0] - np.eye(len(relevance))[0]
+
+    scores = cls_scores(classifier, text, score)
     return new_explanation(
         classifier, text, "grad_attn", target, token_scores=scores, diagnostics={"class_specific": True}
     )

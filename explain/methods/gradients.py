@@ -11,8 +11,13 @@ embeddings are added) are the input being attributed. `logits_from_embeddings` i
 runs the model from them, with gradients allowed and through `Classifier.forward(..., head_only=True)`
 (so evaluations are counted, and the engine's exact view runs: fused attention, last layer for the
 first token only; the same logits as the classifier's model within float rounding); the models are
-passed exactly the inputs `Classifier.tokenize(...).model_inputs()` gives
-(DistilBERT gets no `token_type_ids`), with `inputs_embeds` in place of `input_ids`.
+passed exactly the inputs `Classifier.tokenize(...).model_inputs()` gives (DistilBERT gets no
+`token_type_ids`), with `inputs_embeds` in place of `input_ids`.
+
+Long texts (under windows, the default): `output_and_gradient` runs `logits_from_embeddings` on each
+window (`explain.windows`) and combines the windows' explained outputs, and their gradients, with the
+windows' weights in the prediction, so every token of the text gets a score and memory stays bounded
+by one window.
 """
 
 from __future__ import annotations
@@ -27,23 +32,38 @@ import torch
 from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.limits import check_window_evaluations
 from explain.methods import new_explanation, register
 from explain.target import Target
+from explain.windows import WindowedText
 
 BASELINES = ("pad", "mask")
 
 
 @dataclass(frozen=True, eq=False)
 class EmbeddedText:
-    """One text as the model sees it: its token ids and the other model inputs, on the model's device."""
+    """One text as the model sees it: its token ids and the other model inputs, on the model's device.
+
+    A text longer than the model's maximum (under windows, the default) holds all its tokens between one
+    pair of special tokens, as `Classifier.align` does, and `windows`: the model is then run window by
+    window (`output_and_gradient`).
+    """
 
     input_ids: torch.Tensor  # (1, seq)
     extra_inputs: dict[str, torch.Tensor]  # attention_mask (and token_type_ids where the model has them), (1, seq)
     special: tuple[bool, ...]  # per token: [CLS]/[SEP]/<s>/... (kept in IG baselines)
+    windowed: WindowedText | None = None
 
 
 def embed_text(classifier: Classifier, text: str) -> EmbeddedText:
-    """Tokenize one text (truncated like `predict_proba`, which already warns about it) for the model."""
+    """Tokenize one text for the model: whole, or (long, under windows) all its tokens and its windows."""
+    windowed = classifier.windows(text)
+    if windowed is not None:
+        alignment = classifier.align(text)
+        ids = torch.tensor(
+            [classifier.tokenizer.convert_tokens_to_ids(list(alignment.tokens))], device=classifier.device
+        )
+        return EmbeddedText(ids, {}, alignment.special, windowed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncationWarning)
         enc = classifier.tokenize([text])
@@ -63,6 +83,7 @@ def logits_from_embeddings(
     """Logits (batch, n_labels) of the model run from word embeddings (batch, seq, hidden), gradients allowed.
 
     `extra_inputs` of batch size 1 are broadcast to the embeddings' batch (e.g. IG's interpolation steps).
+    One sequence the model can read at once: a text that fits, or one window of a long one.
     """
     batch = embeddings.shape[0]
     inputs = {k: (v.expand(batch, -1) if v.shape[0] == 1 else v) for k, v in extra_inputs.items()}
@@ -76,13 +97,44 @@ def gradient_unit(classifier: Classifier, target: Target) -> str:
     return (classifier.rating_unit or "rating points") if target.is_rating else "logit"
 
 
+def output_and_gradient(
+    classifier: Classifier, points: torch.Tensor, text: EmbeddedText, target: Target
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The explained output of each row of `points` (word embeddings of `text`, (batch, seq, hidden)) and its
+    gradient w.r.t. them: the one place gradient methods run the model.
+
+    A long text runs window by window (`explain.windows`): its output is the windows' outputs weighted as
+    the prediction weights their probabilities, so its gradient is the same weighted sum of the windows'
+    gradients, each scattered back onto the window's tokens (specials shared by every window). One
+    window's graph is alive at a time, so memory is bounded by a window, not by the text's length.
+    """
+    if text.windowed is None:
+        with torch.enable_grad():
+            leaf = points.detach().requires_grad_(True)
+            out = target.from_logits(logits_from_embeddings(classifier, leaf, text.extra_inputs))
+            (grad,) = torch.autograd.grad(out.sum(), leaf)
+        return out.detach(), grad
+    value = torch.zeros(points.shape[0], dtype=points.dtype, device=points.device)
+    grad = torch.zeros_like(points)
+    for window in text.windowed.windows:
+        inputs, positions = classifier.window_inputs(text.windowed, window)
+        inputs.pop("input_ids")
+        index = torch.as_tensor(positions, device=points.device)
+        with torch.enable_grad():
+            leaf = points[:, index].detach().requires_grad_(True)
+            out = target.from_logits(logits_from_embeddings(classifier, leaf, inputs))
+            (window_grad,) = torch.autograd.grad(out.sum(), leaf)
+        value += window.weight * out.detach()
+        grad[:, index] += window.weight * window_grad
+    return value, grad
+
+
 def embedding_gradient(classifier: Classifier, text: EmbeddedText, target: Target) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the explained output w.r.t. the word embeddings, and the embeddings; each (seq, hidden)."""
-    with torch.enable_grad():
-        embeddings = word_embeddings(classifier, text.input_ids).detach().requires_grad_(True)
-        output = target.from_logits(logits_from_embeddings(classifier, embeddings, text.extra_inputs))
-        (grad,) = torch.autograd.grad(output.sum(), embeddings)
-    return grad[0].double().cpu().numpy(), embeddings[0].detach().double().cpu().numpy()
+    with torch.no_grad():
+        embeddings = word_embeddings(classifier, text.input_ids)
+    _, grad = output_and_gradient(classifier, embeddings, text, target)
+    return grad[0].double().cpu().numpy(), embeddings[0].double().cpu().numpy()
 
 
 @register(
@@ -182,7 +234,10 @@ def integrated_gradients(
         raise UserError(f"internal_batch_size must be a positive integer or None (got {internal_batch_size!r})")
     n_steps = int(n_steps)
     embedded = embed_text(classifier, text)
-    seq_len = embedded.input_ids.shape[1]
+    if embedded.windowed is not None:
+        # a forward and a backward pass (about two forwards) per window and path point
+        check_window_evaluations("ig", 3 * len(embedded.windowed.windows) * (n_steps + 2), "lower n_steps")
+    seq_len = embedded.input_ids.shape[1] if embedded.windowed is None else classifier.max_length
     rows = min(int(internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len)), n_steps)
     alphas, weights = gauss_legendre(n_steps)
     with torch.no_grad():
@@ -195,10 +250,7 @@ def integrated_gradients(
         a = alphas[start : start + rows]
         extra = ends if start == 0 else ()
         steps = torch.tensor(np.concatenate([a, extra]), dtype=x.dtype, device=x.device)[:, None, None]
-        with torch.enable_grad():
-            points = (base + steps * path).requires_grad_(True)
-            out = target.from_logits(logits_from_embeddings(classifier, points, embedded.extra_inputs))
-            (grad,) = torch.autograd.grad(out[: len(a)].sum(), points)
+        out, grad = output_and_gradient(classifier, base + steps * path, embedded, target)
         w = torch.tensor(weights[start : start + rows], dtype=x.dtype, device=x.device)[:, None, None]
         total += (grad[: len(a)] * w).sum(dim=0)
         if start == 0:
@@ -217,6 +269,7 @@ def integrated_gradients(
         if target.contrast is None
         else "logit difference",
         "internal_batch_size": rows,
+        "windows": 1 if embedded.windowed is None else len(embedded.windowed.windows),
     }
     return new_explanation(
         classifier,

@@ -5,8 +5,10 @@ Classifier" (KDD). `lime.lime_text.LimeTextExplainer` draws `num_samples` varian
 with random words removed (`bow=False`: each word position is its own feature), scores them with
 ONE `Classifier.predict_proba` call, and fits a ridge model per label; a word's score is its
 coefficient. LIME is handed our alignment's words (the split is checked to match them one to one),
-so its words are exactly the ones other methods score. A text longer than the model's maximum is
-explained as the part the model sees.
+so its words are exactly the ones other methods score. Above `explain.words.WORD_UNITS_UP_TO` words
+its features are sentences (then chunks), each coefficient spread evenly over the unit's words
+(diagnostics `unit`, `units`). A long text is read whole in windows (default), or with
+`long="truncate"` explained as the part the model sees.
 
 Removal (`mode`): "delete" (default) takes the word's characters out, as LIME's own text default
 (bag of words) does and as occlusion and the faithfulness metrics do; "mask" puts the tokenizer's
@@ -31,16 +33,18 @@ import numpy as np
 from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation, spread
+from explain.limits import check_window_evaluations
 from explain.methods import new_explanation, probability_unit, register
 from explain.target import Target
-from explain.words import Alignment, removal_string
+from explain.words import Alignment, Units, perturbation_units, removal_string
 
 
-def word_splitter(text: str, alignment: Alignment) -> Callable[[str], list[str]]:
-    """A `split_expression` for LIME giving `alignment`'s words, checked to map one to one onto them."""
+def word_splitter(text: str, alignment: Alignment, units: Units | None = None) -> Callable[[str], list[str]]:
+    """A `split_expression` for LIME giving `alignment`'s words (or `units`' texts), checked to map one to one."""
     from lime.lime_text import IndexedString
 
-    words = list(alignment.words)
+    spans = list(alignment.word_offsets) if units is None else units.spans(alignment)
+    words = [text[s:e] for s, e in spans]
 
     def split(raw: str) -> list[str]:
         if raw != text:
@@ -49,7 +53,7 @@ def word_splitter(text: str, alignment: Alignment) -> Callable[[str], list[str]]
 
     indexed = IndexedString(text, split_expression=split, bow=False)
     starts = [int(s) for s in indexed.string_start[indexed.positions]] if words else []
-    expected = [s for s, _ in alignment.word_offsets]
+    expected = [s for s, _ in spans]
     if indexed.inverse_vocab != words or starts != expected:
         raise ValueError(
             f"LIME split the text into {indexed.inverse_vocab} at {starts}, not into the words {words} at {expected}"
@@ -94,6 +98,10 @@ def lime(
         )
     truncated = _truncated(classifier, text)
     text_seen = text[: alignment.word_offsets[-1][1]] if truncated else text  # what the model sees, whole words
+    units = perturbation_units(text, alignment)
+    windowed = classifier.windows(text)
+    if windowed is not None:
+        check_window_evaluations("lime", len(windowed.windows) * num_samples, "lower num_samples, or use occlusion")
 
     def predict(texts: list[str]) -> np.ndarray:
         with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
@@ -102,7 +110,7 @@ def lime(
 
     explainer = LimeTextExplainer(
         class_names=list(classifier.labels),
-        split_expression=word_splitter(text_seen, alignment),
+        split_expression=word_splitter(text_seen, alignment, units),
         bow=False,
         mask_string=mask_string,
         feature_selection="none",
@@ -114,14 +122,15 @@ def lime(
     last = target.label if target.label is not None else int(np.argmax(np.abs(weights)))
     labels = [label for label in range(n_labels) if label != last] + [last]
     result = explainer.explain_instance(
-        text_seen, predict, labels=labels, num_features=n_words, num_samples=num_samples
+        text_seen, predict, labels=labels, num_features=len(units), num_samples=num_samples
     )
-    coefficients = np.zeros((n_words, n_labels))
+    coefficients = np.zeros((len(units), n_labels))
     for label in labels:
-        for word, weight in result.local_exp[label]:
-            coefficients[word, label] = weight
+        for unit, weight in result.local_exp[label]:
+            coefficients[unit, label] = weight
     intercepts = np.array([float(result.intercept[label]) for label in range(n_labels)])
     local_preds = intercepts + coefficients.sum(axis=0)  # the sample with every word kept is all ones
+    coefficients = units.spread(coefficients)  # per word (a unit's coefficient split evenly over its words)
 
     def explained(per_label: np.ndarray) -> np.ndarray:
         return per_label @ weights
@@ -134,6 +143,8 @@ def lime(
         "intercepts": intercepts.tolist(),
         "truncated": truncated,
         "mode": mode,
+        "unit": units.kind,
+        "units": len(units),
     }
     return new_explanation(
         classifier,
@@ -149,7 +160,9 @@ def lime(
 
 
 def _truncated(classifier: Classifier, text: str) -> bool:
-    """Is `text` longer than the model's maximum (so the model sees only its first part)?"""
+    """Is `text` cut (longer than the model's maximum, with `long="truncate"`), so the model sees its first part?"""
+    if classifier.long == "windows":
+        return False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncationWarning)
         return classifier.tokenize([text]).truncated[0]

@@ -2,7 +2,8 @@
 
 A word's *consensus sign* is the sign that at least two thirds of the signed methods give it (methods
 with a zero score for it abstain from neither side: they count against agreement). Words that some
-methods rank among their top words but that the methods do not agree on are *disputed*. Class-agnostic
+methods rank among their top words but that the methods do not agree on are *disputed*. Punctuation is left out
+of the answer. Class-agnostic
 (attention, rollout) and magnitude-only methods (saliency, gradient-weighted attention) carry no sign
 and are left out. The result is data; `Consensus.sentence` is the one-line answer the CLI, reports and
 the dashboard show, e.g. "4 of 4 methods: *died* and *never* lowered the rating; methods disagree on
@@ -87,6 +88,11 @@ class Consensus:
         return f"{line} ({self.close_call})" if self.close_call else line
 
 
+def _is_word(word: str) -> bool:
+    """Words with a letter or digit; punctuation is scored but left out of the answer."""
+    return any(c.isalnum() for c in word)
+
+
 def _join(words) -> str:
     words = [f"*{w}*" for w in words]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
@@ -139,7 +145,9 @@ def consensus(explanations: Sequence[Explanation], *, top: int = TOP_WORDS, agre
     verdicts: list[WordVerdict] = []
     if signed:
         ranks = {e.method: np.argsort(np.argsort(-np.abs(e.word_scores), kind="stable"), kind="stable") for e in signed}
-        candidates = sorted({int(i) for e in signed for i in np.flatnonzero(ranks[e.method] < top)})
+        candidates = sorted(
+            {int(i) for e in signed for i in np.flatnonzero(ranks[e.method] < top) if _is_word(first.words[i])}
+        )
         need = math.ceil(agreement * len(signed) - 1e-9)
         for i in candidates:
             signs = {e.method: int(np.sign(e.word_scores[i])) for e in signed}

@@ -129,6 +129,15 @@ def explanation_html(
     )
 
 
+def emphasis_html(text: str) -> Markup:
+    """`text` escaped, with *words* between asterisks (as consensus sentences mark them) in italics."""
+    import re
+
+    from markupsafe import escape
+
+    return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", str(escape(text))))
+
+
 def direction_words(explanation: Explanation) -> tuple[str, str]:
     """What the two colours mean for this explanation's question: (positive scores, negative scores)."""
     if not explanation.class_specific:

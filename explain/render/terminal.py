@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -12,10 +13,35 @@ from rich.text import Text
 from explain.classifier import Trace
 from explain.explanation import Explanation
 from explain.render.leaderboard import leaderboard_text
+from explain.render.plain import score_text
+
+# Terminal control sequences a review (or a model's label names) could carry to retitle the terminal, clear
+# it, move the cursor or write the clipboard (OSC 52): ESC and 8-bit C1 introducers with their parameters.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL/ST: title, clipboard, hyperlinks
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor, erase
+    r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
+    r"|[\x90\x98\x9d\x9e\x9f][^\x07\x9c]*(?:\x07|\x9c)?"  # 8-bit OSC/DCS/SOS/PM/APC strings
+    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
+)
+# Left-over C0/C1 controls (newline and tab kept) and bidirectional overrides that reorder what is shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (newline and tab kept).
+
+    The one filter for user-supplied text (reviews, file names, label names, error messages) on its
+    way to a terminal: `explain` prints nothing a review could use to drive the terminal.
+    """
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 def format_trace(trace: Trace) -> str:
-    """The trace in the seed's three sections, as plain text."""
+    """The trace in the seed's three sections, as plain text (a long text: each window's, then the aggregation)."""
+    if trace.windows:
+        return _format_windowed_trace(trace)
     lines = [
         f"Text: {trace.text!r}",
         f"Model: {trace.model}",
@@ -49,26 +75,38 @@ def format_trace(trace: Trace) -> str:
         terms = " + ".join(f"{v:g} x {p:.3f}" for v, p in zip(trace.label_values, trace.probabilities, strict=True))
         lines += [f"  expected rating = sum of value x probability = {terms} = {trace.expected_rating:.3f}"]
     lines += ["", f"Answer: {trace.answer}"]
+    return printable("\n".join(lines))
+
+
+def _format_windowed_trace(trace: Trace) -> str:
+    n = len(trace.windows)
+    lines = [
+        f"Text: {_shorten(trace.text, 200)!r}",
+        f"Model: {trace.model}",
+        f"The text is longer than {trace.max_length} tokens: read whole in {n} overlapping windows.",
+    ]
+    for i, part in enumerate(trace.windows):
+        lines += ["", f"=== Window {i + 1}/{n}: tokens {part.start}-{part.end}, weight {part.weight:.3f} ===", ""]
+        lines.append(format_trace(part.trace).split("\n", 2)[2])  # without the text and model lines
+    weights = " + ".join(f"{p.weight:.3f} x window {i + 1}" for i, p in enumerate(trace.windows))
+    lines += [
+        "",
+        "=== Aggregation: probabilities = " + weights + " ===",
+        "  (each window weighted by the tokens it owns: the tokens nearer its centre than any other window's)",
+        f"  probabilities: [{', '.join(f'{p:.4f}' for p in trace.probabilities)}]",
+        "  predictions:",
+    ]
+    top = trace.predicted_label
+    lines += [
+        f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
+        for label, p in trace.predictions.items()
+    ]
     return "\n".join(lines)
-
-
-def answer_line(labels: Sequence[str], probabilities: np.ndarray, label_values=None, unit: str = "stars") -> str:
-    """ "1.6 stars expected (most likely 2 stars, 0.49)", plus a close-call flag when the top two are within 0.05."""
-    from explain.labels import format_rating
-    from explain.metrics.consensus import close_call
-
-    top = int(np.argmax(probabilities))
-    line = f"most likely {labels[top]}, {probabilities[top]:.2f}"
-    if label_values is not None:
-        rating = float(np.asarray(probabilities, dtype=np.float64) @ np.asarray(label_values))
-        line = f"{format_rating(rating, unit)} expected ({line})"
-    flag = close_call(probabilities, labels)
-    return f"{line}; {flag}" if flag else line
 
 
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
     """A table of labels and probabilities with a bar, the top label marked."""
-    table = Table(title=_shorten(text, 90), title_justify="left", show_edge=False)
+    table = Table(title=Text(_shorten(printable(text), 90)), title_justify="left", show_edge=False)
     table.add_column("label")
     table.add_column("probability", justify="right")
     table.add_column("")
@@ -76,7 +114,9 @@ def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray
     for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
         mark = " <- predicted" if i == top else ""
         style = "bold green" if i == top else ""
-        table.add_row(Text(label, style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style))
+        table.add_row(
+            Text(printable(label), style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style)
+        )
     return table
 
 
@@ -90,16 +130,16 @@ def colored_words(explanation: Explanation, scale: float | None = None) -> Text:
     out = Text()
     last = 0
     for (start, end), score in zip(explanation.alignment.word_offsets, scores, strict=True):
-        out.append(explanation.text[last:start])
+        out.append(printable(explanation.text[last:start]))
         strength = min(1.0, abs(score) / scale)
         level = int(80 + 175 * strength)
         if not explanation.class_specific:
             color = f"rgb(0,0,{level})"
         else:
             color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
-        out.append(explanation.text[start:end], style=f"bold white on {color}" if strength > 0.05 else "")
+        out.append(printable(explanation.text[start:end]), style=f"bold white on {color}" if strength > 0.05 else "")
         last = end
-    out.append(explanation.text[last:])
+    out.append(printable(explanation.text[last:]))
     return out
 
 
@@ -115,20 +155,28 @@ def explanation_notes(explanation: Explanation) -> list[str]:
         )
     if d.get("additivity_error", 0.0) > 1e-3:
         notes.append(f"SHAP values miss f(x) by {d['additivity_error']:.4f}")
+    if d.get("exact") is False and "estimated_error" in d:
+        notes.append(
+            f"SHAP is approximate at {d['evals']} evaluations: estimated error {d['estimated_error']:.4f}"
+            f"{' ' + explanation.unit if explanation.unit else ''} "
+            f"(change from half the budget); raise max_evals, e.g. --param shap.max_evals={2 * d['evals']} "
+            f"(exact from {d['full_tree_evals']})"
+        )
     if d.get("truncated"):
         notes.append("the review was longer than the model's maximum; only the part it sees is explained")
+    if d.get("unit") in ("sentence", "chunk"):
+        notes.append(
+            f"long review ({len(explanation.words):,} words): scored by removing one {d['unit']} at a time "
+            f"({d['units']} {d['unit']}s), each {d['unit']}'s score spread evenly over its words"
+        )
+    if d.get("windows", 1) > 1:
+        notes.append(f"long review: read in {d['windows']} overlapping windows")
     return notes
 
 
 def _shorten(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def score_text(score: float, unit: str) -> str:
-    """A signed score with its unit: "-0.90 stars", "+0.012 probability"."""
-    digits = 2 if unit in ("stars", "logit") else 3
-    return f"{score:+.{digits}f} {unit}".rstrip()
 
 
 def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
