@@ -366,10 +366,7 @@ def train(
     label_col: Annotated[
         str | None, typer.Option("--label-col", help="Column with any rating (1-10, 0-4, ...) or named labels.")
     ] = None,
-    label_order: Annotated[
-        str | None,
-        typer.Option("--label-order", help="Named labels, lowest first: negative,neutral,positive."),
-    ] = None,
+    label_order: Annotated[str | None, typer.Option(help="Named labels, lowest first: bad,ok,good.")] = None,
     base: Annotated[str | None, typer.Option("--base", help="Base checkpoint folder; default: MiniLM-L6.")] = None,
     epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best on the validation split is kept.")] = 10,
     learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
@@ -384,22 +381,13 @@ def train(
     ] = False,
 ) -> None:
     """Fine-tune a checkpoint on your own rated reviews and compare it with simple baselines."""
-    import hashlib
-
-    from explain.data import read_reviews_csv
     from explain.default_model import base_model_dir
-    from explain.training import Example, TrainingConfig, grouped_split, infer_labels, report_lines, train_and_report
+    from explain.training import TrainingConfig, csv_examples, report_lines, train_and_report
 
     if bool(stars_col) == bool(label_col):
         raise UserError("name the rating column with --stars-col (1-5 stars) or --label-col (any rating), not both")
-    column = stars_col or label_col
-    reviews = read_reviews_csv(data, text_col, label_col=column)
     order = label_order.split(",") if label_order else None
-    labels, index = infer_labels([r.label for r in reviews], order, stars=bool(stars_col), column=column)
-    examples = [Example(r.text, i, f"row:{n}") for n, (r, i) in enumerate(zip(reviews, index, strict=True))]
-    train_set, test_set = grouped_split(examples, test_fraction, seed) if test_fraction > 0 else (examples, [])
-    if not train_set:
-        raise DataError(f"{data}: too few reviews to train on ({len(examples)})")
+    labels, train_set, test_set, about = csv_examples(data, text_col, stars_col, label_col, order, test_fraction, seed)
     config = TrainingConfig(
         max_epochs=epochs,
         learning_rate=learning_rate,
@@ -409,7 +397,6 @@ def train(
         max_length=max_length,
         class_weighting=class_weights,
     )
-    about = {"data": {"file": str(data), "sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "rows": len(reviews)}}
     metrics = train_and_report(
         base or base_model_dir(), train_set, test_set, labels, out_dir, config, overwrite=overwrite, about=about
     )

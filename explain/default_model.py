@@ -98,8 +98,11 @@ def heldout_reviews() -> list[HeldOutReview]:
     return reviews
 
 
-def build_default_model(out_dir: Path, progress: bool = True) -> dict:
-    """Fine-tune the default model into `out_dir` and write metrics.json beside the weights."""
+def build_default_model(out_dir: Path, progress: bool = True, config=None) -> dict:
+    """Fine-tune the default model into `out_dir` and write metrics.json beside the weights.
+
+    `config` (a `TrainingConfig`) defaults to `LEGACY_DEFAULT_CONFIG`, the recipe of MODEL_VERSION:
+    a different recipe must come with a new MODEL_VERSION so that old caches are rebuilt."""
     from explain.classifier import Classifier
     from explain.training import LEGACY_DEFAULT_CONFIG, evaluate_stars, fine_tune
 
@@ -109,7 +112,7 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
     )
     started = time.perf_counter()
     train, test = default_split()
-    config = LEGACY_DEFAULT_CONFIG
+    config = config or LEGACY_DEFAULT_CONFIG
 
     def evaluate(folder: Path) -> dict:
         clf = Classifier.from_pretrained(folder)

@@ -28,7 +28,6 @@ OVER_LIMIT = {  # path or path:function -> the most lines it may have until it i
     "explain/methods/gradients.py:integrated_gradients": 79,
     "explain/methods/lime.py:lime": 82,
     "explain/metrics/faithfulness.py:faithfulness": 81,
-    "explain/training.py:fine_tune": 84,
 }
 
 

@@ -62,10 +62,11 @@ def test_evaluate_labels_matches_sklearn():
             ["Positive", "negative", " neutral"],
             {"order": ["negative", "neutral", "positive"]},
             ("negative", "neutral", "positive"),
-            (1, 2, 3),
+            (-1, 0, 1),
             [2, 0, 1],
         ),
         (["1", "-1"], {"order": ["-1", "0", "1"]}, ("-1", "0", "1"), (-1, 0, 1), [2, 0]),
+        (["great", "bad"], {"order": ["bad", "ok", "great"]}, ("bad", "ok", "great"), (1, 2, 3), [2, 0]),
     ],
 )
 def test_infer_labels(raw, kwargs, names, values, index):
@@ -238,7 +239,7 @@ def test_cli_trains_and_predicts_other_label_sets(monkeypatch, capsys, tmp_path,
         assert config["label_values"] == [float(i) for i in range(1, 11)]
     else:
         assert list(config["id2label"].values()) == ["negative", "neutral", "positive"]
-        assert config["label_values"] == [1.0, 2.0, 3.0]
+        assert config["label_values"] == [-1.0, 0.0, 1.0]
     assert metrics["data"]["sha256"] and metrics["heldout"]["model"]["accuracy"] > 0.6
     code, stdout, err = run_cli(monkeypatch, capsys, "predict", "-m", out, "--json", "superb perfect", "awful junk")
     assert code == 0, err

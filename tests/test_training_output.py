@@ -5,8 +5,7 @@ import json
 import pytest
 from fakes import run_cli
 
-from explain import training
-from explain.training import MODEL_MARKER
+from explain.training import MODEL_MARKER, recipe
 
 
 @pytest.fixture
@@ -46,7 +45,7 @@ def no_training(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("training started although the output was refused")
 
-    monkeypatch.setattr(training, "_train", boom)
+    monkeypatch.setattr(recipe, "_train", boom)
 
 
 def assert_one_line_error(code, err, *words):
