@@ -250,9 +250,18 @@ def test_units_words_then_sentences_then_chunks(tiny_bert, monkeypatch):
     monkeypatch.setattr(words, "WORD_UNITS_UP_TO", 50)
     units = words.perturbation_units(text, alignment)
     assert units.kind == "sentence" and len(units) == 12 * 3 + 1
-    assert [
-        alignment.words[i] for i in range(*units.word_ranges[-1])
-    ] == ["The", "staff", "were", "rude", "and", "the", "food", "was", "awful", "."]
+    assert [alignment.words[i] for i in range(*units.word_ranges[-1])] == [
+        "The",
+        "staff",
+        "were",
+        "rude",
+        "and",
+        "the",
+        "food",
+        "was",
+        "awful",
+        ".",
+    ]
     assert units.word_ranges[0][0] == 0 and units.word_ranges[-1][1] == len(alignment.words)
     assert all(a[1] == b[0] for a, b in zip(units.word_ranges, units.word_ranges[1:], strict=False))
     np.testing.assert_allclose(units.spread(np.arange(len(units), dtype=float)).sum(), np.arange(len(units)).sum())
