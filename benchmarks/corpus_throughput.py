@@ -33,16 +33,16 @@ def main() -> None:
 
     import torch
 
-    from explain.classifier import Classifier
     from explain.corpus import run_corpus
     from explain.data import Review
     from explain.default_model import default_split
+    from explain.models import load_classifier
     from explain.report import build_report, report_html
     from explain.store import ExplanationStore
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    clf = Classifier.from_pretrained(None)
+    clf = load_classifier()
     heldout = [Review(e.text, e.stars) for e in default_split()[1] if e.group.startswith("amazon:")]
     reviews = heldout[: args.n]
     results: dict = {
@@ -56,7 +56,7 @@ def main() -> None:
         store = ExplanationStore(Path(tmp) / "report.sqlite")
         for phase in ("uncached", "cached"):
             started = time.perf_counter()
-            report = build_report(clf, reviews, [args.method], store, attention_views=0, progress=True)
+            report = build_report(clf, reviews, [args.method], store, attention_views=0)
             page = report_html(report)
             seconds = time.perf_counter() - started
             results[f"report_{phase}"] = {

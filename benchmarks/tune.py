@@ -26,7 +26,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from run import review_texts
 
-from explain.classifier import Classifier
+from explain.models import load_classifier
 
 SETTINGS = [  # (max_tokens_per_batch, max_batch_size, max_padding, fused attention)
     (512, 16, 0.1, True),
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     from explain.default_model import heldout_reviews
 
-    clf = Classifier.from_pretrained(None)
+    clf = load_classifier()
     texts = review_texts(clf.tokenizer, (25, 60, 200))
     sentences = [s for review in heldout_reviews() for s in review.sentences][:240]
     workloads = {

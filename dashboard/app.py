@@ -19,9 +19,11 @@ PANELS = [
     st.Page("panels/attributions.py", title="Attributions"),
     st.Page("panels/attention.py", title="Attention"),
     st.Page("panels/compare.py", title="Compare"),
+    st.Page("panels/whatif.py", title="What if"),
     st.Page("panels/batch.py", title="Batch"),
 ]
 
 page = st.navigation(PANELS)
+controls.take_opened_review()
 st.session_state["selection"] = controls.sidebar()
 page.run()

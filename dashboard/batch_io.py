@@ -1,18 +1,14 @@
-"""The Batch panel's file handling: reading an uploaded CSV, and the CSV/JSON it offers for download."""
+"""The Batch panel's downloads and column guesses (reading and CSV safety come from the library)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
-from explain.data import Review, read_reviews_csv
-from explain.errors import UserError
+from explain.data import Review
+from explain.report import neutralize_cell
 
 COLUMN_GUESSES = {
     "text": ("text", "review", "review_text", "content", "body", "comment"),
@@ -29,24 +25,7 @@ class BatchResult:
     rows: list[dict]
     explanations: list[dict | None]
     notes: tuple[str, ...]
-
-
-def csv_columns(data: bytes) -> list[str]:
-    """Header of an uploaded CSV; a UserError says what is wrong with the file."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV") from exc
-    try:
-        header = next(csv.reader(io.StringIO(text)), None)
-    except csv.Error as exc:
-        raise UserError(f"the file is not a readable CSV file: {exc}") from exc
-    columns = [c.strip() for c in header or [] if c.strip()]
-    if not columns:
-        raise UserError("the file has no header row; its first line must name the columns, e.g. text,stars")
-    if len(set(columns)) != len(columns):
-        raise UserError(f"the header names a column twice: {', '.join(columns)}")
-    return columns
+    reviews: tuple[Review, ...] = ()  # the reviews run, in row order (text and given stars), for the report
 
 
 def guess_column(columns: list[str], role: str) -> int | None:
@@ -55,32 +34,15 @@ def guess_column(columns: list[str], role: str) -> int | None:
     return next((lowered.index(g) for g in COLUMN_GUESSES[role] if g in lowered), None)
 
 
-def read_reviews(data: bytes, text_col: str, stars_col: str | None) -> list[Review]:
-    """Reviews of an uploaded CSV, read by `explain.data.read_reviews_csv` (the CLI's reader)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "upload.csv"
-        path.write_bytes(data)
-        try:
-            return read_reviews_csv(path, text_col, stars_col)
-        except UserError as exc:  # its messages name the temporary path; name the upload instead
-            raise UserError(str(exc).replace(str(path), "the uploaded file")) from exc
-
-
-def spreadsheet_safe(value: object) -> object:
-    """Text a spreadsheet would run as a formula (=, +, -, @ first) gets a leading apostrophe."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 def csv_bytes(result: BatchResult) -> bytes:
-    """The results table as UTF-8 CSV, formula-like cells neutralised."""
-    return pd.DataFrame(result.rows).map(spreadsheet_safe).to_csv(index=False).encode("utf-8")
+    """The results table as UTF-8 CSV, formula-like cells neutralised (`explain.report.neutralize_cell`)."""
+    return pd.DataFrame(result.rows).map(neutralize_cell).to_csv(index=False).encode("utf-8")
 
 
 def json_bytes(result: BatchResult) -> bytes:
     """Every row with its full explanation (`Explanation.to_dict()`, or null for predictions only)."""
     records = [
-        row | {"method": result.method, "explanation": exp} for row, exp in zip(result.rows, result.explanations)
+        row | {"method": result.method, "explanation": exp}
+        for row, exp in zip(result.rows, result.explanations, strict=True)
     ]
     return json.dumps(records, ensure_ascii=False).encode("utf-8")

@@ -12,9 +12,22 @@ import numpy as np
 import streamlit as st
 from allowed_models import resolve
 
+from explain import whatif
 from explain.classifier import Classifier, Trace, TruncationWarning
+from explain.corpus import load_results, run_corpus
 from explain.explanation import Explanation
 from explain.methods import explain
+from explain.methods.attention import relevance_matrix, rollout_matrix
+from explain.models import load_classifier
+from explain.render.attention_view import (
+    attention_inputs,
+    ensure_assets,
+    head_view_html,
+    model_view_html,
+)
+from explain.report import build_report, report_html
+from explain.store import ExplanationStore
+from explain.whatif import WhatIf
 
 N_EXAMPLES_PER_STAR = 1
 EXAMPLE_MAX_CHARS = 400
@@ -29,10 +42,12 @@ class LoadedModel:
     lock: threading.Lock
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model...")
+@st.cache_resource(max_entries=4, show_spinner=False)  # controls.require_classifier says what is happening
 def loaded_model(key: str) -> LoadedModel:
     choice = resolve(key)
-    return LoadedModel(Classifier.from_pretrained(choice.source), threading.Lock())
+    classifier = load_classifier(choice.source)
+    classifier.name = choice.label  # one model name everywhere: the picker's, also in explanations and reports
+    return LoadedModel(classifier, threading.Lock())
 
 
 def classifier(key: str) -> Classifier:
@@ -60,7 +75,12 @@ def probabilities(key: str, texts: tuple[str, ...]) -> tuple[np.ndarray, tuple[s
 
 @st.cache_data(max_entries=5000, show_spinner=False)
 def _explanation_dict(
-    key: str, text: str, method: str, target: int | None, contrast: int | None, params: tuple[tuple[str, object], ...]
+    key: str,
+    text: str,
+    method: str,
+    target: str | int | None,
+    contrast: int | None,
+    params: tuple[tuple[str, object], ...],
 ) -> dict:
     model = loaded_model(key)
     with model.lock, warnings.catch_warnings():
@@ -71,7 +91,12 @@ def _explanation_dict(
 
 
 def explanation(
-    key: str, text: str, method: str, target: int | None = None, contrast: int | None = None, params: dict | None = None
+    key: str,
+    text: str,
+    method: str,
+    target: str | int | None = None,
+    contrast: int | None = None,
+    params: dict | None = None,
 ) -> Explanation:
     """`explain.explain(...)` for an allowed model, cached on all of its arguments."""
     items = tuple(sorted((params or {}).items()))
@@ -79,56 +104,39 @@ def explanation(
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def attention(key: str, text: str) -> tuple[tuple[str, ...], np.ndarray] | None:
-    """Tokens and attentions (layers, heads, seq, seq), or None while `attention_maps` is missing."""
-    from explain.render.attention_view import attention_inputs
-
+def attention(key: str, text: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """Tokens and attentions (layers, heads, seq, seq)."""
     model = loaded_model(key)
-    try:
-        with model.lock:
-            return attention_inputs(model.classifier, text)
-    except ImportError:  # explain.methods.attention predates attention_maps
-        return None
+    with model.lock:
+        return attention_inputs(model.classifier, text)
 
 
 @st.cache_resource(show_spinner="Fetching the attention view's JavaScript libraries with npm (once)...")
 def js_assets() -> Path:
-    from explain.render.attention_view import ensure_assets
-
     return ensure_assets()
 
 
 @st.cache_data(max_entries=50, show_spinner=False)
 def attention_views(key: str, text: str, layers: tuple[int, ...]) -> tuple[str, str]:
     """(head view HTML, model view HTML), offline."""
-    from explain.render.attention_view import head_view_html, model_view_html
-
     js_assets()
     tokens, attentions = attention(key, text)
     return (head_view_html(tokens, attentions, layers=layers), model_view_html(tokens, attentions, layers=layers))
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def rollout(key: str, text: str) -> np.ndarray | None:
-    """Attention rollout matrix (seq, seq), or None while the attention methods lack `rollout_matrix`."""
-    try:
-        from explain.methods.attention import rollout_matrix
-    except ImportError:
-        return None
-    maps = attention(key, text)
-    return None if maps is None else rollout_matrix(maps[1])
+def rollout(key: str, text: str) -> np.ndarray:
+    """Attention rollout matrix (seq, seq)."""
+    return rollout_matrix(attention(key, text)[1])
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def relevance(key: str, text: str, target: int, contrast: int | None) -> np.ndarray | None:
-    """Gradient-weighted attention relevance (seq, seq), or None while `relevance_matrix` is missing."""
-    try:
-        from explain.methods.attention import relevance_matrix
-    except ImportError:
-        return None
+def relevance(key: str, text: str, target: str | int, contrast: int | None) -> np.ndarray:
+    """Gradient-weighted attention relevance (seq, seq) for a question ("rating" or a label, and a contrast)."""
     model = loaded_model(key)
     with model.lock:
-        return np.asarray(relevance_matrix(model.classifier, text, target, contrast))
+        question = model.classifier.target(target, contrast, text)
+        return np.asarray(relevance_matrix(model.classifier, text, question))
 
 
 @st.cache_data(show_spinner=False)
@@ -155,7 +163,7 @@ def _faithfulness(
     key: str,
     text: str,
     method: str,
-    target: int | None,
+    target: str | int | None,
     contrast: int | None,
     params: tuple[tuple[str, object], ...],
     random_rankings: int,
@@ -173,7 +181,7 @@ def faithfulness_values(
     key: str,
     text: str,
     method: str,
-    target: int | None,
+    target: str | int | None,
     contrast: int | None,
     params: dict | None,
     random_rankings: int = 3,
@@ -182,16 +190,40 @@ def faithfulness_values(
     return _faithfulness(key, text, method, target, contrast, tuple(sorted((params or {}).items())), random_rankings)
 
 
-def batch_report_html(key: str, reviews: tuple, method: str) -> str:
-    """A self-contained HTML report of a batch (`explain.report`), explanations kept in the SQLite cache."""
-    from explain.report import build_report, report_html
-    from explain.store import ExplanationStore
+def explain_corpus(key: str, texts: tuple[str, ...], method: str) -> list[Explanation | None]:
+    """Each text's explanation of its predicted label (None where the method failed), through
+    `explain.corpus.run_corpus` into the SQLite store: what the store holds is not recomputed, and the
+    HTML report reads the same results."""
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings(), ExplanationStore() as store:
+        warnings.simplefilter("ignore", TruncationWarning)  # the page shows truncation notes
+        run_corpus(model.classifier, list(texts), [method], store)
+        results = load_results(store, model.classifier, list(texts), [method])
+    return [r.get(method) for r in results]
 
+
+def batch_report_html(key: str, reviews: tuple, method: str) -> str:
+    """A self-contained HTML report of a batch (`explain.report`), from the explanations already in the store."""
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings(), ExplanationStore() as store:
+        warnings.simplefilter("ignore", TruncationWarning)  # the report marks truncated reviews itself
+        return report_html(build_report(model.classifier, list(reviews), [method], store))
+
+
+@st.cache_data(max_entries=500, show_spinner=False)
+def compare_edit(key: str, text: str, edited: str) -> WhatIf:
+    """The prediction before and after an edit, and the word diff (`explain.whatif.compare_edit`)."""
     model = loaded_model(key)
     with model.lock, warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)  # the report marks truncated reviews itself
-        store = ExplanationStore()
-        try:
-            return report_html(build_report(model.classifier, list(reviews), [method], store))
-        finally:
-            store.close()
+        warnings.simplefilter("ignore", TruncationWarning)
+        return whatif.compare_edit(model.classifier, text, edited)
+
+
+@st.cache_data(max_entries=200, show_spinner=False)
+def smallest_change(key: str, text: str, method: str) -> whatif.SmallestChange | None:
+    """The fewest words whose removal changes the predicted stars, from `method`'s ranking, verified by the model."""
+    exp = explanation(key, text, method, "predicted")  # words pushing toward the predicted stars
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        return whatif.smallest_change(model.classifier, exp)

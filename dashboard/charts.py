@@ -7,8 +7,11 @@ from collections.abc import Sequence
 import altair as alt
 import numpy as np
 import pandas as pd
+from markupsafe import escape
 
+from explain.answer import Answer
 from explain.explanation import Explanation
+from explain.render.diagnostics import Diagnostic
 from explain.render.html import NEGATIVE_RGB, POSITIVE_RGB
 
 BLUE = "#{:02x}{:02x}{:02x}".format(*POSITIVE_RGB)
@@ -46,7 +49,7 @@ def top_words_chart(explanation: Explanation, k: int = 10) -> alt.Chart:
     """The k words with the largest |score|, ranked, bars diverging from 0 (blue toward, red away)."""
     top = explanation.top_words(k)
     df = pd.DataFrame({"rank": range(1, len(top) + 1), "word": [w for w, _ in top], "score": [s for _, s in top]})
-    df["item"] = [f"{r}. {w}" for r, w in zip(df["rank"], df["word"])]  # words can repeat in a review
+    df["item"] = [f"{r}. {w}" for r, w in zip(df["rank"], df["word"], strict=True)]  # words can repeat in a review
     df["colour"] = [BLUE if s > 0 else RED for s in df["score"]]
     return (
         alt.Chart(df)
@@ -61,8 +64,26 @@ def top_words_chart(explanation: Explanation, k: int = 10) -> alt.Chart:
     )
 
 
+ROW_PX = 16  # every token row and column gets this many pixels, so every label is drawn (>= 14 px)
+MAX_HEATMAP_TOKENS = 60  # 60 x 16 px + labels fits a wide page; longer reviews get the [CLS] row as coloured words
+
+
+def off_diagonal_range(matrix: np.ndarray) -> tuple[float, float]:
+    """(min, max) of the entries off the diagonal: the identity (~1) would otherwise wash out everything else."""
+    m = np.asarray(matrix, dtype=np.float64)
+    off = m[~np.eye(len(m), dtype=bool)]
+    if off.size == 0:
+        return 0.0, 1.0
+    low, high = float(off.min()), float(off.max())
+    return (low, high) if high > low else (low, low + 1e-12)
+
+
 def heatmap_chart(matrix: np.ndarray, tokens: Sequence[str], title: str, value: str = "weight") -> alt.Chart:
-    """A token x token heatmap; row i is what token i draws from (axis labels keep token order)."""
+    """A token x token heatmap, ROW_PX per token with every token labelled; row i is what token i draws from.
+
+    The colour scale spans the off-diagonal range (the diagonal is clipped to full colour), and the
+    diagonal's own values stay in the tooltip.
+    """
     labels = [f"{i}:{t}" for i, t in enumerate(tokens)]  # tokens repeat; the index keeps them apart
     n = len(labels)
     rows, cols = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
@@ -73,15 +94,89 @@ def heatmap_chart(matrix: np.ndarray, tokens: Sequence[str], title: str, value: 
             value: np.asarray(matrix, dtype=np.float64).ravel(),
         }
     )
-    side = min(640, max(240, 18 * n))
+    low, high = off_diagonal_range(matrix)
+    axis = alt.Axis(labelOverlap=False, labelLimit=120, labelFontSize=11)
     return (
         alt.Chart(df, title=title)
         .mark_rect()
         .encode(
-            x=alt.X("to:N", sort=labels, title=None),
-            y=alt.Y("from:N", sort=labels, title=None),
-            color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="blues")),
+            x=alt.X(
+                "to:N",
+                sort=labels,
+                title="to token",
+                axis=alt.Axis(labelOverlap=False, labelAngle=-60, labelLimit=120, labelFontSize=11),
+            ),
+            y=alt.Y("from:N", sort=labels, title="from token", axis=axis),
+            color=alt.Color(
+                f"{value}:Q",
+                scale=alt.Scale(scheme="blues", domain=[low, high], clamp=True),
+                legend=alt.Legend(title=f"{value} (off-diagonal range)", format=".3~g"),
+            ),
             tooltip=["from", "to", alt.Tooltip(f"{value}:Q", format=".4f")],
         )
-        .properties(width=side, height=side)
+        .properties(width=alt.Step(ROW_PX), height=alt.Step(ROW_PX))
+    )
+
+
+def diagnostics_html(rows: Sequence[Diagnostic]) -> str:
+    """Diagnostics as a two-column table that wraps (no inner scrolling); hovering a row shows its meaning."""
+    body = "".join(
+        f'<tr title="{escape(r.meaning)}"><td style="padding:2px 10px 2px 0;color:#444;vertical-align:top">'
+        f'<span style="border-bottom:1px dotted #999">{escape(r.label)}</span></td>'
+        f'<td style="padding:2px 0;overflow-wrap:anywhere">{escape(r.value)}</td></tr>'
+        for r in rows
+    )
+    return (
+        '<table class="rx-diagnostics" style="font:13px system-ui,sans-serif;border-collapse:collapse;'
+        f'width:100%;table-layout:fixed">{body}</table>'
+    )
+
+
+def word_diff_html(diff: Sequence[tuple[str, str]]) -> str:
+    """The edit as words: removed ones struck through in red, added ones underlined in blue."""
+    styles = {
+        "-": f"color:{RED};text-decoration:line-through",
+        "+": f"color:{BLUE};text-decoration:underline;font-weight:600",
+        " ": "",
+    }
+    words = " ".join(
+        f'<span class="rx-diff" data-op="{escape(op)}" style="{styles[op]}">{escape(word)}</span>' for op, word in diff
+    )
+    return f'<div class="rx-word-diff" style="font:15px system-ui,sans-serif;line-height:1.9">{words}</div>'
+
+
+# Appended to a BertViz document: scales its fixed-width (970 px) drawing down to the frame's width, so no
+# head column is clipped; re-applied when BertViz redraws and when the frame is resized.
+FIT_TO_FRAME_SCRIPT = """<script>
+(function () {
+  function fit() {
+    var svg = document.querySelector("svg");
+    if (!svg) return;
+    var width = parseFloat(svg.getAttribute("width")) || svg.getBoundingClientRect().width;
+    var zoom = Math.min(1, (document.documentElement.clientWidth - 8) / width);
+    document.body.style.zoom = zoom;
+  }
+  new MutationObserver(fit).observe(document.body, {childList: true, subtree: true});
+  window.addEventListener("resize", fit);
+  fit();
+})();
+</script>"""
+
+
+def answer_html(answer: Answer) -> str:
+    """The answer line: rating, close-call flag, the words that drove it, and how they were found."""
+    p = answer.parts()
+    flag = (
+        '<span class="rx-close-call" style="background:#fff3cd;color:#7a5a00;border-radius:4px;padding:1px 6px;'
+        f'font-weight:600">{escape(p["certainty"])}</span>'
+        if answer.close_call
+        else f'<span style="color:#555">{escape(p["certainty"])}</span>'
+    )
+    words = escape(p["words"]).replace("*", "")  # consensus marks words *like this*; shown in bold
+    method = f' <span style="color:#777;font-size:13px">· {escape(p["method"])}</span>' if p["method"] else ""
+    return (
+        f'<div class="rx-answer" data-label="{escape(answer.labels[answer.predicted])}" '
+        f'data-close-call="{str(answer.close_call is not None).lower()}" style="font:17px system-ui,sans-serif;'
+        f'border-left:4px solid {BLUE};padding:6px 12px;margin:0 0 10px 0;background:#f6f8fb">'
+        f"<b>{escape(p['rating'])}</b> · {flag} · {words}{method}</div>"
     )

@@ -5,15 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cached
+import charts
 import numpy as np
 import streamlit as st
 from allowed_models import DEFAULT_CHOICE_LABEL, DEFAULT_KEY, MODELS_ENV, ModelChoice, allowed_models
 
+from explain.answer import answer
 from explain.classifier import Classifier
+from explain.default_model import default_model_dir
 from explain.errors import UserError
+from explain.explanation import Explanation
+from explain.limits import MAX_TEXT_CHARS
 from explain.methods import Method, methods
+from explain.render.html import explanation_html
 
-MAX_REVIEW_CHARS = 20_000
+MAX_REVIEW_CHARS = MAX_TEXT_CHARS.value()  # the same limit as the CLI and the API (REVIEW_EXPLAINER_MAX_CHARS)
 NO_EXAMPLE = "(choose an example)"
 NO_CONTRAST = "(none)"
 
@@ -33,6 +39,17 @@ def _use_example() -> None:
         st.session_state["review"] = texts[chosen]
 
 
+OPEN_PARAM = "open"  # ?open=<review>: a link that opens a review (the review box itself is bound to ?review=)
+
+
+def take_opened_review() -> None:
+    """A link with ?open=<text> makes that text the review (before the review box is drawn), then drops `open`."""
+    opened = st.query_params.get(OPEN_PARAM)
+    if opened:
+        st.session_state["review"] = opened
+        del st.query_params[OPEN_PARAM]
+
+
 def sidebar() -> Selection:
     """Model picker (operator-allowed models only), example picker and the review box."""
     try:
@@ -47,28 +64,49 @@ def sidebar() -> Selection:
         format_func=labels.__getitem__,
         key="model",
         help=f"Models the operator allowed (set {MODELS_ENV} to add folders or hub ids).",
+        bind="query-params",
     )
-    st.session_state.setdefault("review", cached.examples()[0][1])
     st.sidebar.selectbox(
         "Example reviews",
         [NO_EXAMPLE] + [label for label, _ in cached.examples()],
         key="example",
         on_change=_use_example,
     )
-    st.sidebar.text_area(
-        "Review",
-        key="review",
-        height=170,
-        max_chars=MAX_REVIEW_CHARS,
-        help="Press Ctrl+Enter (or click outside the box) to explain the new text.",
-    )
+    if "review" not in st.query_params:  # a link's review (bound below) wins over the first example
+        st.session_state.setdefault("review", cached.examples()[0][1])
+    with st.sidebar.form("review_form", border=False):
+        st.text_area(
+            "Review",
+            key="review",
+            height=170,
+            max_chars=MAX_REVIEW_CHARS,
+            help="Press Explain (or Ctrl+Enter) to explain the new text. The review, page and options are "
+            "kept in the address bar: copy it to share this view.",
+            bind="query-params",
+        )
+        st.form_submit_button("Explain", type="primary", key="explain_button")
     return Selection(key, st.session_state.get("review") or "")
+
+
+def model_label(key: str) -> str:
+    """The picker's name of a model: the one name the dashboard uses for it."""
+    try:
+        return next(c.label for c in allowed_models() if c.key == key)
+    except (UserError, StopIteration):
+        return key
 
 
 def require_classifier(selection: Selection) -> Classifier:
     """The selected model, or a clear message and a stopped page."""
+    message = "Loading the model..."
+    if selection.model_key == DEFAULT_KEY and not (default_model_dir(build=False) / "config.json").exists():
+        message = (
+            "Building the default model once (MiniLM-L6 fine-tuned on human-rated review sentences): about "
+            "4-5 minutes on 2 CPU cores; its progress bar is in the terminal. Later starts load it in a second."
+        )
     try:
-        return cached.classifier(selection.model_key)
+        with st.spinner(message, show_time=True):
+            return cached.classifier(selection.model_key)
     except UserError as exc:
         st.error(f"Could not load the model: {exc}")
         st.stop()
@@ -96,26 +134,39 @@ def review_context(selection: Selection) -> tuple[Classifier, str, int]:
     """(classifier, review, predicted label index) for a panel, with the truncation note shown."""
     classifier = require_classifier(selection)
     text = require_text(selection)
+    with st.spinner("Explaining the review..."):
+        answer_line(selection)
     truncation_note(selection)
     return classifier, text, int(np.argmax(cached.trace(selection.model_key, text).probabilities))
 
 
-def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[int, int | None]:
-    """(target, contrast) label indices; target defaults to the predicted label."""
+RATING = "rating"
+
+
+def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[str | int, int | None]:
+    """(target, contrast): the expected rating (default, when the model has one) or a label index, and an
+    optional contrast label (only for a label)."""
     labels = classifier.labels
+    options: list[str | int] = ([RATING] if classifier.label_values is not None else []) + list(range(len(labels)))
     left, right = st.columns(2)
     target = left.selectbox(
-        "Explain the label",
-        list(range(len(labels))),
-        index=predicted,
+        "Explain",
+        options,
+        index=0 if options[0] == RATING else predicted,
         key=f"{key}_target",
-        format_func=lambda i: f"{labels[i]} (predicted)" if i == predicted else labels[i],
+        bind="query-params",
+        format_func=lambda i: (
+            "the expected rating" if i == RATING else (f"{labels[i]} (predicted)" if i == predicted else labels[i])
+        ),
     )
-    options = [NO_CONTRAST] + [i for i in range(len(labels)) if i != target]
+    if target == RATING:
+        return target, None
+    contrast_options = [NO_CONTRAST] + [i for i in range(len(labels)) if i != target]
     contrast = right.selectbox(
         "...rather than (contrast)",
-        options,
+        contrast_options,
         key=f"{key}_contrast",
+        bind="query-params",
         format_func=lambda i: i if i == NO_CONTRAST else labels[i],
     )
     return target, None if contrast == NO_CONTRAST else contrast
@@ -130,6 +181,7 @@ def method_picker(default: tuple[str, ...], key: str, label: str = "Methods") ->
         list(registry),
         default=None if key in st.session_state else chosen_default,
         key=key,
+        bind="query-params",
         help="\n\n".join(f"**{m.name}**: {m.summary}. {m.reference}" for m in registry.values()),
     )
     return [registry[n] for n in names]
@@ -154,3 +206,21 @@ def budget_inputs(chosen: list[Method], key: str) -> dict[str, dict[str, object]
             if value != default:
                 params[m.name] = {m.budget: int(value)}
     return params
+
+
+ANSWER_METHOD = "occlusion"  # one batched model call: the quickest word-level explanation of the prediction
+
+
+def answer_line(selection: Selection) -> None:
+    """The page's first line: predicted rating, close-call flag, the words that drove it, method and time."""
+    text = selection.text
+    if not text.strip():
+        return
+    classifier = require_classifier(selection)
+    exp = cached.explanation(selection.model_key, text, ANSWER_METHOD)
+    st.html(charts.answer_html(answer([exp], classifier.rating_unit)))
+
+
+def explanation_card(exp: Explanation, level: str = "word", scale: float | None = None) -> None:
+    """The coloured review; class-agnostic methods say "where the model looked", never a "why" question."""
+    st.html(explanation_html(exp, level=level, scale=scale))

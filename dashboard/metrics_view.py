@@ -1,7 +1,7 @@
-"""Agreement and faithfulness tables for the Compare panel, shown when `explain.metrics` is installed.
+"""Agreement and faithfulness tables for the Compare panel, with the library's verdict on which to trust.
 
-The metrics package is optional here: its absence (or an older version without these functions)
-gives a note, not an error. Which way is better comes from each metric's own `MetricInfo`.
+Which way is better, each metric's definition and the verdict come from `explain.metrics`; this module
+only draws them.
 """
 
 from __future__ import annotations
@@ -13,46 +13,42 @@ import pandas as pd
 import streamlit as st
 
 from explain.explanation import Explanation
+from explain.metrics import agreement_matrix, metric_info
+from explain.metrics.verdict import faithfulness_verdict, is_reference, sign_reversals
 
 log = logging.getLogger(__name__)
 RANDOM_RANKINGS = 3
-MEASURES = ("spearman", "kendall", "top_k_overlap")
+MEASURES = {
+    "spearman": "Spearman rank correlation of the word scores (1: same order, 0: unrelated, -1: reversed)",
+    "kendall": "Kendall rank correlation of the word scores (1: same order, 0: unrelated, -1: reversed)",
+    "top_k_overlap": "share of the 10 highest-|score| words both methods have in common",
+}
 
 
-def _metrics_module():
-    try:
-        from explain import metrics
-    except ImportError:
-        return None
-    return metrics
-
-
-def _header(metrics, name: str) -> str:
-    try:
-        return f"{name} {metrics.metric_info(name).arrow}"
-    except (AttributeError, KeyError):
-        return name
-
-
-def show_agreement(metrics, explanations: dict[str, Explanation]) -> None:
-    """Spearman, Kendall and top-k overlap of the word scores, methods x methods."""
-    if not hasattr(metrics, "agreement_matrix") or len(explanations) < 2:
+def show_agreement(explanations: dict[str, Explanation]) -> None:
+    """Spearman, Kendall and top-k overlap of the word scores, methods x methods, and sign reversals."""
+    if len(explanations) < 2:
         return
     st.subheader("Agreement between methods")
-    for measure, tab in zip(MEASURES, st.tabs([_header(metrics, m) for m in MEASURES])):
-        matrix = metrics.agreement_matrix(explanations, measure)
+    for (measure, meaning), tab in zip(MEASURES.items(), st.tabs(list(MEASURES)), strict=True):
+        matrix = agreement_matrix(explanations, measure)
+        tab.caption(meaning + ". Agreement is not correctness: two methods can agree and both be wrong.")
         tab.dataframe(pd.DataFrame(matrix.values, index=list(matrix.methods), columns=list(matrix.methods)).round(3))
-    st.caption(
-        "Rank agreement of the word scores (1: same ranking, 0: unrelated, -1: reversed); top-k overlap: "
-        "share of the 10 highest-|score| words in common."
-    )
+    for reversal in sign_reversals(explanations):
+        words = ", ".join(f"*{w}*" for w in reversal.words)
+        st.warning(
+            f"**{reversal.first}** and **{reversal.second}** push {words} in opposite directions: at most one of "
+            "them is right about these words (the faithfulness numbers below say which to trust)."
+        )
+
+
+def _cell(method: str, metric: str, value: float) -> str:
+    return f"{value:.3f} (reference)" if is_reference(method, metric) else f"{value:.3f}"
 
 
 def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: dict[str, dict]) -> None:
-    """Comprehensiveness, sufficiency, deletion/insertion AUC and tau-LOO per method, with random rankings."""
-    metrics = _metrics_module()
-    if metrics is None or not hasattr(metrics, "faithfulness"):
-        return
+    """Comprehensiveness, sufficiency, deletion/insertion AUC and tau-LOO per method, the random baseline and
+    the verdict."""
     st.subheader("Faithfulness to this model")
     if not st.checkbox(
         "Compute faithfulness (about a hundred extra model calls per method)", value=True, key="cmp_faithfulness"
@@ -63,7 +59,13 @@ def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: 
         try:
             with st.spinner(f"Faithfulness of {name}..."):
                 result = cached.faithfulness_values(
-                    selection.model_key, exp.text, name, exp.target, exp.contrast, budgets.get(name), RANDOM_RANKINGS
+                    selection.model_key,
+                    exp.text,
+                    name,
+                    "rating" if exp.explains == "rating" else exp.target,
+                    exp.contrast,
+                    budgets.get(name),
+                    RANDOM_RANKINGS,
                 )
         except Exception as exc:  # a metric failing on one method must not hide the others
             log.exception("faithfulness of %s failed", name)
@@ -73,29 +75,34 @@ def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: 
         random = random or result["random"]
     if not rows:
         return
-    table = pd.DataFrame(rows).T
-    if random:
-        table.loc[f"random ranking (mean of {RANDOM_RANKINGS})"] = pd.Series(random)
-    table.columns = [_header(metrics, c) for c in table.columns]
-    st.dataframe(table.round(4))
-    best = []
-    for column in rows[next(iter(rows))]:
-        try:
-            winner = metrics.metric_info(column).best({n: v[column] for n, v in rows.items()})
-        except (AttributeError, KeyError):
-            winner = None
-        if winner:
-            best.append(f"{column}: **{winner}**")
-    st.caption(
-        "↑ higher is better, ↓ lower is better; read each against the random ranking. Best here: " + "; ".join(best)
+    verdict = faithfulness_verdict(rows, random)
+    st.markdown(f"**{verdict.sentence}**")
+    metrics = list(next(iter(rows.values())))
+    table = {name: {m: _cell(name, m, v) for m, v in per.items()} for name, per in rows.items()}
+    table[f"random ranking (mean of {RANDOM_RANKINGS})"] = {m: f"{random[m]:.3f}" for m in metrics if m in random}
+    frame = pd.DataFrame(table).T
+    st.dataframe(
+        frame,
+        column_config={
+            m: st.column_config.TextColumn(
+                f"{m} {metric_info(m).arrow}", help=f"{metric_info(m).summary} ({metric_info(m).arrow} is better)"
+            )
+            for m in metrics
+        },
     )
+    with st.expander("What the measures mean"):
+        for m in metrics:
+            info = metric_info(m)
+            better = "higher" if info.higher_is_better else "lower"
+            st.markdown(f"- **{m}** ({better} is better): {info.summary}. {info.reference}")
+        if "occlusion" in rows and "tau_loo" in metrics:
+            st.markdown(
+                "- tau_loo compares a ranking with leave-one-out drops; occlusion *is* leave-one-out, so its "
+                "tau_loo is the reference (about 1 by construction), not a score, and it is left out of the verdict."
+            )
 
 
 def show(explanations: dict[str, Explanation], selection, budgets: dict[str, dict]) -> None:
-    """Everything the metrics package offers for these explanations, or a note that it is missing."""
-    metrics = _metrics_module()
-    if metrics is None:
-        st.info("Agreement and faithfulness numbers appear here once `explain.metrics` is installed.")
-        return
-    show_agreement(metrics, explanations)
+    """Agreement, sign reversals, faithfulness and the verdict for these explanations."""
+    show_agreement(explanations)
     show_faithfulness(selection, explanations, budgets)

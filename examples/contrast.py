@@ -4,10 +4,10 @@ contrast is free (`for_label`); gradient methods compute it from logit_A - logit
     .venv/bin/python examples/contrast.py
 """
 
-from explain import Classifier, explain
+from explain import explain, load_classifier
 
 text = "Great sound, but the price is terrible and it broke after a week."
-clf = Classifier.from_pretrained()
+clf = load_classifier()
 
 shap_exp = explain(clf, text, method="shap", target="2 stars")
 contrast = shap_exp.for_label(clf.label_index("2 stars"), contrast=clf.label_index("4 stars"))

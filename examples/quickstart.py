@@ -5,13 +5,13 @@
 
 import sys
 
-from explain import Classifier, explain
+from explain import explain, load_classifier
 
 text = sys.argv[1] if len(sys.argv) > 1 else "I hate very cold, and cloudy winter days"
-clf = Classifier.from_pretrained()  # the default model (built once into the cache on first use)
+clf = load_classifier()  # the default model (built once into the cache on first use)
 
 probs = clf.predict_proba([text])[0]
-for label, p in zip(clf.labels, probs):
+for label, p in zip(clf.labels, probs, strict=True):
     print(f"{label:>8}  {p:.3f}")
 
 for method in ("occlusion", "shap", "ig"):

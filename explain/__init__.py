@@ -4,18 +4,25 @@ from explain.classifier import Classifier, Encoding, Inference, Trace, Truncatio
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import Method, explain, get_method, methods
+from explain.metrics.consensus import Consensus, consensus
+from explain.models import load_classifier
+from explain.target import Target
 
 __all__ = [
     "Classifier",
+    "Consensus",
     "Encoding",
     "Explanation",
     "Inference",
     "Method",
+    "Target",
     "Trace",
     "TruncationWarning",
     "UserError",
+    "consensus",
     "explain",
     "get_method",
+    "load_classifier",
     "methods",
 ]
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version source (pyproject.toml reads it)

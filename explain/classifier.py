@@ -8,21 +8,50 @@ text's probabilities do not depend on what it is batched with (within 1e-5).
 
 from __future__ import annotations
 
+import pickle
+import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from explain.engine import Engine, EngineOptions, TruncationWarning, plan_batches
-from explain.errors import EmptyTextError, HubUnreachableError, ModelNotFoundError, UnknownLabelError, UnsafeModelError
+from explain.engine import (
+    Engine,
+    EngineOptions,
+    PerThreadTokenizer,
+    TruncationWarning,
+    plan_batches,
+    quiet_truncation,
+)
+from explain.errors import (
+    EmptyTextError,
+    HubUnreachableError,
+    ModelNotFoundError,
+    UnknownLabelError,
+    UnsafeModelError,
+    UntrainedHeadError,
+)
+from explain.labels import format_rating, rating_unit, resolve_label_values
+from explain.limits import check_text, has_words
+from explain.target import Target, is_rating_name, no_rating_error
 from explain.windows import Window, WindowedText, window_positions
 from explain.words import Alignment, align
 
-__all__ = ["Classifier", "Encoding", "Inference", "Trace", "TruncationWarning", "plan_batches"]
+__all__ = [
+    "Classifier",
+    "Encoding",
+    "Inference",
+    "Meter",
+    "Trace",
+    "TruncationWarning",
+    "plan_batches",
+    "quiet_truncation",
+]
 
 # Model families whose position ids start after the padding index (max positions minus 2 usable).
 _PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart"}
@@ -49,7 +78,7 @@ class Encoding:
     def id_to_token(self, row: int = 0) -> dict[int, str]:
         """The token id -> token mapping of one text, in order of first appearance."""
         ids = self.input_ids[row][self.attention_mask[row].bool()].tolist()
-        return dict(zip(ids, self.tokens[row]))
+        return dict(zip(ids, self.tokens[row], strict=True))
 
 
 @dataclass(frozen=True)
@@ -88,6 +117,9 @@ class Trace:
     probabilities: list[float]
     id2label: dict[int, str]
     predictions: dict[str, float] = field(default_factory=dict)  # label -> probability, 3 places
+    label_values: list[float] | None = None  # the number each label stands for (None: no rating)
+    expected_rating: float | None = None  # sum of value x probability
+    rating_unit: str = ""
     # A long text read in windows: each window's trace (stages 1-2 above are the first window's; `logits` are
     # then the log of the aggregated probabilities, whose softmax they are).
     windows: tuple[WindowTrace, ...] = ()
@@ -95,6 +127,24 @@ class Trace:
     @property
     def predicted_label(self) -> str:
         return self.id2label[int(np.argmax(self.probabilities))]
+
+    @property
+    def answer(self) -> str:
+        """One line: "1.6 stars expected (most likely 2 stars, 0.49)", or the predicted label and its probability."""
+        top = int(np.argmax(self.probabilities))
+        likely = f"{self.id2label[top]}, {self.probabilities[top]:.2f}"
+        if self.expected_rating is None:
+            return likely
+        return f"{format_rating(self.expected_rating, self.rating_unit)} expected (most likely {likely})"
+
+
+@dataclass
+class Meter:
+    """Forward passes, rows and seconds counted while a `Classifier.metered()` block runs in one thread."""
+
+    forward_passes: int = 0
+    rows: int = 0
+    seconds: float = 0.0
 
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
@@ -123,6 +173,8 @@ def _looks_like_hub_id(name: str) -> bool:
 class Classifier:
     """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
 
+    untrained_head: tuple[str, ...] = ()  # weights `from_pretrained` had to initialise randomly (allowed by the user)
+
     def __init__(
         self,
         model,
@@ -136,11 +188,14 @@ class Classifier:
         quantize: bool = False,
         compile: bool = False,
         precision: str = "float32",
+        label_values: Sequence[float] | str | None = None,
         long: str = "windows",
         window_stride: int | None = None,
     ):
         """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
 
+        `label_values`: the number each label stands for (default: `config.label_values`, else read
+        from the label names, see `explain.labels`); a model with values has an expected rating.
         `long`: what happens to a text longer than the model's maximum: "windows" (default; read whole in
         overlapping windows, `explain.windows`) or "truncate" (classify its first part only).
         `window_stride`: content tokens between window starts (default half a window).
@@ -150,18 +205,22 @@ class Classifier:
         they apply to `predict_proba` only, never to `forward`/`infer` (gradients and attentions).
         """
         self.model = model.to(device).eval()
-        self.tokenizer = tokenizer
+        self.tokenizers = PerThreadTokenizer(tokenizer)  # thread-safe: one tokenizer per calling thread
         self.name = name
         self.device = torch.device(device)
         config = model.config
         self.labels: list[str] = [config.id2label[i] for i in range(config.num_labels)]
+        self.label_values = resolve_label_values(self.labels, label_values, getattr(config, "label_values", None))
+        self.rating_unit = rating_unit(self.labels)
         self.max_length = self._max_length()
         self.has_token_types = (
             "token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 0
         )
-        self.forward_calls = 0  # model forward passes run by this classifier
+        self.forward_calls = 0  # model forward passes run by this classifier (all threads)
         self.forward_seconds = 0.0  # wall time spent inside them
         self.texts_evaluated = 0
+        self._count_lock = threading.Lock()
+        self._meters = threading.local()  # per thread: the open `metered()` blocks
         options = EngineOptions(
             max_tokens_per_batch=max_tokens_per_batch,
             max_batch_size=max_batch_size,
@@ -175,13 +234,18 @@ class Classifier:
         input_names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.has_token_types else ())
         self.engine = Engine(
             self.model,
-            tokenizer,
+            self.tokenizers,
             self.max_length,
             device=self.device,
             input_names=input_names,
             options=options,
             record=self._record,
         )
+
+    @property
+    def tokenizer(self):
+        """The tokenizer (each thread gets its own copy: fast tokenizers are not thread-safe)."""
+        return self.tokenizers.get()
 
     @property
     def max_tokens_per_batch(self) -> int:
@@ -196,59 +260,56 @@ class Classifier:
     # ---------------------------------------------------------------- loading
     @classmethod
     def from_pretrained(
-        cls, name_or_path: str | Path | None = None, device: str = "cpu", trust_remote_code: bool = False, **kwargs
+        cls,
+        name_or_path: str | Path | None = None,
+        device: str = "cpu",
+        trust_remote_code: bool = False,
+        *,
+        name: str | None = None,
+        allow_untrained_head: bool = False,
+        **kwargs,
     ) -> Classifier:
-        """Load any HF sequence-classification checkpoint; `None` is the embedded default model.
+        """Load any HF sequence-classification checkpoint (a folder or hub id; `name` defaults to it).
+
+        The embedded default model loads with `explain.load_classifier()`, which builds it on first use.
 
         Attention is loaded eagerly (`attn_implementation="eager"`): transformers' default `sdpa`
         returns no attention weights (predictions still run fused attention, see `explain.engine`).
-        Remote code runs only with `trust_remote_code=True`. `kwargs` go to `Classifier(...)`:
-        `max_tokens_per_batch`, `max_batch_size`, `threads`, `quantize`, `compile`, `precision`, `long`,
-        `window_stride`.
+        Remote code runs only with `trust_remote_code=True`. A checkpoint whose weights do not cover the
+        whole model (a base or masked-LM checkpoint: no trained classification head) or whose head has
+        other shapes is refused with `UntrainedHeadError` naming the missing weights; with
+        `allow_untrained_head=True` it loads with a warning, and `untrained_head` lists them.
+        `kwargs` go to `Classifier(...)`: `max_tokens_per_batch`, `max_batch_size`, `threads`,
+        `quantize`, `compile`, `precision`, `label_values`, `long`, `window_stride`.
         """
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         if name_or_path is None:
-            from explain.default_model import default_model_dir
-
-            path, name = default_model_dir(), "default (MiniLM-L6 VADER stars)"
-        else:
-            path = Path(name_or_path).expanduser()
-            name = str(name_or_path)
+            raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
+        path = Path(name_or_path).expanduser()
+        name = name or str(name_or_path)
         if device == "auto":
             device = "cuda" if torch.cuda.is_available() else "cpu"
         local = Path(path).exists()
-        if local:
-            _check_local_folder(Path(path))
-        elif not _looks_like_hub_id(str(name_or_path)):
+        pickle_only = local and _check_local_folder(Path(path))
+        if not local and not _looks_like_hub_id(str(name_or_path)):
             raise ModelNotFoundError(f"model folder {str(path)!r} does not exist")
-        elif not _hub_reachable():
+        if not local and not _hub_reachable():
             raise HubUnreachableError(
                 f"{name!r} is not a local folder and no model hub is reachable from here. Point --model at a "
                 "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
                 "for the embedded default model."
             )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                str(path), attn_implementation="eager", trust_remote_code=trust_remote_code
+        tokenizer, model, loading = _load_checkpoint(str(path), name, local, trust_remote_code)
+        if pickle_only:
+            warnings.warn(
+                f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
+                "Load folders you trust, and prefer converting them to safetensors.",
+                UserWarning,
+                stacklevel=2,
             )
-        except ValueError as exc:
-            if "trust_remote_code" in str(exc):
-                raise UnsafeModelError(
-                    f"{name} needs its own Python code to load; only if you trust its author, pass "
-                    "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
-                ) from exc
-            raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {exc}") from exc
-        except OSError as exc:
-            if local:
-                raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
-            raise HubUnreachableError(
-                f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
-                "from here, or no such model). Point --model at a local folder holding config.json, "
-                "the tokenizer files and model.safetensors."
-            ) from exc
-        return cls(model, tokenizer, name=name, device=device, **kwargs)
+        untrained = _untrained_weights(name, loading, allow_untrained_head)
+        classifier = cls(model, tokenizer, name=name, device=device, **kwargs)
+        classifier.untrained_head = untrained
+        return classifier
 
     def _max_length(self) -> int:
         config = self.model.config
@@ -382,9 +443,25 @@ class Classifier:
 
     def _record(self, seconds: float, rows: int) -> None:
         """Count one forward pass of `rows` texts that took `seconds` (also called by the engine)."""
-        self.forward_seconds += seconds
-        self.forward_calls += 1
-        self.texts_evaluated += rows
+        with self._count_lock:
+            self.forward_seconds += seconds
+            self.forward_calls += 1
+            self.texts_evaluated += rows
+        for meter in getattr(self._meters, "open", ()):
+            meter.forward_passes += 1
+            meter.rows += rows
+            meter.seconds += seconds
+
+    @contextmanager
+    def metered(self) -> Iterator[Meter]:
+        """Count the forward passes this thread runs inside the block (other threads' are not counted)."""
+        meter = Meter()
+        stack = self._meters.__dict__.setdefault("open", [])
+        stack.append(meter)
+        try:
+            yield meter
+        finally:
+            stack.remove(meter)
 
     # ---------------------------------------------------------------- stage 3
     @staticmethod
@@ -392,6 +469,50 @@ class Classifier:
         """Stage 3: softmax over labels -> probabilities (n, n_labels), labels in id order."""
         logits = torch.as_tensor(logits, dtype=torch.float32)
         return torch.softmax(logits, dim=-1).numpy()
+
+    # ---------------------------------------------------------------- the rating
+    @property
+    def has_rating(self) -> bool:
+        """Do the labels have values (so an expected rating)?"""
+        return self.label_values is not None
+
+    def expected_rating(self, texts: Sequence[str]) -> np.ndarray:
+        """Expected rating (n,) of each text: sum over labels of value x probability."""
+        if self.label_values is None:
+            raise no_rating_error(self.labels)
+        return self.predict_proba(texts).astype(np.float64) @ np.asarray(self.label_values)
+
+    def target(
+        self, target: str | int | None = None, contrast: str | int | None = None, text: str | None = None
+    ) -> Target:
+        """The question to explain: the rating by default (when the model has one), else a class.
+
+        `target`: None (the rating, or the predicted class of `text` for a model without a rating, or
+        when a `contrast` is given), "rating", "predicted" (the predicted class of `text`), or a label
+        name / index; `contrast`: a label to compare with.
+        """
+        if isinstance(target, str) and target.strip().lower() == "predicted":
+            target = None
+            if contrast is None and text is not None:
+                return Target.of_label(int(self.predict_proba([text])[0].argmax()))
+        if is_rating_name(target):
+            if contrast is not None:
+                raise UnknownLabelError("a contrast compares two classes; give --target LABEL with --contrast")
+            if self.label_values is None:
+                raise no_rating_error(self.labels)
+            return Target.rating(self.label_values)
+        if target is None and contrast is None and self.label_values is not None:
+            return Target.rating(self.label_values)
+        predicted = None
+        if target is None:
+            if text is None:
+                raise UnknownLabelError("no label given")
+            predicted = int(self.predict_proba([text])[0].argmax())
+        label = self.label_index(target, default=predicted)
+        contrast_index = None if contrast is None else self.label_index(contrast)
+        if contrast_index == label:
+            raise UnknownLabelError(f"the contrast label must differ from the target ({self.labels[label]!r})")
+        return Target.of_label(label, contrast_index)
 
     # ---------------------------------------------------------------- batched prediction
     def predict_proba(self, texts: Iterable[str]) -> np.ndarray:
@@ -413,6 +534,7 @@ class Classifier:
         window's place and weight; its own probabilities are the windows' weighted mean (`explain.windows`).
         """
         (text,) = _as_text_list([text])
+        check_text(text)
         windowed = self.windows(text)
         if windowed is not None:
             return self._windowed_trace(text, windowed)
@@ -442,6 +564,9 @@ class Classifier:
             probabilities=probs.tolist(),
             id2label=dict(enumerate(self.labels)),
             predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
+            label_values=None if self.label_values is None else list(self.label_values),
+            expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
+            rating_unit=self.rating_unit,
         )
 
     def _windowed_trace(self, text: str, windowed: WindowedText) -> Trace:
@@ -468,6 +593,7 @@ class Classifier:
             logits=np.log(np.maximum(probs, 1e-30)).tolist(),
             probabilities=probs.tolist(),
             predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
+            expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
             windows=tuple(parts),
         )
 
@@ -490,7 +616,7 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"text {i} is {type(t).__name__}, not str")
-        if not allow_empty and not t.strip():
+        if not allow_empty and not has_words(t):
             raise EmptyTextError(
                 "the text is empty; give a review with at least one word"
                 if len(texts) == 1
@@ -499,19 +625,85 @@ def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list
     return texts
 
 
-def _check_local_folder(path: Path) -> None:
+def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool):
+    """(tokenizer, model, transformers' loading info) of a checkpoint; every failure a one-line user error."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            str(path), attn_implementation="eager", trust_remote_code=trust_remote_code, output_loading_info=True
+        )
+    except pickle.UnpicklingError as exc:
+        raise UnsafeModelError(
+            f"{name}'s pickle weights (pytorch_model.bin) hold code or objects that torch refuses to load "
+            f"({_pickle_reason(str(exc))}); use a model saved as model.safetensors"
+        ) from exc
+    except RuntimeError as exc:
+        if "mismatch" not in str(exc):
+            raise
+        raise UntrainedHeadError(
+            f"{name}'s weights do not fit its config (size mismatch, e.g. a head for another number of "
+            "labels); fix config.json's num_labels/id2label or retrain the head with `explain train`"
+        ) from exc
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise UnsafeModelError(
+                f"{name} needs its own Python code to load; only if you trust its author, pass "
+                "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
+            ) from exc
+        first = str(exc).strip().split(". ")[0].splitlines()[0][:200]  # not the ~300 supported class names
+        raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {first}") from exc
+    except OSError as exc:
+        if local:
+            raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
+        raise HubUnreachableError(
+            f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
+            "from here, or no such model). Point --model at a local folder holding config.json, "
+            "the tokenizer files and model.safetensors."
+        ) from exc
+    return tokenizer, model, loading
+
+
+def _untrained_weights(name: str, loading: dict, allow: bool) -> tuple[str, ...]:
+    """Weights the checkpoint did not provide (randomly initialised): refused unless `allow`, then a warning."""
+    untrained = sorted(loading.get("missing_keys") or []) + sorted(loading.get("mismatched_keys") or [])
+    if untrained and not allow:
+        raise UntrainedHeadError(
+            f"{name} has no trained weights for {_some(untrained)}, so its predictions would be random "
+            "(a base or masked-LM checkpoint, not a classifier): fine-tune it with `explain train`, or pass "
+            "--allow-untrained-head (allow_untrained_head=True) to load it anyway"
+        )
+    if untrained:
+        warnings.warn(
+            f"{name} has an untrained classification head ({_some(untrained)} randomly initialised); "
+            "its predictions and explanations are meaningless",
+            UserWarning,
+            stacklevel=3,
+        )
+    return tuple(untrained)
+
+
+def _pickle_reason(message: str) -> str:
+    """The line of torch's long weights-only refusal that names what was blocked."""
+    lines = [x.strip() for x in message.splitlines() if x.strip()]
+    return next((x for x in lines if "GLOBAL" in x or "global" in x), lines[0] if lines else "refused")[:200]
+
+
+def _some(names: Sequence[str], n: int = 4) -> str:
+    """The first `n` names and how many more, e.g. "classifier.weight, classifier.bias and 2 more"."""
+    shown = ", ".join(names[:n])
+    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+def _check_local_folder(path: Path) -> bool:
+    """Refuse what is not a model folder; True when its weights are pickle only (warned about once loaded)."""
     if path.is_file():
         raise ModelNotFoundError(f"{path} is a file; pass the folder that holds config.json")
     if not (path / "config.json").exists():
         raise ModelNotFoundError(f"{path} has no config.json; it is not a Hugging Face model folder")
     has_safe = any(path.glob("*.safetensors"))
     has_pickle = any(path.glob("pytorch_model*.bin"))
-    if not has_safe and has_pickle:
-        warnings.warn(
-            f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
-            "Load folders you trust, and prefer converting them to safetensors.",
-            UserWarning,
-            stacklevel=3,
-        )
-    elif not has_safe:
+    if not has_safe and not has_pickle:
         raise ModelNotFoundError(f"{path} holds no model weights (model.safetensors)")
+    return not has_safe

@@ -10,16 +10,18 @@ from __future__ import annotations
 import csv
 import html
 import io
+import math
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from explain.errors import DataError, DataUnavailableError
+from explain.errors import DataError, DataUnavailableError, InputWarning
 from explain.paths import cache_dir
 
 VADER_SDIST = "vaderSentiment==3.3.2"
@@ -147,10 +149,34 @@ class Review:
 
     text: str
     stars: int | None = None
+    label: str | None = None  # the raw value of `label_col`, when asked for
 
 
-def read_reviews_csv(path: str | Path, text_col: str, stars_col: str | None = None) -> list[Review]:
-    """Read reviews from a CSV with a header row; clear errors for a missing file or column."""
+def read_text_lines(path: str | Path) -> list[str]:
+    """Non-blank lines of a UTF-8 text file, stripped; a clear error for a missing or non-UTF-8 file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"no such file: {path}")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"{path}:{line} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from exc
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def read_reviews_csv(
+    path: str | Path, text_col: str, stars_col: str | None = None, label_col: str | None = None
+) -> list[Review]:
+    """Read reviews from a CSV with a header row; clear errors for a missing file, column or repeated column.
+    `label_col` is kept as raw text (`Review.label`; rows with an empty label are errors).
+
+    Rows with blank text are skipped and rows whose stars are not a finite number keep no stars; both
+    are counted in an `InputWarning` (the CLI prints it on one line, the dashboard shows it).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"no such CSV file: {path}")
@@ -158,31 +184,117 @@ def read_reviews_csv(path: str | Path, text_col: str, stars_col: str | None = No
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             columns = reader.fieldnames or []
-            wanted = [c for c in (text_col, stars_col) if c]
-            missing = [c for c in wanted if c not in columns]
-            if missing:
-                raise DataError(
-                    f"{path}: no column {', '.join(map(repr, missing))}; "
-                    f"the file has {', '.join(map(repr, columns)) or 'no header'}"
-                )
+            _check_columns(path, columns, [c for c in (text_col, stars_col, label_col) if c])
             rows = list(reader)
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text: {exc.reason}") from exc
     except csv.Error as exc:
         raise DataError(f"{path} is not a readable CSV file: {exc}") from exc
-    reviews = []
+    reviews, blank, no_stars = [], [], []
     for lineno, row in enumerate(rows, start=2):
         text = (row.get(text_col) or "").strip()
         if not text:
+            blank.append(lineno)
             continue
         stars = None
         if stars_col:
             raw = (row.get(stars_col) or "").strip()
             try:
-                stars = int(round(float(raw)))
+                value = float(raw)
             except ValueError as exc:
                 raise DataError(f"{path}:{lineno}: stars value {raw!r} is not a number") from exc
-        reviews.append(Review(text=text, stars=stars))
+            if math.isfinite(value):
+                stars = int(round(value))
+            else:
+                no_stars.append(f"{lineno} ({raw})")
+        label = None
+        if label_col:
+            label = (row.get(label_col) or "").strip()
+            if not label:
+                raise DataError(f"{path}:{lineno}: column {label_col!r} is empty")
+        reviews.append(Review(text=text, stars=stars, label=label))
     if not reviews:
         raise DataError(f"{path}: column {text_col!r} has no non-empty text")
+    _warn_rows(path, blank, "had blank text and were skipped")
+    _warn_rows(path, no_stars, "have stars that are not a finite number; they are kept without stars")
     return reviews
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One data row of a review table: every cell as read, its review (None when it has no text) and what
+    was wrong with it, if anything."""
+
+    row: int  # data row number (1: the first row under the header)
+    cells: dict[str, str]
+    review: Review | None
+    problem: str | None = None
+
+
+def csv_header(data: bytes) -> list[str]:
+    """The column names of an uploaded CSV; a DataError says what is wrong with the file."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 CSV") from exc
+    try:
+        header = next(csv.reader(io.StringIO(text)), None)
+    except csv.Error as exc:
+        raise DataError(f"the file is not a readable CSV file: {exc}") from exc
+    columns = [c.strip() for c in header or [] if c.strip()]
+    if not columns:
+        raise DataError("the file has no header row; its first line must name the columns, e.g. text,stars")
+    if len(set(columns)) != len(columns):
+        raise DataError(f"the header names a column twice: {', '.join(columns)}")
+    return columns
+
+
+def read_review_rows(data: bytes, text_col: str, stars_col: str | None = None) -> tuple[list[str], list[ReviewRow]]:
+    """(columns, rows) of an uploaded CSV, keeping every column; a bad row is reported, not fatal.
+
+    A row without text gets no review; a stars value that is not a number is dropped from that row
+    (it is explained without given stars). The problem says which, with the line number.
+    """
+    columns = csv_header(data)
+    missing = [c for c in (text_col, stars_col) if c and c not in columns]
+    if missing:
+        raise DataError(f"no column {', '.join(map(repr, missing))}; the file has {', '.join(map(repr, columns))}")
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        raw_rows = [{(k or "").strip(): v for k, v in row.items()} for row in reader]
+    except csv.Error as exc:
+        raise DataError(f"the file is not a readable CSV file: {exc}") from exc
+    rows = []
+    for row, raw in enumerate(raw_rows, start=1):
+        cells = {c: raw.get(c) or "" for c in columns}
+        review_text = cells[text_col].strip()
+        if not review_text:
+            rows.append(ReviewRow(row, cells, None, f"row {row}: no text in {text_col!r}; skipped"))
+            continue
+        stars, problem = None, None
+        if stars_col and cells[stars_col].strip():
+            value = cells[stars_col].strip()
+            try:
+                stars = int(round(float(value)))
+            except ValueError:
+                problem = f"row {row}: stars value {value!r} is not a number; explained without given stars"
+        rows.append(ReviewRow(row, cells, Review(review_text, stars), problem))
+    if not any(r.review for r in rows):
+        raise DataError(f"column {text_col!r} has no non-empty text")
+    return columns, rows
+
+
+def _check_columns(path: Path, columns: Sequence[str], wanted: Sequence[str]) -> None:
+    repeated = sorted({c for c in columns if columns.count(c) > 1 and c in wanted})
+    if repeated:
+        raise DataError(f"{path}: the header names column {', '.join(map(repr, repeated))} more than once; rename one")
+    missing = [c for c in wanted if c not in columns]
+    if missing:
+        found = ", ".join(map(repr, columns)) or "no header"
+        raise DataError(f"{path}: no column {', '.join(map(repr, missing))}; the file has {found}")
+
+
+def _warn_rows(path: Path, lines: Sequence[object], what: str) -> None:
+    if lines:
+        shown = ", ".join(map(str, lines[:5])) + (", ..." if len(lines) > 5 else "")
+        warnings.warn(f"{path}: {len(lines)} row(s) {what} (line {shown})", InputWarning, stacklevel=3)

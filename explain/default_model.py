@@ -9,6 +9,7 @@ folder (`$REVIEW_EXPLAINER_CACHE/models/...`) and reused.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import defaultdict
@@ -23,6 +24,7 @@ MODEL_ENV = "REVIEW_EXPLAINER_DEFAULT_MODEL"
 TRAIN_CORPORA = ("amazon", "tweets")
 TEST_FRACTION = 0.2
 SPLIT_SEED = 7
+logger = logging.getLogger(__name__)
 SEED_SENTENCES = ("I really loved that movie", "I hate very cold, and cloudy winter days")
 
 
@@ -66,7 +68,7 @@ def default_split():
     from explain.training import Example, grouped_split
 
     sentences = vader_sentences(TRAIN_CORPORA)
-    examples = [Example(s.text, s.stars, s.group) for s in sentences]
+    examples = [Example(s.text, s.stars - 1, s.group) for s in sentences]
     return grouped_split(examples, TEST_FRACTION, SPLIT_SEED)
 
 
@@ -99,17 +101,15 @@ def heldout_reviews() -> list[HeldOutReview]:
 def build_default_model(out_dir: Path, progress: bool = True) -> dict:
     """Fine-tune the default model into `out_dir` and write metrics.json beside the weights."""
     from explain.classifier import Classifier
-    from explain.training import TrainingConfig, evaluate_stars, fine_tune
+    from explain.training import LEGACY_DEFAULT_CONFIG, evaluate_stars, fine_tune
 
-    if progress:
-        print(
-            "Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
-            "sentences; a few minutes on 2 CPU cores)...",
-            flush=True,
-        )
+    logger.info(
+        "Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
+        "sentences; a few minutes on 2 CPU cores)..."
+    )
     started = time.perf_counter()
     train, test = default_split()
-    config = TrainingConfig()
+    config = LEGACY_DEFAULT_CONFIG
 
     def evaluate(folder: Path) -> dict:
         clf = Classifier.from_pretrained(folder)
@@ -128,17 +128,20 @@ def build_default_model(out_dir: Path, progress: bool = True) -> dict:
             probs = clf.predict_proba([ex.text for ex in part])
             metrics[f"heldout_{corpus}"] = evaluate_stars((probs.argmax(1) + 1).tolist(), [ex.stars for ex in part])
         seeds = clf.predict_proba(list(SEED_SENTENCES))
-        metrics["seed_sentences"] = {s: dict(zip(clf.labels, map(float, p))) for s, p in zip(SEED_SENTENCES, seeds)}
+        metrics["seed_sentences"] = {
+            s: dict(zip(clf.labels, map(float, p), strict=True)) for s, p in zip(SEED_SENTENCES, seeds, strict=True)
+        }
         metrics["build_seconds"] = round(time.perf_counter() - started, 1)
         return metrics
 
-    fine_tune(base_model_dir(), train, out_dir, config, progress=progress, on_saved=evaluate)
+    fine_tune(base_model_dir(), train, out_dir, config, progress=progress, on_saved=evaluate, owned=True)
     metrics = json.loads((out_dir / "metrics.json").read_text())
-    if progress:
-        h = metrics["heldout_amazon"]
-        print(
-            f"Default model ready in {out_dir} ({metrics['build_seconds']} s): held-out Amazon accuracy "
-            f"{h['accuracy']:.3f}, MAE {h['mae_stars']:.3f} stars",
-            flush=True,
-        )
+    h = metrics["heldout_amazon"]
+    logger.info(
+        "Default model ready in %s (%s s): held-out Amazon accuracy %.3f, MAE %.3f stars",
+        out_dir,
+        metrics["build_seconds"],
+        h["accuracy"],
+        h["mae_stars"],
+    )
     return metrics

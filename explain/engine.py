@@ -33,9 +33,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from itertools import chain
@@ -52,6 +53,14 @@ PRECISIONS = ("float32", "bfloat16")
 
 class TruncationWarning(UserWarning):
     """A text was longer than the model's maximum length and was cut."""
+
+
+@contextmanager
+def quiet_truncation() -> Iterator[None]:
+    """Silence `TruncationWarning` inside the block (for callers that record truncation themselves)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        yield
 
 
 @dataclass(frozen=True)
@@ -158,6 +167,30 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=False)
 
 
+class PerThreadTokenizer:
+    """A tokenizer for each thread that uses it.
+
+    A fast tokenizer keeps its padding and truncation settings in state that every call resets before
+    encoding (outside the GIL), so two threads sharing one tokenizer can encode with each other's settings
+    and get wrong ids, hence wrong probabilities. The thread that made this object uses the tokenizer it
+    was given; every other thread gets its own copy, made on its first call and dropped with the thread.
+    """
+
+    def __init__(self, tokenizer):
+        self.original = tokenizer
+        self._owner = threading.get_ident()
+        self._local = threading.local()
+
+    def get(self):
+        """The tokenizer of the calling thread."""
+        if threading.get_ident() == self._owner:
+            return self.original
+        tokenizer = getattr(self._local, "tokenizer", None)
+        if tokenizer is None:
+            tokenizer = self._local.tokenizer = copy.deepcopy(self.original)
+        return tokenizer
+
+
 class Engine:
     """Batched, deduplicated, length-bucketed evaluation of a sequence classifier's probabilities."""
 
@@ -172,9 +205,13 @@ class Engine:
         options: EngineOptions | None = None,
         record: Callable[[float, int], None] | None = None,
     ):
-        """`record(seconds, rows)` is called after every forward pass (the classifier counts them)."""
+        """`record(seconds, rows)` is called after every forward pass (the classifier counts them).
+
+        `tokenizer` may be a `PerThreadTokenizer` (shared with the classifier) or a plain tokenizer.
+        """
         self.model = model
-        self.tokenizer = tokenizer
+        self.tokenizers = tokenizer if isinstance(tokenizer, PerThreadTokenizer) else PerThreadTokenizer(tokenizer)
+        tokenizer = self.tokenizers.original
         self.max_length = max_length
         self.device = torch.device(device)
         self.input_names = tuple(input_names)
@@ -184,7 +221,13 @@ class Engine:
         self.pad_type_id = getattr(tokenizer, "pad_token_type_id", 0) or 0
         self._check_device()
         self._views: dict[str, tuple[tuple[int, ...], torch.nn.Module]] = {}  # name -> (params key, view)
+        self._views_lock = threading.RLock()  # one thread builds a view; the others wait for it
         self._layout: tuple | None = None  # special tokens around one text (`special_layout`)
+
+    @property
+    def tokenizer(self):
+        """The calling thread's tokenizer (see `PerThreadTokenizer`)."""
+        return self.tokenizers.get()
 
     def _check_device(self) -> None:
         if self.options.quantize and self.device.type != "cpu":
@@ -225,10 +268,11 @@ class Engine:
     def _cached(self, name: str, build: Callable[[], torch.nn.Module]) -> torch.nn.Module:
         """The view `name`, built on first use and again when the model's Parameters are replaced (not edited)."""
         key = tuple(id(p) for p in self.model.parameters())
-        cached = self._views.get(name)
-        if cached is None or cached[0] != key:
-            cached = self._views[name] = (key, build())
-        return cached[1]
+        with self._views_lock:
+            cached = self._views.get(name)
+            if cached is None or cached[0] != key:
+                cached = self._views[name] = (key, build())
+            return cached[1]
 
     def _build_exact(self) -> torch.nn.Module:
         view = shared_view(self.model).eval()

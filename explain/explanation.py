@@ -3,7 +3,10 @@
 It validates itself on construction (inconsistent tokens/scores raise `ValueError` saying which),
 is immutable, and round-trips through JSON with `to_dict`/`from_dict`.
 
-Scores answer "why `target`" (or "why `target` rather than `contrast`"). Per-token scores are the
+Scores answer one question (`explains`): "rating" — what moved the expected rating (scores in the
+rating's unit, e.g. stars, for methods that measure it); "label" — why `target` (or why `target` rather
+than `contrast`); "none" — class-agnostic methods (attention, rollout) that only say where the model
+looked, with no direction, and carry no question. Per-token scores are the
 method's own; per-word scores aggregate them with `aggregation` ("sum" for additive methods, so
 word scores still add up to the prediction). Word-level methods (LIME, occlusion) spread a word's
 score evenly over its tokens, which keeps sums intact.
@@ -18,9 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from explain.sentences import Sentence, sentence_spans, span_totals
+from explain.target import Target
 from explain.words import Alignment
 
 AGGREGATIONS = ("sum", "mean", "absmax")
+EXPLAINS = ("label", "rating", "none")
 
 
 def aggregate(token_scores: np.ndarray, token_to_word: tuple[int, ...], n_words: int, how: str) -> np.ndarray:
@@ -68,7 +74,7 @@ class Explanation:
     model: str
     method: str
     labels: tuple[str, ...]
-    target: int
+    target: int | None  # the explained label (None for the rating and for class-agnostic methods)
     probabilities: np.ndarray  # (n_labels,) exactly Classifier.predict_proba([text])[0]
     alignment: Alignment
     token_scores: np.ndarray  # (n_tokens,) for target (minus contrast)
@@ -78,23 +84,55 @@ class Explanation:
     label_token_scores: np.ndarray | None = None  # (n_tokens, n_labels) when the method gives every label
     params: Mapping[str, Any] = field(default_factory=dict)
     diagnostics: Mapping[str, Any] = field(default_factory=dict)
+    explains: str = "label"  # "label", "rating" or "none" (class-agnostic: where the model looked)
+    label_values: tuple[float, ...] | None = None  # the model's label values, when it has a rating
+    unit: str = ""  # what a score is measured in: "stars", "probability", "logit", or "" (no unit)
 
     def __post_init__(self) -> None:
-        a, n_labels = self.alignment, len(self.labels)
         object.__setattr__(self, "probabilities", np.array(self.probabilities, dtype=np.float64))
         object.__setattr__(self, "token_scores", np.array(self.token_scores, dtype=np.float64))
         object.__setattr__(self, "word_scores", np.array(self.word_scores, dtype=np.float64))
         object.__setattr__(self, "params", dict(self.params))  # copies: no aliasing of the caller's objects
         object.__setattr__(self, "diagnostics", dict(self.diagnostics))
-        problems = []
+        if self.label_values is not None:
+            object.__setattr__(self, "label_values", tuple(float(v) for v in self.label_values))
+        if self.label_token_scores is not None:
+            object.__setattr__(self, "label_token_scores", np.array(self.label_token_scores, dtype=np.float64))
+        problems = self._question_problems() + self._shape_problems()
+        if problems:
+            raise ValueError("inconsistent Explanation: " + "; ".join(problems))
+        for arr in (self.probabilities, self.token_scores, self.word_scores, self.label_token_scores):
+            if arr is not None:
+                arr.flags.writeable = False
+
+    def _question_problems(self) -> list[str]:
+        """What is wrong with the question (explains, target, contrast, label values)."""
+        n_labels, problems = len(self.labels), []
+        if self.explains not in EXPLAINS:
+            problems.append(f"explains {self.explains!r} is not one of {EXPLAINS}")
+        elif self.explains == "label" and self.target is None:
+            problems.append("a label explanation needs a target label")
+        elif self.explains != "label" and (self.target is not None or self.contrast is not None):
+            problems.append(f"a {self.explains!r} explanation has no target or contrast label")
+        if self.explains == "rating" and self.label_values is None:
+            problems.append("a rating explanation needs the label values")
+        if self.label_values is not None and len(self.label_values) != n_labels:
+            problems.append(f"{len(self.label_values)} label values for {n_labels} labels")
+        if self.target is not None and not 0 <= self.target < n_labels:
+            problems.append(f"target {self.target} is not a label index 0..{n_labels - 1}")
+        if self.contrast is not None and not (0 <= self.contrast < n_labels and self.contrast != self.target):
+            problems.append(f"contrast {self.contrast} must be a label index other than the target")
+        if self.aggregation not in AGGREGATIONS:
+            problems.append(f"aggregation {self.aggregation!r} is not one of {AGGREGATIONS}")
+        return problems
+
+    def _shape_problems(self) -> list[str]:
+        """What is inconsistent between the alignment, the probabilities and the scores."""
+        a, n_labels, problems = self.alignment, len(self.labels), []
         if self.probabilities.shape != (n_labels,):
             problems.append(
                 f"probabilities has shape {self.probabilities.shape}, expected ({n_labels},) for {n_labels} labels"
             )
-        if not 0 <= self.target < n_labels:
-            problems.append(f"target {self.target} is not a label index 0..{n_labels - 1}")
-        if self.contrast is not None and not (0 <= self.contrast < n_labels and self.contrast != self.target):
-            problems.append(f"contrast {self.contrast} must be a label index other than the target")
         n_tok, n_words = len(a.tokens), len(a.words)
         if not (len(a.token_offsets) == len(a.special) == len(a.token_to_word) == n_tok):
             problems.append("alignment: tokens, offsets, special flags and token_to_word differ in length")
@@ -108,20 +146,12 @@ class Explanation:
             problems.append(
                 f"word_scores has shape {self.word_scores.shape}, expected ({n_words},) for {n_words} words"
             )
-        if self.label_token_scores is not None:
-            lts = np.array(self.label_token_scores, dtype=np.float64)
-            object.__setattr__(self, "label_token_scores", lts)
-            if lts.shape != (n_tok, n_labels):
-                problems.append(f"label_token_scores has shape {lts.shape}, expected ({n_tok}, {n_labels})")
-        if self.aggregation not in AGGREGATIONS:
-            problems.append(f"aggregation {self.aggregation!r} is not one of {AGGREGATIONS}")
+        lts = self.label_token_scores
+        if lts is not None and lts.shape != (n_tok, n_labels):
+            problems.append(f"label_token_scores has shape {lts.shape}, expected ({n_tok}, {n_labels})")
         if not np.all(np.isfinite(self.token_scores)) or not np.all(np.isfinite(self.word_scores)):
             problems.append("scores contain NaN or infinity")
-        if problems:
-            raise ValueError("inconsistent Explanation: " + "; ".join(problems))
-        for arr in (self.probabilities, self.token_scores, self.word_scores, self.label_token_scores):
-            if arr is not None:
-                arr.flags.writeable = False
+        return problems
 
     # ------------------------------------------------------------------ views
     @property
@@ -133,8 +163,8 @@ class Explanation:
         return self.alignment.words
 
     @property
-    def target_label(self) -> str:
-        return self.labels[self.target]
+    def target_label(self) -> str | None:
+        return None if self.target is None else self.labels[self.target]
 
     @property
     def contrast_label(self) -> str | None:
@@ -145,11 +175,44 @@ class Explanation:
         return int(np.argmax(self.probabilities))
 
     @property
+    def class_specific(self) -> bool:
+        """Do the scores have a direction (toward or away from something)?"""
+        return self.explains != "none"
+
+    @property
+    def target_spec(self) -> Target | None:
+        """The explained number as a `Target` (None for class-agnostic explanations)."""
+        if self.explains == "rating":
+            return Target.rating(self.label_values)
+        if self.explains == "label":
+            return Target.of_label(self.target, self.contrast)
+        return None
+
+    @property
+    def expected_rating(self) -> float | None:
+        """Sum of value x probability for this text, when the model has a rating."""
+        return None if self.label_values is None else float(self.probabilities @ np.asarray(self.label_values))
+
+    @property
     def question(self) -> str:
         """The question these scores answer, in words."""
+        if self.explains == "none":
+            return "where the model looked (no direction)"
+        if self.explains == "rating":
+            return "what moved the rating"
         if self.contrast is None:
             return f"why {self.target_label}"
         return f"why {self.target_label} rather than {self.contrast_label}"
+
+    @property
+    def sentences(self) -> tuple[Sentence, ...]:
+        """Sentence roll-up: each sentence's character span, text and the sum of its words' scores."""
+        spans = sentence_spans(self.text)
+        totals, _ = span_totals(self.alignment.word_offsets, self.word_scores, spans)
+        return tuple(
+            Sentence(start, end, self.text[start:end], float(total))
+            for (start, end), total in zip(spans, totals, strict=True)
+        )
 
     def top_words(self, k: int = 10, positive: bool | None = None) -> list[tuple[str, float]]:
         """The k words with the largest |score| (or largest / smallest score when `positive` is set)."""
@@ -160,12 +223,28 @@ class Explanation:
 
     def for_label(self, target: int, contrast: int | None = None) -> Explanation:
         """The same explanation for another target (and contrast), for methods that scored every label."""
+        return self.for_target(Target.of_label(target, contrast))
+
+    def for_target(self, target: Target) -> Explanation:
+        """The same explanation for another question (a label, a contrast or the rating), for methods that
+        scored every label: their per-label scores are combined with `target.weights`."""
         if self.label_token_scores is None:
-            raise ValueError(f"{self.method} scored only {self.target_label!r}; explain again with that target")
-        lts = self.label_token_scores
-        tok = lts[:, target] - (lts[:, contrast] if contrast is not None else 0.0)
+            raise ValueError(f"{self.method} scored only {self.question!r}; explain again with that target")
+        tok = self.label_token_scores @ target.weights(len(self.labels))
         words = aggregate(tok, self.alignment.token_to_word, len(self.words), self.aggregation)
-        return replace(self, target=target, contrast=contrast, token_scores=tok, word_scores=words)
+        if target.is_rating:
+            return replace(
+                self,
+                target=None,
+                contrast=None,
+                explains="rating",
+                label_values=target.values,
+                token_scores=tok,
+                word_scores=words,
+            )
+        return replace(
+            self, target=target.label, contrast=target.contrast, explains="label", token_scores=tok, word_scores=words
+        )
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -179,6 +258,9 @@ class Explanation:
             "target": self.target,
             "target_label": self.target_label,
             "contrast": self.contrast,
+            "explains": self.explains,
+            "label_values": None if self.label_values is None else list(self.label_values),
+            "unit": self.unit,
             "probabilities": self.probabilities.tolist(),
             "tokens": list(a.tokens),
             "token_offsets": [list(o) for o in a.token_offsets],
@@ -210,8 +292,11 @@ class Explanation:
             model=data["model"],
             method=data["method"],
             labels=tuple(data["labels"]),
-            target=int(data["target"]),
+            target=None if data.get("target") is None else int(data["target"]),
             contrast=data.get("contrast"),
+            explains=data.get("explains", "label"),
+            label_values=data.get("label_values"),
+            unit=data.get("unit", ""),
             probabilities=np.asarray(data["probabilities"]),
             alignment=alignment,
             token_scores=np.asarray(data["token_scores"]),
@@ -221,12 +306,6 @@ class Explanation:
             params=data.get("params", {}),
             diagnostics=data.get("diagnostics", {}),
         )
-
-    def to_html(self, **options: Any) -> str:
-        """A self-contained coloured-token snippet (delegates to `explain.render.html`)."""
-        from explain.render.html import explanation_html  # rendering lives in render/, not here
-
-        return explanation_html(self, **options)
 
     def __repr__(self) -> str:
         top = ", ".join(f"{w}={s:+.3f}" for w, s in self.top_words(3))

@@ -1,19 +1,28 @@
 """Size limits applied at every entry (CLI, Python API, dashboard, batch rows), read from one place.
 
 Each limit has a default and an environment variable; a bad value in the environment is a user error
-(one line), never a traceback. `check_text` is the one test of a text's size.
+(one line), never a traceback. `check_text` is the one test of a text at an entry: not too long,
+and not empty (whitespace, zero-width characters, NULs or other controls give a model no words).
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from dataclasses import dataclass
 
-from explain.errors import UserError
+from explain.errors import EmptyTextError, InputTooLargeError, InvalidValueError
 
-
-class InputTooLargeError(UserError, ValueError):
-    """A text, file or upload is larger than the configured limit."""
+__all__ = [
+    "MAX_ROWS",
+    "MAX_TEXT_CHARS",
+    "MAX_UPLOAD_MB",
+    "InputTooLargeError",
+    "Limit",
+    "check_environment",
+    "check_text",
+    "has_words",
+]
 
 
 @dataclass(frozen=True)
@@ -31,9 +40,11 @@ class Limit:
         try:
             value = int(raw)
         except ValueError:
-            raise UserError(f"{self.env}={raw!r} is not a whole number ({self.what}; default {self.default})") from None
+            raise InvalidValueError(
+                f"{self.env}={raw!r} is not a whole number ({self.what}; default {self.default})"
+            ) from None
         if value < 1:
-            raise UserError(f"{self.env} must be at least 1 (got {value}; {self.what})")
+            raise InvalidValueError(f"{self.env} must be at least 1 (got {value}; {self.what})")
         return value
 
 
@@ -42,14 +53,41 @@ MAX_ROWS = Limit("REVIEW_EXPLAINER_MAX_ROWS", 500, "reviews per dashboard upload
 MAX_UPLOAD_MB = Limit("REVIEW_EXPLAINER_MAX_UPLOAD_MB", 5, "megabytes per dashboard upload")
 
 
+def check_environment() -> None:
+    """Read every limit once, so a bad value in the environment is reported before any work starts."""
+    for limit in (MAX_TEXT_CHARS, MAX_ROWS, MAX_UPLOAD_MB):
+        limit.value()
+
+
+# Unicode categories that put nothing on the page for a model to read: controls, format characters
+# (zero-width space/joiner, bidi marks, BOM), unassigned/private/surrogates, separators, lone combining marks.
+_INVISIBLE = {"Cc", "Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp", "Mn", "Me"}
+
+
+def has_words(text: str) -> bool:
+    """Does `text` hold at least one visible character (not only whitespace, zero-width or control characters)?"""
+    return any(not ch.isspace() and unicodedata.category(ch) not in _INVISIBLE for ch in text)
+
+
 def check_text(text: str, index: int | None = None) -> str:
-    """`text` itself when it is within `MAX_TEXT_CHARS`; otherwise an `InputTooLargeError` saying by how much."""
+    """`text` itself when it has words and is within `MAX_TEXT_CHARS`; otherwise a one-line `UserError`.
+
+    Too long: `InputTooLargeError` saying by how much. No visible character (empty, whitespace,
+    zero-width characters, NULs, controls): `EmptyTextError`.
+    """
+    which = "the review" if index is None else f"review {index + 1}"
+    if not isinstance(text, str):
+        raise InvalidValueError(f"{which} is {type(text).__name__}, not text")
     limit = MAX_TEXT_CHARS.value()
     if len(text) > limit:
-        which = "the review" if index is None else f"review {index + 1}"
         raise InputTooLargeError(
             f"{which} has {len(text):,} characters; the limit is {limit:,} "
             f"(set {MAX_TEXT_CHARS.env} to raise it, or split the text)"
+        )
+    if not has_words(text):
+        raise EmptyTextError(
+            f"{which} has no words (it is empty or only whitespace, zero-width or control characters); "
+            "give a text with at least one word"
         )
     return text
 

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import html as html_lib
 import io
 import json
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup
 
-from explain.classifier import Classifier, Trace, TruncationWarning
+from explain.classifier import Classifier, Trace, quiet_truncation
 from explain.corpus import (
     CorpusSummary,
     MethodSpec,
@@ -41,6 +38,8 @@ from explain.corpus import (
 from explain.data import Review
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.progress import Progress
+from explain.render.templating import POSITIVE_RGB, render_template, tint
 from explain.store import NO_CONTRAST, PREDICTED, ExplanationStore, StoreKey, fingerprint, text_hash
 
 FORMATS = ("html", "json", "csv")
@@ -92,7 +91,7 @@ def build_report(
     params: Mapping[str, Mapping[str, Any]] | None = None,
     attention_views: int = 1,
     top_k: int = 10,
-    progress: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
     """Explain what the store lacks (locally), then gather every review's results into a `Report`.
 
@@ -108,7 +107,7 @@ def build_report(
     results = load_results(store, classifier, texts, [s.name for s in specs], {s.name: s.params for s in specs})
     traces = stored_traces(store, classifier, texts)
     entries = []
-    for i, (review, per_method, trace) in enumerate(zip(reviews, results, traces)):
+    for i, (review, per_method, trace) in enumerate(zip(reviews, results, traces, strict=True)):
         view, note = _attention(classifier, review.text) if i < attention_views else (None, None)
         entries.append(ReviewEntry(i, review, per_method, trace, view, note))
     summary = summarize(reviews, results, classifier.labels, top_k=top_k, min_reviews=min(2, len(reviews)))
@@ -133,8 +132,7 @@ def stored_traces(store: ExplanationStore, classifier: Classifier, texts: Sequen
         key = StoreKey(fp, TRACE_METHOD, "{}", PREDICTED, NO_CONTRAST, text_hash(text))
         payload = store.get_payload(key)
         if payload is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", TruncationWarning)  # the trace itself records truncation
+            with quiet_truncation():  # the trace itself records truncation
                 trace = classifier.trace(text)
             store.put(key, dataclasses.asdict(trace))
         else:
@@ -148,23 +146,13 @@ def stored_traces(store: ExplanationStore, classifier: Classifier, texts: Sequen
 def _attention(classifier: Classifier, text: str) -> tuple[str | None, str | None]:
     """(head view HTML, None) or (None, why there is none)."""
     from explain.render.attention_view import attention_inputs, head_view_height, head_view_html
+    from explain.render.html import iframe_html
 
     try:
         tokens, attentions = attention_inputs(classifier, text)
-        return _iframe(head_view_html(tokens, attentions), head_view_height(len(tokens))), None
+        return iframe_html(head_view_html(tokens, attentions), head_view_height(len(tokens))), None
     except UserError as exc:
         return None, f"no attention view: {exc}"
-
-
-def _iframe(document: str, height: int) -> str:
-    """A document in its own `<iframe srcdoc>`: each view keeps its own scripts and globals, still offline."""
-    srcdoc = html_lib.escape(
-        f"<!doctype html><meta charset='utf-8'><body style='margin:0'>{document}</body>", quote=True
-    )
-    return (
-        f'<iframe class="rx-attention" srcdoc="{srcdoc}" '
-        f'style="width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px"></iframe>'
-    )
 
 
 # ---------------------------------------------------------------------------- JSON
@@ -236,7 +224,7 @@ def report_csv(report: Report) -> str:
         probs = entry.probabilities
         predicted = None if probs is None else int(np.argmax(probs))
         for method, exp in entry.explanations.items():
-            for w, (word, score) in enumerate(zip(exp.words, exp.word_scores)):
+            for w, (word, score) in enumerate(zip(exp.words, exp.word_scores, strict=True)):
                 row = (
                     entry.index,
                     entry.review.text,
@@ -244,7 +232,7 @@ def report_csv(report: Report) -> str:
                     None if predicted is None else report.labels[predicted],
                     None if probs is None else round(float(probs[predicted]), 6),
                     method,
-                    exp.target_label,
+                    exp.target_label or exp.question,
                     w,
                     word,
                     round(float(score), 8),
@@ -254,112 +242,34 @@ def report_csv(report: Report) -> str:
 
 
 # ---------------------------------------------------------------------------- HTML
-_STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;background:#f6f7f9;color:#111}
-main{max-width:1100px;margin:0 auto;padding:16px 24px 48px}
-h1{font-size:24px;margin:12px 0 4px}h2{font-size:20px;margin:28px 0 8px;border-bottom:2px solid #dde}
-h3{font-size:16px;margin:16px 0 6px}h4{font-size:14px;margin:10px 0 4px;color:#333}
-.meta{color:#555;font-size:13px}.card{background:#fff;border:1px solid #dde;border-radius:8px;padding:12px 16px;margin:12px 0}
-table{border-collapse:collapse;font-size:13px;margin:6px 0}td,th{border:1px solid #dde;padding:3px 8px;text-align:right}
-th{background:#f0f1f4}td.l,th.l{text-align:left}.bars{display:grid;grid-template-columns:9ch 1fr 6ch;gap:3px 8px;
-align-items:center;font-size:13px;max-width:560px}.bar{background:#eee;height:14px;border-radius:3px;position:relative}
-.bar>span{position:absolute;left:0;top:0;bottom:0;background:#2166ac;border-radius:3px}.bar.given>span{background:#888}
-.review-text{white-space:pre-wrap;word-wrap:break-word;background:#fafafa;border-left:3px solid #99a;padding:6px 10px}
-.stages{display:grid;grid-template-columns:repeat(3,1fr);gap:8px}.stage{background:#fafbfc;border:1px solid #e4e6ea;
-border-radius:6px;padding:6px 10px;font-size:13px;overflow-wrap:anywhere}.stage b{display:block;margin-bottom:4px}
-.tokens{font-family:ui-monospace,monospace;font-size:12px}.wrong{color:#b2182b;font-weight:bold}
-.note{color:#666;font-size:13px;font-style:italic}.words{display:flex;flex-wrap:wrap;gap:12px}
-details>summary{cursor:pointer;color:#333}nav a{margin-right:10px}
-"""
 
-_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>Explanation report: {{ r.model }}</title><style>{{ style }}</style></head>
-<body><main>
-<h1>Why did these reviews get their stars?</h1>
-<p class="meta">Model <b>{{ r.model }}</b> (fingerprint <code>{{ r.fingerprint[:12] }}</code>) &middot;
-labels {{ r.labels|join(", ") }} &middot; methods {% for s in r.methods %}<b>{{ s.name }}</b>{% if s.params %}
-({% for k, v in s.params.items() %}{{ k }}={{ v }}{% if not loop.last %}, {% endif %}{% endfor %}){% endif %}
-{%- if not loop.last %}, {% endif %}{% endfor %} &middot; {{ r.entries|length }} review(s) &middot; {{ r.created }}<br>
-This run: {{ r.run.computed }} explanation(s) computed, {{ r.run.cached }} from the cache
-{%- if r.failures %}, <span class="wrong">{{ r.failures|length }} failed</span>{% endif %}, {{ "%.1f"|format(r.run.seconds) }} s.
-Scores: <span style="color:#2166ac">blue</span> pushes toward the explained (predicted) label,
-<span style="color:#b2182b">red</span> away from it.</p>
-{% if r.entries|length > 1 %}<nav class="meta"><a href="#corpus">Corpus</a><a href="#reviews">Reviews</a></nav>
-<h2 id="corpus">Corpus</h2>
-<div class="card"><h3>Predicted labels{% if s.given_counts %} and given stars{% endif %}</h3>
-<div class="bars">{% for row in dist %}<span>{{ row.label }}</span><span class="bar"><span style="width:{{ row.pred_pct }}%"></span></span><span>{{ row.pred }}</span>
-{% if s.given_counts %}<span class="meta">given</span><span class="bar given"><span style="width:{{ row.given_pct }}%"></span></span><span class="meta">{{ row.given }}</span>{% endif %}
-{% endfor %}</div>
-{% if s.confusion %}<h3>Confusion matrix</h3><p class="meta">Rows: given stars; columns: predicted.
-{% if s.accuracy is not none %}Accuracy {{ "%.3f"|format(s.accuracy) }}{% endif %}{% if s.mae_stars is not none %},
-mean absolute error {{ "%.3f"|format(s.mae_stars) }} stars{% endif %}{% if s.unmapped_stars %}; {{ s.unmapped_stars }} review(s)
-whose given stars match no label are left out{% endif %}.</p>
-<table><tr><th class="l">given \\ predicted</th>{% for label in r.labels %}<th>{{ label }}</th>{% endfor %}<th>total</th></tr>
-{% for row in confusion %}<tr><th class="l">{{ row.label }}</th>{% for cell in row.cells %}<td style="background:{{ cell.bg }}{% if cell.diag %};font-weight:bold{% endif %}">{{ cell.n }}</td>{% endfor %}<td>{{ row.total }}</td></tr>
-{% endfor %}</table>{% endif %}</div>
-<div class="card"><h3>Words that push reviews toward each label</h3>
-<p class="meta">Summed scores over the corpus (per-label methods count every review for every label; others the
-reviews explained for that label); <i>n</i> = occurrences, <i>r</i> = reviews{% if min_reviews > 1 %}, words in
-at least {{ min_reviews }} reviews{% endif %}.</p>
-{% for method, per_label in s.top_words.items() %}<h4>{{ method }}</h4><div class="words">
-{% for label, words in per_label.items() %}<table><tr><th class="l" colspan="4">{{ label }}</th></tr>
-{% for w in words %}<tr><td class="l">{{ w.word }}</td><td>{{ "%+.3f"|format(w.total) }}</td><td class="meta">n={{ w.count }}</td><td class="meta">r={{ w.reviews }}</td></tr>
-{% else %}<tr><td class="l note" colspan="4">none</td></tr>{% endfor %}</table>
-{% endfor %}</div>{% endfor %}</div>
-<div class="card"><h3>Most confidently wrong</h3>
-{% if s.given_counts is none %}<p class="note">No given stars (use --stars-col) so nothing can be wrong.</p>
-{% elif not s.confidently_wrong %}<p class="note">No review's prediction differs from its given stars.</p>
-{% else %}<table><tr><th>#</th><th class="l">review</th><th>given</th><th>predicted</th><th>confidence</th><th>p(given)</th></tr>
-{% for w in s.confidently_wrong %}<tr><td><a href="#review-{{ w.index }}">{{ w.index + 1 }}</a></td><td class="l">{{ w.text|truncate(140) }}</td>
-<td>{{ r.labels[w.given] }}</td><td class="wrong">{{ r.labels[w.predicted] }}</td><td>{{ "%.3f"|format(w.confidence) }}</td><td>{{ "%.3f"|format(w.given_probability) }}</td></tr>
-{% endfor %}</table><p class="meta">Their explanations are in the review sections below (follow the number).</p>{% endif %}</div>
-{% endif %}
-{% if r.failures %}<div class="card"><h3 class="wrong">Failed explanations</h3><table>
-{% for m, t, e in r.failures[:50] %}<tr><td class="l">{{ m }}</td><td class="l">{{ t|truncate(80) }}</td><td class="l">{{ e }}</td></tr>{% endfor %}
-</table></div>{% endif %}
-<h2 id="reviews">Review{% if r.entries|length > 1 %}s{% endif %}</h2>
-{% for e in entries %}<section class="card" id="review-{{ e.index }}">
-<h3>Review {{ e.index + 1 }}{% if e.predicted %}: predicted {{ e.predicted }}{% endif %}
-{%- if e.given %}, given {{ e.given }}{% if e.wrong %} <span class="wrong">(wrong)</span>{% endif %}{% endif %}</h3>
-<div class="review-text">{{ e.text }}</div>
-{% if e.bar %}<h4>Prediction</h4>{{ e.bar }}{% endif %}
-{% if e.trace %}<h4>Three stages</h4><div class="stages">
-<div class="stage"><b>1 &middot; Preprocessing</b>{{ e.trace.tokens|length }} tokens{% if e.trace.truncated %}
-<span class="wrong">(truncated at {{ e.trace.max_length }})</span>{% endif %}<br>
-<span class="tokens">{% for t, i in e.token_ids %}{{ t }}<sub>{{ i }}</sub> {% endfor %}{% if e.more_tokens %}&hellip; +{{ e.more_tokens }}{% endif %}</span></div>
-<div class="stage"><b>2 &middot; Model inference</b>{{ r.model }} &rarr; logits<br>
-<span class="tokens">{% for label, v in e.logits %}{{ label }}: {{ "%+.3f"|format(v) }}<br>{% endfor %}</span></div>
-<div class="stage"><b>3 &middot; Post-processing</b>softmax &rarr; probabilities<br>
-<span class="tokens">{% for label, p in e.probs %}{{ label }}: {{ "%.3f"|format(p) }}<br>{% endfor %}</span>
-predicted <b>{{ e.predicted }}</b></div></div>{% endif %}
-{% for m in e.methods %}<h4>{{ m.name }}</h4>{{ m.tokens }}{{ m.top }}
-<details><summary class="meta">diagnostics</summary><table>{% for k, v in m.diagnostics %}<tr><td class="l">{{ k }}</td><td class="l">{{ v }}</td></tr>{% endfor %}</table></details>
-{% else %}<p class="note">No explanation could be computed for this review (see failed explanations).</p>{% endfor %}
-{% if e.attention %}<h4>Attention (BertViz head view)</h4>{{ e.attention }}{% elif e.attention_note %}<p class="note">{{ e.attention_note }}</p>{% endif %}
-</section>
-{% endfor %}
-</main></body></html>
-"""
 
-_ENV = Environment(autoescape=True, undefined=StrictUndefined)
 MAX_TRACE_TOKENS = 48  # tokens listed in the preprocessing stage
 
 
 def _heat(n: int, peak: int) -> str:
-    strength = 0.0 if peak <= 0 else n / peak
-    r, g, b = (round(255 + (c - 255) * 0.75 * strength) for c in (33, 102, 172))
+    r, g, b = tint(POSITIVE_RGB, 0.0 if peak <= 0 else 0.75 * n / peak)
     return f"rgb({r},{g},{b})"
 
 
 def report_html(report: Report) -> str:
     """The report as one self-contained HTML page."""
-    from explain.render.html import explanation_html, prediction_bar_html, top_words_html
+    star_to_label = {stars: i for i, stars in enumerate(label_stars(report.labels)) if stars is not None}
+    return render_template(
+        "report.html.j2",
+        r=report,
+        s=report.summary,
+        dist=_distribution(report.summary, report.labels),
+        confusion=_confusion_rows(report.summary, report.labels),
+        entries=[_entry_view(e, report.labels, star_to_label) for e in report.entries],
+        min_reviews=min(2, len(report.entries)),
+    )
 
-    s, labels = report.summary, report.labels
+
+def _distribution(s: CorpusSummary, labels: Sequence[str]) -> list[dict]:
     total_pred = max(sum(s.predicted_counts), 1)
     total_given = max(sum(s.given_counts or ()), 1)
-    dist = [
+    return [
         {
             "label": label,
             "pred": s.predicted_counts[i],
@@ -369,62 +279,84 @@ def report_html(report: Report) -> str:
         }
         for i, label in enumerate(labels)
     ]
-    confusion = []
-    if s.confusion:
-        peak = max(max(row) for row in s.confusion)
-        confusion = [
-            {
-                "label": labels[g],
-                "total": sum(row),
-                "cells": [{"n": n, "bg": _heat(n, peak), "diag": g == p} for p, n in enumerate(row)],
-            }
-            for g, row in enumerate(s.confusion)
-        ]
-    star_to_label = {stars: i for i, stars in enumerate(label_stars(labels)) if stars is not None}
-    entries = []
-    for e in report.entries:
-        probs = e.probabilities
-        predicted = None if probs is None else int(np.argmax(probs))
-        given = None if e.review.stars is None else star_to_label.get(e.review.stars)
-        methods = [
-            {
-                "name": name,
-                "tokens": Markup(explanation_html(x)),
-                "top": Markup(top_words_html(x, k=8)),
-                "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
-            }
-            for name, x in e.explanations.items()
-        ]
-        t = e.trace
-        entries.append(
-            {
-                "index": e.index,
-                "text": e.review.text,
-                "methods": methods,
-                "predicted": None if predicted is None else labels[predicted],
-                "given": None
-                if e.review.stars is None
-                else (labels[given] if given is not None else f"{e.review.stars} stars"),
-                "wrong": given is not None and predicted is not None and given != predicted,
-                "bar": Markup(prediction_bar_html(labels, probs)) if probs is not None else None,
-                "trace": t,
-                "token_ids": list(zip(t.tokens, t.input_ids))[:MAX_TRACE_TOKENS] if t else [],
-                "more_tokens": max(0, len(t.tokens) - MAX_TRACE_TOKENS) if t else 0,
-                "logits": list(zip(labels, t.logits)) if t else [],
-                "probs": list(zip(labels, t.probabilities)) if t else [],
-                "attention": Markup(e.attention_html) if e.attention_html else None,
-                "attention_note": e.attention_note,
-            }
-        )
-    return _ENV.from_string(_TEMPLATE).render(
-        r=report,
-        s=s,
-        style=Markup(_STYLE),
-        dist=dist,
-        confusion=confusion,
-        entries=entries,
-        min_reviews=min(2, len(report.entries)),
-    )
+
+
+def _confusion_rows(s: CorpusSummary, labels: Sequence[str]) -> list[dict]:
+    if not s.confusion:
+        return []
+    peak = max(max(row) for row in s.confusion)
+    return [
+        {
+            "label": labels[g],
+            "total": sum(row),
+            "cells": [{"n": n, "bg": _heat(n, peak), "diag": g == p} for p, n in enumerate(row)],
+        }
+        for g, row in enumerate(s.confusion)
+    ]
+
+
+def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[int, int]) -> dict:
+    """What the template shows of one review: prediction, given stars, the three stages, each method."""
+    from explain.metrics.consensus import consensus
+    from explain.render.html import emphasis_html, explanation_html, prediction_bar_html, top_words_html
+
+    probs, t = e.probabilities, e.trace
+    predicted = None if probs is None else int(np.argmax(probs))
+    given = None if e.review.stars is None else star_to_label.get(e.review.stars)
+    methods = [
+        {
+            "name": name,
+            "tokens": Markup(explanation_html(x)),
+            "top": Markup(top_words_html(x, k=8)),
+            "sentences": _sentence_rows(x),
+            "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
+        }
+        for name, x in e.explanations.items()
+    ]
+    return {
+        "index": e.index,
+        "text": e.review.text,
+        "methods": methods,
+        "answer": _answer(e, labels),
+        "consensus": emphasis_html(consensus(list(e.explanations.values())).sentence)
+        if len(e.explanations) > 1
+        else None,
+        "predicted": None if predicted is None else labels[predicted],
+        "given": None
+        if e.review.stars is None
+        else (labels[given] if given is not None else f"{e.review.stars} stars"),
+        "wrong": given is not None and predicted is not None and given != predicted,
+        "bar": Markup(prediction_bar_html(labels, probs)) if probs is not None else None,
+        "trace": t,
+        "token_ids": list(zip(t.tokens, t.input_ids, strict=True))[:MAX_TRACE_TOKENS] if t else [],
+        "more_tokens": max(0, len(t.tokens) - MAX_TRACE_TOKENS) if t else 0,
+        "logits": list(zip(labels, t.logits, strict=True)) if t else [],
+        "probs": list(zip(labels, t.probabilities, strict=True)) if t else [],
+        "attention": Markup(e.attention_html) if e.attention_html else None,
+        "attention_note": e.attention_note,
+    }
+
+
+def _answer(e: ReviewEntry, labels: Sequence[str]) -> str | None:
+    """ "1.6 stars expected (most likely 2 stars, 0.49)" with a close-call flag, from any explanation's values."""
+    from explain.render.plain import answer_line
+
+    probs = e.probabilities
+    if probs is None:
+        return None
+    values = next((x.label_values for x in e.explanations.values() if x.label_values is not None), None)
+    unit = "stars" if any("star" in label.lower() for label in labels) else ""
+    return answer_line(labels, probs, values, unit)
+
+
+def _sentence_rows(explanation: Explanation, limit: int = 3) -> list[tuple[str, str]]:
+    """The sentences that moved the explained output most: (signed score with unit, sentence)."""
+    from explain.render.plain import score_text
+
+    if not explanation.class_specific or len(explanation.sentences) < 2:
+        return []
+    ranked = sorted((s for s in explanation.sentences if s.score), key=lambda s: -abs(s.score))[:limit]
+    return [(score_text(s.score, explanation.unit), s.text) for s in ranked]
 
 
 def _short(value: Any) -> str:
@@ -440,46 +372,48 @@ def render(report: Report, fmt: str) -> str:
 
 
 # ---------------------------------------------------------------------------- the command
-def report_command(
-    classifier: Classifier,
-    reviews: Sequence[Review],
-    methods: str,
-    output: Path | None,
-    fmt: str | None,
-    cache: Path | None,
-    no_cache: bool,
-    params: Sequence[str] | None,
-    attention_views: int,
-    top_k: int,
-    console,
-) -> Path:
-    """Everything `explain report` does after loading the model and reading the reviews."""
+@dataclass(frozen=True)
+class ReportOptions:
+    """What `explain report` was asked for."""
+
+    methods: str = "occlusion"  # comma-separated
+    output: Path | None = None  # None: report.<format>
+    fmt: str | None = None  # html, json or csv; None: from the output's suffix, else html
+    cache: Path | None = None  # None: the default cache file
+    no_cache: bool = False  # keep nothing: explain everything in memory
+    params: tuple[str, ...] = ()  # METHOD.NAME=VALUE
+    attention_views: int = 1
+    top_k: int = 10
+
+    def resolved_format(self) -> str:
+        suffix = self.output.suffix.lstrip(".").lower() if self.output is not None else ""
+        fmt = (self.fmt or (suffix if suffix in FORMATS else "html")).lower()
+        if fmt not in FORMATS:
+            raise UserError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
+        return fmt
+
+
+def write_report(
+    classifier: Classifier, reviews: Sequence[Review], options: ReportOptions, progress: Progress | None = None
+) -> tuple[Report, Path, str]:
+    """Everything `explain report` does after loading the model and reading the reviews: (report, file, format)."""
     from explain.methods import parse_params
 
-    suffix = output.suffix.lstrip(".").lower() if output is not None else ""
-    fmt = (fmt or (suffix if suffix in FORMATS else "html")).lower()
-    if fmt not in FORMATS:
-        raise UserError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
-    output = output or Path(f"report.{fmt}")
-    with ExplanationStore(":memory:" if no_cache else cache) as store:
+    fmt = options.resolved_format()
+    output = options.output or Path(f"report.{fmt}")
+    names = split_methods(options.methods)
+    with ExplanationStore(":memory:" if options.no_cache else options.cache) as store:
         report = build_report(
             classifier,
             reviews,
-            split_methods(methods),
+            names,
             store,
-            params=parse_params(params, split_methods(methods)),
-            attention_views=attention_views if fmt == "html" else 0,
-            top_k=top_k,
-            progress=True,
+            params=parse_params(list(options.params), names),
+            attention_views=options.attention_views if fmt == "html" else 0,
+            top_k=options.top_k,
+            progress=progress,
         )
         text = render(report, fmt)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text, encoding="utf-8", newline="")
-    run = report.run
-    console.print(
-        f"{fmt.upper()} report on {len(reviews)} review(s) written to {output} "
-        f"({run.computed} explanation(s) computed, {run.cached} cached"
-        + (f", {len(run.failed)} failed" if run.failed else "")
-        + ")"
-    )
-    return output
+    return report, output, fmt

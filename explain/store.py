@@ -10,18 +10,21 @@ tokenizer, so a retrained or different model never reads another model's explana
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from explain.errors import UserError
+from explain.errors import ResourceError, StoreError
 from explain.explanation import Explanation, jsonable
 
 if TYPE_CHECKING:
@@ -29,7 +32,9 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION = 1
 DEFAULT_FILE = "explanations.sqlite"
+SQLITE_HEADER = b"SQLite format 3\x00"
 PREDICTED = -1  # the `target` column's value for "the label the model predicts"
+RATING = -2  # the `target` column's value for "the expected rating"
 NO_CONTRAST = -1
 
 _SCHEMA = """
@@ -45,10 +50,6 @@ CREATE TABLE IF NOT EXISTS explanations (
     PRIMARY KEY (model, method, params, target, contrast, text_hash)
 ) WITHOUT ROWID;
 """
-
-
-class StoreError(UserError):
-    """The cache file cannot be used (not a database, or written by an incompatible version)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ def fingerprint(classifier: Classifier) -> str:
     }
     h.update(canonical_json(config).encode())
     h.update(_tokenizer_identity(classifier.tokenizer).encode())
+    h.update(f"label_values={classifier.label_values}".encode())  # the rating's values change its explanations
     for name, tensor in sorted(classifier.model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
@@ -139,10 +141,27 @@ def make_key(
         model=fingerprint(classifier),
         method=name,
         params=canonical_json(full),
-        target=PREDICTED if target is None else classifier.label_index(target),
+        target=question_code(classifier, name, target, contrast),
         contrast=NO_CONTRAST if contrast is None else classifier.label_index(contrast),
         text_hash=text_hash(text),
     )
+
+
+def question_code(
+    classifier: Classifier, method: str, target: str | int | None = None, contrast: str | int | None = None
+) -> int:
+    """The `target` column of an explanation's key: RATING, PREDICTED or a label index, as `explain()` resolves
+    `target` (None: the rating for a rated model); class-agnostic methods always store PREDICTED."""
+    from explain.methods import get_method
+    from explain.target import is_rating_name
+
+    if not get_method(method).class_specific:  # attention, rollout: the same scores for every question
+        return PREDICTED
+    if is_rating_name(target) or (target is None and contrast is None and classifier.has_rating):
+        return RATING
+    if target is None or (isinstance(target, str) and target.strip().lower() == "predicted"):
+        return PREDICTED
+    return classifier.label_index(target)
 
 
 # ---------------------------------------------------------------------------- the store
@@ -159,10 +178,11 @@ class ExplanationStore:
 
             path = cache_dir() / DEFAULT_FILE
         self.path = str(path) if str(path) == ":memory:" else str(Path(path).expanduser())
+        self.notices: list[str] = []  # what the caller should tell the user (e.g. a damaged cache set aside)
         if self.path != ":memory:":
-            parent = Path(self.path).parent
-            if not parent.is_dir():
-                raise StoreError(f"cannot create the cache {self.path}: folder {parent} does not exist")
+            _check_folder(Path(self.path).parent, self.path)
+            if Path(self.path).exists():
+                self._inspect_existing()  # read-only: nothing is written to a file before it is known to be ours
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
@@ -174,9 +194,90 @@ class ExplanationStore:
             self._db.execute("PRAGMA synchronous = NORMAL")  # WAL + NORMAL: commits survive a killed process
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            raise self._error(exc) from exc
+
+    def _inspect_existing(self) -> None:
+        """Refuse a file that is not ours, set a damaged cache of ours aside; opens the file read-only."""
+        path = Path(self.path)
+        try:
+            with path.open("rb") as fh:
+                header = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
             raise StoreError(
-                f"{self.path} is not a usable explanation cache ({exc}); delete it or point --cache at another file"
+                f"cannot read the cache {self.path}: {exc.strerror}; point --cache at another file"
             ) from exc
+        if not header:
+            return  # an empty file: SQLite makes it a new database
+        if header != SQLITE_HEADER:
+            raise StoreError(
+                f"{self.path} is not a usable explanation cache (not a SQLite file); it was left untouched: "
+                "point --cache at another file"
+            )
+        tables: set[str] | None = None  # None: the schema itself cannot be read
+        try:
+            with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as db:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if tables <= {"explanations"} and version in (0, SCHEMA_VERSION):
+                    check = db.execute("PRAGMA quick_check").fetchone()[0]
+                    if str(check).lower() != "ok":
+                        lines = [x for x in str(check).splitlines() if x.strip() and not x.startswith("***")]
+                        raise sqlite3.DatabaseError(f"integrity check: {(lines or ['failed'])[0].strip()}")
+        except sqlite3.DatabaseError as exc:
+            if tables is not None and tables <= {"explanations"}:  # our schema, damaged pages: start afresh
+                self._set_aside(str(exc))
+                return
+            raise StoreError(
+                f"{self.path} is a damaged SQLite file of unknown origin ({exc}); it was left untouched: "
+                "move it away or point --cache at another file"
+            ) from exc
+        if tables - {"explanations"}:
+            shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+            raise StoreError(
+                f"{self.path} is a SQLite file of another program (tables: {shown}), not an explanation cache; "
+                "it was left untouched: point --cache at another file"
+            )
+        if version not in (0, SCHEMA_VERSION):
+            raise StoreError(
+                f"{self.path} was written by another version of review-explainer "
+                f"(schema {version}, this one reads {SCHEMA_VERSION}); point --cache at another file"
+            )
+        if not os.access(path, os.W_OK):
+            raise StoreError(
+                f"the cache {self.path} is read-only; make it writable (chmod u+w) or point --cache at another file"
+            )
+
+    def _set_aside(self, reason: str) -> None:
+        """Rename a damaged cache of ours (and its WAL files) out of the way, and note where it went."""
+        aside = f"{self.path}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        try:
+            for suffix in ("-wal", "-shm", ""):
+                if Path(self.path + suffix).exists():
+                    os.replace(self.path + suffix, aside + suffix)
+        except OSError as exc:
+            raise StoreError(
+                f"the cache {self.path} is damaged ({reason}) and could not be moved aside ({exc.strerror}); "
+                "point --cache at another file"
+            ) from exc
+        notice = f"the cache {self.path} was damaged ({reason}); it was moved to {aside} and a new one started"
+        self.notices.append(notice)
+        warnings.warn(notice, UserWarning, stacklevel=3)  # the CLI prints it on one line
+
+    def _error(self, exc: sqlite3.DatabaseError) -> StoreError | ResourceError:
+        """The one-line user error for a SQLite failure on this cache."""
+        message = str(exc)
+        if "full" in message or "disk I/O" in message:
+            return ResourceError(
+                f"could not write the cache {self.path}: {message} (is the disk full?); results committed "
+                "before are kept: free space and run the same command again to resume"
+            )
+        if "readonly" in message or "read-only" in message:
+            return StoreError(f"the cache {self.path} is read-only ({message}); point --cache at a writable file")
+        if "unable to open" in message:
+            return StoreError(f"cannot open the cache {self.path} ({message}); point --cache at a writable file")
+        return StoreError(
+            f"{self.path} is not a usable explanation cache ({message}); move it away or point --cache at another file"
+        )
 
     def _migrate(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -186,13 +287,13 @@ class ExplanationStore:
             if version not in (0, SCHEMA_VERSION) or (version == 0 and tables - {"explanations"}):
                 raise StoreError(
                     f"{self.path} was written by another version of review-explainer "
-                    f"(schema {version}, this one reads {SCHEMA_VERSION}); delete it or use --cache"
+                    f"(schema {version}, this one reads {SCHEMA_VERSION}); point --cache at another file"
                 )
             self._db.execute(_SCHEMA)
             self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
 
     # ------------------------------------------------------------------ writing
@@ -222,16 +323,25 @@ class ExplanationStore:
         if not rows:
             return 0
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
             try:
+                self._db.execute("BEGIN IMMEDIATE")
                 before = self._db.total_changes
                 self._db.executemany("INSERT OR IGNORE INTO explanations VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                 added = self._db.total_changes - before
                 self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._rollback()
+                raise self._error(exc) from exc
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._rollback()
                 raise
         return added
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already (it does on a full disk)."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.DatabaseError):
+                self._db.execute("ROLLBACK")
 
     # ------------------------------------------------------------------ reading
     def get(self, key: StoreKey) -> Explanation | None:
@@ -241,7 +351,7 @@ class ExplanationStore:
 
     def get_payload(self, key: StoreKey) -> dict[str, Any] | None:
         """The stored `to_dict()` of `key`, or None."""
-        with self._lock:
+        with self._reading():
             row = self._db.execute(
                 "SELECT payload FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
                 "AND contrast=? AND text_hash=?",
@@ -253,7 +363,7 @@ class ExplanationStore:
         self, model: str, method: str, params: str, target: int = PREDICTED, contrast: int = NO_CONTRAST
     ) -> set[str]:
         """Hashes of the texts already explained under this model, method, parameters and question."""
-        with self._lock:
+        with self._reading():
             rows = self._db.execute(
                 "SELECT text_hash FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
                 "AND contrast=?",
@@ -262,7 +372,7 @@ class ExplanationStore:
         return {r[0] for r in rows}
 
     def __contains__(self, key: StoreKey) -> bool:
-        with self._lock:
+        with self._reading():
             return (
                 self._db.execute(
                     "SELECT 1 FROM explanations WHERE model=? AND method=? AND params=? AND target=? "
@@ -273,7 +383,7 @@ class ExplanationStore:
             )
 
     def __len__(self) -> int:
-        with self._lock:
+        with self._reading():
             return int(self._db.execute("SELECT COUNT(*) FROM explanations").fetchone()[0])
 
     def rows(self, model: str | None = None, method: str | None = None) -> Iterator[tuple[StoreKey, dict[str, Any]]]:
@@ -286,15 +396,24 @@ class ExplanationStore:
         sql = "SELECT model, method, params, target, contrast, text_hash, payload FROM explanations"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        with self._lock:
+        with self._reading():
             fetched = self._db.execute(sql + " ORDER BY created, text_hash", args).fetchall()
         for *key, payload in fetched:
             yield StoreKey(*key), json.loads(payload)
 
     def integrity(self) -> str:
         """SQLite's own integrity check: "ok" when the file is sound."""
-        with self._lock:
+        with self._reading():
             return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Hold the connection's lock; a SQLite failure becomes this cache's one-line user error."""
+        with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                raise self._error(exc) from exc
 
     def close(self) -> None:
         with self._lock:
@@ -308,6 +427,17 @@ class ExplanationStore:
 
     def __repr__(self) -> str:
         return f"ExplanationStore({self.path!r})"
+
+
+def _check_folder(folder: Path, path: str) -> None:
+    """The cache's folder exists and we may create files in it (SQLite needs its WAL files beside the cache)."""
+    if not folder.is_dir():
+        raise StoreError(f"cannot create the cache {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"cannot write the cache {path}: folder {folder} is not writable; point --cache at a file in a "
+            "writable folder (or set REVIEW_EXPLAINER_CACHE)"
+        )
 
 
 def cached_explain(

@@ -47,56 +47,71 @@ def regex_words(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in WORD_PATTERN.finditer(text)]
 
 
-def align(text: str, tokens: Sequence[str], offsets: Sequence[tuple[int, int]], special: Sequence[bool]) -> Alignment:
-    """Group tokens (with character offsets) into words of `text`."""
-    spans = regex_words(text)
-    starts = [s for s, _ in spans]
-    parent = list(range(len(spans)))  # union-find over regex words spanned by one token
+class _UnionFind:
+    """Disjoint sets over 0..n-1 (regex words merged when one token spans several)."""
 
-    def find(i: int) -> int:
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        parent = self.parent
         while parent[i] != i:
             parent[i] = parent[parent[i]]
             i = parent[i]
         return i
 
-    def word_at(char: int) -> int | None:
-        lo, hi = 0, len(spans) - 1
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            if spans[mid][1] <= char:
-                lo = mid + 1
-            elif spans[mid][0] > char:
-                hi = mid - 1
-            else:
-                return mid
-        return None
+    def union(self, first: int, last: int) -> None:
+        """Merge the words first..last into first's set."""
+        for w in range(first + 1, last + 1):
+            self.parent[self.find(w)] = self.find(first)
 
+
+def _word_at(spans: Sequence[tuple[int, int]], char: int) -> int | None:
+    """Index of the span holding character `char` (spans sorted and disjoint), or None."""
+    lo, hi = 0, len(spans) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if spans[mid][1] <= char:
+            lo = mid + 1
+        elif spans[mid][0] > char:
+            hi = mid - 1
+        else:
+            return mid
+    return None
+
+
+def _token_word(text: str, spans: Sequence[tuple[int, int]], starts: Sequence[int], start: int, end: int):
+    """(first, last) regex words a token's characters touch; a token of spaces or of characters no word holds
+    attaches to the next word; (None, None) when there is no word at all."""
+    while start < end and text[start].isspace():
+        start += 1
+    first, last = (_word_at(spans, start), _word_at(spans, end - 1)) if end > start else (None, None)
+    if first is None:
+        first = min(bisect.bisect_left(starts, start), len(spans) - 1) if spans else None
+        last = first
+    return first, last
+
+
+def align(text: str, tokens: Sequence[str], offsets: Sequence[tuple[int, int]], special: Sequence[bool]) -> Alignment:
+    """Group tokens (with character offsets) into words of `text`."""
+    spans = regex_words(text)
+    starts = [s for s, _ in spans]
+    words_of = _UnionFind(len(spans))  # regex words spanned by one token become one word
     token_regex_word: list[int | None] = []
-    for (start, end), is_special in zip(offsets, special):
-        if is_special:
-            token_regex_word.append(None)
-            continue
-        while start < end and text[start].isspace():
-            start += 1
-        first, last = (word_at(start), word_at(end - 1)) if end > start else (None, None)
-        if first is None:  # empty span, or characters no word holds: attach to the next word
-            first = min(bisect.bisect_left(starts, start), len(spans) - 1) if spans else None
-            last = first
+    for (start, end), is_special in zip(offsets, special, strict=True):
+        first, last = (None, None) if is_special else _token_word(text, spans, starts, start, end)
         if first is not None and last is not None:
-            for w in range(first + 1, last + 1):
-                parent[find(w)] = find(first)
+            words_of.union(first, last)
         token_regex_word.append(first)
 
-    groups: dict[int, int] = {}
-    used = sorted({find(w) for w in token_regex_word if w is not None})
-    for i, root in enumerate(used):
-        groups[root] = i
+    used = sorted({words_of.find(w) for w in token_regex_word if w is not None})
+    groups = {root: i for i, root in enumerate(used)}
     members: dict[int, list[int]] = {}
     for w in range(len(spans)):
-        members.setdefault(find(w), []).append(w)
+        members.setdefault(words_of.find(w), []).append(w)
     word_offsets = tuple((spans[min(members[r])][0], spans[max(members[r])][1]) for r in used)
     words = tuple(text[s:e] for s, e in word_offsets)
-    token_to_word = tuple(-1 if w is None else groups[find(w)] for w in token_regex_word)
+    token_to_word = tuple(-1 if w is None else groups[words_of.find(w)] for w in token_regex_word)
     return Alignment(
         tuple(tokens), tuple(tuple(o) for o in offsets), tuple(special), words, word_offsets, token_to_word
     )

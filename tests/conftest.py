@@ -136,4 +136,59 @@ def tiny_classifier(request) -> Classifier:
 @pytest.fixture(scope="session")
 def default_classifier() -> Classifier:
     """The real default model (built once into the cache if missing). Marked tests only."""
-    return Classifier.from_pretrained(None)
+    from explain.models import load_classifier
+
+    return load_classifier()
+
+
+NEGATIVE_WORD = "terrible"
+RATED_VOCABULARY = (
+    "the screen is nice but battery was and support never answered my phone movie it this good okay "
+    "price sound hotel room staff a very quite after two days with of to for"
+)
+
+
+@pytest.fixture(scope="session")
+def rated_classifier() -> Classifier:
+    """A tiny BERT trained for a few seconds so that one word, 'terrible', pulls a review to 1 star and its
+    absence leaves it at 5 stars (random word salads, the word inserted at random places): a known answer."""
+    import random
+
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    rng = random.Random(0)
+    tok = AutoTokenizer.from_pretrained(_minilm_dir())
+    config = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=5,
+        id2label=LABELS,
+        label2id={v: k for k, v in LABELS.items()},
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        initializer_range=0.2,
+    )
+    model = BertForSequenceClassification(config)
+    vocab = RATED_VOCABULARY.split()
+    texts, labels = [], []
+    for i in range(160):
+        words = [rng.choice(vocab) for _ in range(rng.randint(4, 16))]
+        if i % 2:
+            words.insert(rng.randint(0, len(words)), NEGATIVE_WORD)
+        texts.append(" ".join(words))
+        labels.append(0 if i % 2 else 4)
+    batch = tok(texts, padding=True, return_tensors="pt")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    model.train()
+    for _ in range(100):
+        model(**batch, labels=torch.tensor(labels)).loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+    model.eval()
+    model.set_attn_implementation("eager")  # attention methods need the weights
+    return Classifier(model, tok, name="tiny-bert-terrible")

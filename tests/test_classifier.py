@@ -27,7 +27,7 @@ def test_predict_proba_shape_and_rows_sum_to_one(tiny_classifier):
 
 def test_probabilities_do_not_depend_on_batch_mates(tiny_classifier):
     batched = tiny_classifier.predict_proba(TEXTS)
-    for text, row in zip(TEXTS, batched):
+    for text, row in zip(TEXTS, batched, strict=True):
         alone = tiny_classifier.predict_proba([text])[0]
         np.testing.assert_allclose(row, alone, atol=1e-5)
 
@@ -47,7 +47,10 @@ def test_three_stages_match_predict_proba(tiny_classifier):
 
 
 def test_token_type_ids_only_where_the_model_has_them(tiny_bert, tiny_distilbert, tiny_roberta):
-    assert tiny_bert.tokenize(["hi"]).token_type_ids is not None
+    enc = tiny_bert.tokenize(["hi there", "hi"])
+    expected = tiny_bert.tokenizer(["hi there", "hi"], padding=True, return_tensors="np")["token_type_ids"]
+    np.testing.assert_array_equal(np.asarray(enc.token_type_ids), expected)  # one segment: all zeros, padded
+    assert np.asarray(enc.token_type_ids).shape == np.asarray(enc.input_ids).shape == (2, 4)
     assert tiny_distilbert.tokenize(["hi"]).token_type_ids is None
     assert tiny_roberta.tokenize(["hi"]).token_type_ids is None
 

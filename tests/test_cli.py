@@ -102,7 +102,7 @@ def test_train_on_a_csv(monkeypatch, capsys, tmp_path, tiny_bert_dir):
         "0.3",
     )
     assert code == 0, err
-    assert (tmp_path / "m" / "model.safetensors").exists() and "held-out accuracy" in out
+    assert (tmp_path / "m" / "model.safetensors").exists() and "this model" in out and "majority class" in out
     bad = tmp_path / "bad.csv"
     bad.write_text("text,stars\nok,9\n", encoding="utf-8")
     code, _, err = run_cli(
@@ -119,3 +119,33 @@ def test_train_on_a_csv(monkeypatch, capsys, tmp_path, tiny_bert_dir):
         tmp_path / "m2",
     )
     assert code == 2 and "stars 1-5" in err
+
+
+def test_why_writes_an_html_page(monkeypatch, capsys, tmp_path, tiny_bert_dir):
+    page = tmp_path / "why.html"
+    texts = ["Great sound, terrible price", "Battery died <b>fast</b>"]
+    code, _, err = run_cli(
+        monkeypatch, capsys, "why", "-m", tiny_bert_dir, *texts, "--method", "occlusion,attention", "--html", page
+    )
+    assert code == 0, err
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and html.count("<section") == 2
+    assert html.count('class="rx-explanation" data-method="occlusion"') == 2
+    assert html.count('class="rx-explanation" data-method="attention"') == 2
+    assert "<b>fast</b>" not in html and "&lt;b&gt;fast&lt;/b&gt;" in html  # review text is escaped
+    assert "<script" not in html
+
+
+def test_ctrl_c_in_batch_says_what_is_safe_and_exits_130(monkeypatch, capsys, tmp_path, tiny_bert_dir):
+    import explain.corpus.run as corpus_run
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(corpus_run, "run_corpus", interrupted)
+    reviews = tmp_path / "r.txt"
+    reviews.write_text("fine\ngood\n", encoding="utf-8")
+    cache = tmp_path / "c.sqlite"
+    code, _, err = run_cli(monkeypatch, capsys, "batch", reviews, "-m", tiny_bert_dir, "--cache", cache)
+    assert code == 130
+    assert f"interrupted; 0 result(s) are safe in {cache}" in " ".join(err.split())

@@ -28,13 +28,24 @@ def app(tiny_bert_dir, monkeypatch) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     at.run()
     assert not at.exception, at.exception
-    at.sidebar.text_area(key="review").input(REVIEW).run()
+    submit(at, REVIEW)
     assert not at.exception, at.exception
     return at
 
 
-def html_blocks(at: AppTest) -> list[str]:
+def submit(at: AppTest, review: str) -> AppTest:
+    """Type a review in the sidebar and press Explain."""
+    at.sidebar.text_area(key="review").input(review)
+    return at.sidebar.button(key="explain_button").click().run()
+
+
+def all_html(at: AppTest) -> list[str]:
     return [h.proto.body for h in at.main.get("html")]
+
+
+def html_blocks(at: AppTest) -> list[str]:
+    """The coloured explanations on the page."""
+    return [b for b in all_html(at) if 'class="rx-explanation"' in b]
 
 
 def tiny_probabilities(tiny_bert_dir) -> np.ndarray:
@@ -43,6 +54,9 @@ def tiny_probabilities(tiny_bert_dir) -> np.ndarray:
 
 def test_explain_panel(app, tiny_bert_dir):
     probs = tiny_probabilities(tiny_bert_dir)
+    line = all_html(app)[0]  # the answer first
+    assert 'class="rx-answer"' in line and f'data-label="{int(probs.argmax()) + 1} star' in line
+    assert f"{float(probs @ np.arange(1, 6)):.1f} stars expected" in line and "occlusion, " in line
     labels = [f"{i} star" + ("s" if i > 1 else "") for i in range(1, 6)]
     assert app.subheader[0].value == f"Prediction: {labels[int(probs.argmax())]}"
     assert f"{probs.max():.1%}" in app.caption[0].value
@@ -104,20 +118,26 @@ def test_attributions_panel(app):
     assert not app.exception, app.exception
     assert not app.warning
     target = app.selectbox(key="attr_target")
+    assert target.value == "rating"  # the default question: what moved the expected rating
     before = html_blocks(app)[0]
-    assert 'data-level="word"' in before
-    other = (target.value + 1) % 5
-    target.select(other).run()
+    assert 'data-level="word"' in before and "what moved the rating" in before
+    assert re.search(r"full colour at [0-9.e-]+ stars", before)  # the numeric scale, in the rating's unit
+    target.select(2).run()
     after = html_blocks(app)[0]
-    assert after != before and f"why {other + 1} star" in after
-    app.selectbox(key="attr_contrast").select((other + 1) % 5).run()
-    assert "rather than" in html_blocks(app)[0]
+    assert after != before and "why 3 stars" in after and "probability" in after
+    app.selectbox(key="attr_contrast").select(4).run()
+    assert "why 3 stars rather than 5 stars" in html_blocks(app)[0]
     app.radio(key="attr_level").set_value("subword tokens").run()
     tokens_html = html_blocks(app)[0]
     assert 'data-level="token"' in tokens_html and ">[CLS]</span>" in tokens_html
     assert len(app.get("vega_lite_chart")) == 1  # the ranked top-words chart
-    diagnostics = dict(app.dataframe[0].value.values.tolist())
-    assert int(diagnostics["model_evaluations"]) > 0 and "seconds" in diagnostics
+    blocks = all_html(app)
+    table = next(b for b in blocks if 'class="rx-diagnostics"' in b)
+    evaluations = re.search(r"texts the model scored</span></td><td[^>]*>(\d+)<", table)
+    assert evaluations and int(evaluations.group(1)) > 0
+    assert 'title="Wall-clock time' in table  # each row's meaning on hover
+    for developer_name in (">fx<", "forward_share", "model_evaluations", "base_values"):
+        assert developer_name not in table
 
 
 def test_attributions_show_every_chosen_method(app):
@@ -127,8 +147,9 @@ def test_attributions_show_every_chosen_method(app):
     app.session_state["attr_methods"] = names
     app.switch_page("panels/attributions.py").run()
     assert not app.exception, app.exception
-    shown = [re.search(r'data-method="([^"]+)"', h).group(1) for h in html_blocks(app)]
-    assert shown == names or len(app.error) > 0  # a failing method shows an error instead of its tokens
+    shown = [m.group(1) for h in html_blocks(app) if (m := re.search(r'data-method="([^"]+)"', h))]
+    assert not app.error, [e.value for e in app.error]  # a failing method would show an error instead
+    assert shown == names
     assert [s.value for s in app.subheader] == names
 
 
@@ -145,6 +166,11 @@ def test_attention_panel(app):
     assert headings[:2] == ["Head view", "Model view"]
     charts = app.get("vega_lite_chart")
     assert len(charts) == ("Attention rollout" in headings) + ("Gradient-weighted attention" in headings)
+    for chart in charts:  # every token row and column labelled at >= 14 px, colours over the off-diagonal range
+        spec = json.loads(chart.proto.spec)
+        assert spec["height"]["step"] >= 14 and spec["width"]["step"] >= 14
+        assert spec["encoding"]["y"]["axis"]["labelOverlap"] is False
+        assert spec["encoding"]["color"]["scale"]["clamp"] is True
     app.multiselect(key="att_layers").set_value([1]).run()
     assert '"include_layers": [1]' in app.get("iframe")[0].proto.srcdoc
 
@@ -162,6 +188,12 @@ def test_compare_panel(app):
     scores = app.dataframe[0].value
     assert list(scores.columns[:3]) == ["word", "occlusion", second]
     assert list(scores["word"]) == ["I", "hate", "very", "cold", ",", "and", "cloudy", "winter", "days"]
+    verdict = [m.value for m in app.markdown if m.value.startswith(("**Trust", "**No method"))]
+    assert len(verdict) == 1  # one sentence from the library's verdict
+    faithfulness = app.dataframe[-1].value
+    assert faithfulness.loc["occlusion", "tau_loo"].endswith("(reference)")  # occlusion is leave-one-out itself
+    assert not faithfulness.loc[second, "tau_loo"].endswith("(reference)")
+    assert any(i.startswith("random ranking") for i in faithfulness.index)
 
 
 def csv_upload(at: AppTest, name: str, data: bytes) -> AppTest:
@@ -171,22 +203,47 @@ def csv_upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_batch_panel(app):
-    data = (f'review,stars\n"{REVIEW}",2\n"Great, would buy again",5\n"=HYPERLINK(""x"")",3\n').encode()
+    from explain.store import ExplanationStore
+
+    data = (
+        f'id,review,stars\nA1,"{REVIEW}",2\nA2,"Great, would buy again",5\nA3,"=HYPERLINK(""x"")",3\n'
+        'A4,"The screen is fine",five\nA5,,4\n'
+    ).encode()
     csv_upload(app, "reviews.csv", data)
     assert app.selectbox(key="batch_text_col").value == "review"
     assert app.selectbox(key="batch_stars_col").value == "stars"
     assert app.selectbox(key="batch_method").value == "occlusion"
     app.button(key="batch_run").click().run()
     assert not app.exception, app.exception
+    warnings = [w.value for w in app.warning]
+    assert any("row 4: stars value 'five' is not a number" in w for w in warnings)  # reported, the batch goes on
+    assert any("row 5: no text" in w for w in warnings)
     table = app.dataframe[0].value
-    assert list(table.columns) == ["text", "predicted", "confidence", "given stars", "top words"]
-    assert list(table["text"]) == [REVIEW, "Great, would buy again", '=HYPERLINK("x")']
-    assert list(table["given stars"]) == [2, 5, 3] and table["top words"].str.count(r"\(").min() == 3
-    assert "Predicted stars equal the given stars" in app.caption[-1].value
+    assert list(table.columns) == [
+        "row", "id", "review", "stars", "predicted", "confidence", "surprise", "method", "scores toward", "top words"
+    ]  # fmt: skip
+    assert sorted(table["id"]) == ["A1", "A2", "A3", "A4"]  # every input column kept, bad stars row explained too
+    assert set(table["method"]) == {"occlusion"}
+    assert set(table["scores toward"]) == {"raises the rating"}  # the default question: the expected rating
+    surprise = table["surprise"].tolist()
+    given = {"A1": 2, "A2": 5, "A3": 3}
+    for row in table.itertuples():
+        if row.id in given:
+            assert row.surprise == abs(given[row.id] - int(row.predicted.split()[0]))
+    known = [x for x in surprise if x == x]
+    assert known == sorted(known, reverse=True)  # most surprising first
+    top = table.set_index("id")["top words"]
+    assert "," not in [w.split(" (")[0] for w in top["A1"].split(", ")]  # no punctuation
+    assert not {"and", "very", "I"} & {w.split(" (")[0] for w in top["A1"].split(", ")}  # no stopwords
+    assert any("Predicted stars equal the given stars" in c.value for c in app.caption)
     downloads = {b.proto.label: b for b in app.get("download_button")}
     assert set(downloads) == {"Download CSV", "Download JSON"}
+    with ExplanationStore() as store:
+        before = sum(1 for _ in store.rows(method="occlusion"))
     app.button(key="batch_report").click().run()
     assert not app.exception, app.exception
+    with ExplanationStore() as store:  # the report reuses the stored explanations: none computed again
+        assert sum(1 for _ in store.rows(method="occlusion")) == before
     downloads = {b.proto.label: b for b in app.get("download_button")}
     assert "Download HTML report" in downloads
 
@@ -196,10 +253,9 @@ def test_batch_rejects_bad_files_with_a_message(app, monkeypatch):
     assert not app.exception and "not UTF-8" in app.error[0].value
     csv_upload(app, "empty.csv", b"")
     assert not app.exception and "no header row" in app.error[0].value
-    csv_upload(app, "stars.csv", b"text,stars\ngood phone,five\n")
+    csv_upload(app, "blank.csv", b"text,stars\n,3\n")
     app.button(key="batch_run").click().run()
-    assert not app.exception and "'five' is not a number" in app.error[0].value
-    assert "uploaded file" in app.error[0].value
+    assert not app.exception and "has no non-empty text" in app.error[0].value
 
 
 def test_batch_upload_size_limit(app):
@@ -209,13 +265,13 @@ def test_batch_upload_size_limit(app):
 
 
 def test_long_review_is_flagged_as_truncated(app):
-    app.sidebar.text_area(key="review").input("great phone " * 200).run()
+    submit(app, "great phone " * 200)
     assert not app.exception, app.exception
     assert any("longer than the model's limit" in w.value for w in app.warning)
 
 
 def test_empty_review_asks_for_text(app):
-    app.sidebar.text_area(key="review").input("   ").run()
+    submit(app, "   ")
     assert not app.exception and any("Type a review" in i.value for i in app.info)
 
 
@@ -231,6 +287,15 @@ def dashboard_module(name: str):
         sys.path.remove(str(APP.parent))
 
 
+def test_heatmap_colours_span_the_off_diagonal_range():
+    charts = dashboard_module("charts")
+    matrix = np.array([[1.0, 0.01, 0.02], [0.015, 0.98, 0.005], [0.03, 0.0, 0.99]])
+    assert charts.off_diagonal_range(matrix) == (0.0, 0.03)
+    spec = charts.heatmap_chart(matrix, ["[CLS]", "good", "[SEP]"], "t").to_dict()
+    assert spec["encoding"]["color"]["scale"]["domain"] == [0.0, 0.03]
+    assert spec["height"] == {"step": charts.ROW_PX} and charts.ROW_PX >= 14
+
+
 def test_batch_downloads(tiny_bert):
     from explain.explanation import Explanation
     from explain.methods import explain
@@ -240,7 +305,7 @@ def test_batch_downloads(tiny_bert):
     exps = [explain(tiny_bert, t, method="occlusion") for t in texts]
     rows = [
         {"text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
-        for t, e in zip(texts, exps)
+        for t, e in zip(texts, exps, strict=True)
     ]
     result = batch_io.BatchResult(("run",), "occlusion", rows, [e.to_dict() for e in exps], ())
     lines = batch_io.csv_bytes(result).decode().splitlines()
@@ -253,26 +318,83 @@ def test_batch_downloads(tiny_bert):
     assert batch_io.guess_column(["id", "Review", "Rating"], "stars") == 2
 
 
-def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch):
-    import subprocess
-
+def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
     from typer.testing import CliRunner
 
+    import explain.cli
     from explain.cli import app as cli
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(explain.cli, "run_until_signalled", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
     monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", "/models/a")
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
     assert result.exit_code == 0, result.output
     ((cmd, env),) = calls
     assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == APP
-    options = dict(zip(cmd[5::2], cmd[6::2]))
+    options = dict(zip(cmd[5::2], cmd[6::2], strict=True))
     assert options["--server.port"] == "8610" and options["--browser.gatherUsageStats"] == "false"
     assert options["--server.address"] == "localhost" and options["--server.headless"] == "true"
     assert env["REVIEW_EXPLAINER_MODELS"] == "/models/a,/models/b"
     assert options["--logger.hideWelcomeMessage"] == "false"
+    assert options["--server.maxUploadSize"] == "5"  # the server refuses bigger uploads before reading them
     calls.clear()
     assert CliRunner().invoke(cli, ["dashboard", "--address", "0.0.0.0"]).exit_code == 0
     # on a wildcard address Streamlit's banner would look up this machine's public IP from outside: hidden
-    assert dict(zip(calls[0][0][5::2], calls[0][0][6::2]))["--logger.hideWelcomeMessage"] == "true"
+    assert dict(zip(calls[0][0][5::2], calls[0][0][6::2], strict=True))["--logger.hideWelcomeMessage"] == "true"
+
+
+def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    import explain.cli
+    import explain.default_model as default_model
+    from explain.cli import app as cli
+
+    events = []
+    monkeypatch.delenv("REVIEW_EXPLAINER_DEFAULT_MODEL", raising=False)
+    monkeypatch.setenv("REVIEW_EXPLAINER_CACHE", str(tmp_path))  # an empty cache: a fresh machine
+    monkeypatch.setattr(default_model, "build_default_model", lambda path, progress: events.append(("build", path)))
+    monkeypatch.setattr(explain.cli, "run_until_signalled", lambda cmd, env: events.append(("serve", None)) or 0)
+    result = CliRunner().invoke(cli, ["dashboard", "--port", "8611"])
+    assert result.exit_code == 0, result.output
+    assert [e for e, _ in events] == ["build", "serve"]  # built first, then served
+    assert events[0][1] == tmp_path / "models" / default_model.MODEL_VERSION
+    assert "building it once now, before serving" in result.output
+
+
+def test_the_url_sets_the_review_and_options(tiny_bert_dir, monkeypatch):
+    """A shared link (?review=...&attr_methods=...) opens the same view: the review box and options come from it."""
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
+    monkeypatch.delenv("REVIEW_EXPLAINER_MODELS", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["review"] = "Battery died after a week"
+    at.query_params["attr_methods"] = "occlusion"
+    at.run()
+    assert not at.exception, at.exception
+    assert at.sidebar.text_area(key="review").value == "Battery died after a week"
+    probs = Classifier.from_pretrained(tiny_bert_dir).predict_proba(["Battery died after a week"])[0]
+    assert at.subheader[0].value.endswith(f"{int(probs.argmax()) + 1} star" + ("s" if probs.argmax() else ""))
+    at.switch_page("panels/attributions.py").run()
+    assert not at.exception, at.exception
+    assert at.multiselect(key="attr_methods").value == ["occlusion"]
+
+
+def test_whatif_panel(app, tiny_bert_dir):
+    app.switch_page("panels/whatif.py").run()
+    assert not app.exception, app.exception
+    assert [s.value for s in app.subheader] == ["Smallest change", "Edit the review"]
+    pills = app.get("button_group")[0]
+    words = REVIEW.replace(",", "").split()
+    assert [o.content for o in pills.proto.options] == words  # every word but punctuation can be clicked away
+    pills.set_value([1]).run()  # remove "hate"
+    assert not app.exception, app.exception
+    edited = REVIEW.replace("hate ", " ")
+    boxes = [t for t in app.text_area if t.key and t.key.startswith("whatif_text_")]
+    assert boxes[-1].value == edited.replace("  ", "  ")
+    probs = Classifier.from_pretrained(tiny_bert_dir).predict_proba([REVIEW, boxes[-1].value])
+    stars = probs @ np.arange(1, 6)
+    before, after = app.metric[0], app.metric[1]
+    assert before.value.endswith(f"({stars[0]:.1f} expected)") and after.value.endswith(f"({stars[1]:.1f} expected)")
+    diff = next(h for h in all_html(app) if "rx-word-diff" in h)
+    assert 'data-op="-" style="color:#b2182b;text-decoration:line-through">hate</span>' in diff

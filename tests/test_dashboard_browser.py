@@ -1,14 +1,16 @@
 """End to end in a real browser: `explain dashboard` on the default model, driven by headless Chromium.
 
 Needs Debian's `chromium` and `chromium-driver` (/usr/bin/chromium, /usr/bin/chromedriver) and the
-`selenium` package; skipped with the reason when they are missing. Screenshots and timings go to
-tests/artifacts/ (not committed).
+`selenium` package; skipped with the reason when they are missing. Screenshots of every page and the
+timings go to tests/artifacts/ (not committed). One server and one browser for the module; each test
+opens its page from a URL (the review and options ride in the query string, as a shared link would).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -17,8 +19,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +38,11 @@ CHROMIUM_FLAGS = (
     "--window-size=1440,1100",
 )
 REVIEW = "The battery died after two days, what a waste of money. Cloudy screen too."
+REVIEW_30 = (  # 30 words: the answer-line timing target's size
+    "Sadly the battery died after two days and the charger never worked, what a waste of money. "
+    "The screen is cloudy, the speaker crackles and support never answered my emails."
+)
+NEGATIVE = "Battery died in a week and support never answered."
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 LOCAL_SCHEMES = {"data", "blob", "about", "chrome", "devtools", "chrome-extension"}
 STARTUP_SECONDS = 180  # the server imports torch and loads the model; a cold CI machine is slow
@@ -79,11 +87,11 @@ def server():
     reason = _missing()
     if reason:
         pytest.skip(reason)
-    from explain.classifier import Classifier
+    from explain.models import load_classifier
     from explain.render.attention_view import ensure_assets
 
     ensure_assets()
-    Classifier.from_pretrained(None)  # builds the default model into the cache if it is missing
+    load_classifier()  # builds the default model into the cache if it is missing
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     url = f"http://127.0.0.1:{port}"
@@ -161,64 +169,229 @@ def _wait(driver, condition, timeout: float, what: str):
         )
 
 
-def _coloured_words(driver) -> list[str]:
+TIMINGS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def model():
+    from explain.models import load_classifier
+
+    return load_classifier()
+
+
+def _settle(driver, timeout: float = 180, what: str = "the page to finish running") -> None:
+    """Wait until Streamlit is not running the script any more (its status widget is gone for ~1 s)."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    time.sleep(0.5)
+    while calm < 4:
+        if time.monotonic() > deadline:
+            _wait(driver, lambda d: False, 0.1, what)
+        busy = driver.execute_script(
+            "return !!document.querySelector('[data-testid=stStatusWidget], [data-testid=stSpinner]')"
+        )
+        calm = 0 if busy else calm + 1
+        time.sleep(0.3)
+
+
+def _open(driver, url: str, page: str, **params: str | list[str]) -> None:
+    query = "&".join(
+        f"{k}={quote(v)}" for k, values in params.items() for v in ([values] if isinstance(values, str) else values)
+    )
+    driver.get(f"{url}/{page}?{query}")
+
+
+def _answer(driver, timeout: float = 180):
     from selenium.webdriver.common.by import By
 
-    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".rx-explanation span.rx-word")]
+    return _wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, ".rx-answer"), timeout, "the answer line")
 
 
-def test_review_prediction_tokens_and_head_view(server, browser):
+def _screenshot(driver, name: str) -> None:
+    """The whole page (Streamlit scrolls its main block, so the window is made as tall as it)."""
+    height = driver.execute_script("return document.querySelector('[data-testid=stMain]').scrollHeight")
+    driver.set_window_size(1440, min(max(1100, height), 8000))
+    time.sleep(0.5)
+    driver.save_screenshot(str(ARTIFACTS / f"dashboard-{name}.png"))
+    driver.set_window_size(1440, 1100)
+
+
+def _overflowing(driver) -> list[str]:
+    """Elements of the main area wider than their frame: the page itself and every iframe's document."""
+    out = []
+    width, client = driver.execute_script(
+        "var m = document.querySelector('[data-testid=stMain]'); return [m.scrollWidth, m.clientWidth];"
+    )
+    if width > client + 1:
+        out.append(f"main area {width} px in {client} px")
+    for i, frame in enumerate(driver.find_elements("css selector", "iframe")):
+        driver.switch_to.frame(frame)
+        try:
+            inner, visible = driver.execute_script(
+                "var e = document.documentElement; return [e.scrollWidth, e.clientWidth];"
+            )
+        finally:
+            driver.switch_to.default_content()
+        if inner > visible + 1:
+            out.append(f"iframe {i}: {inner} px in {visible} px")
+    return out
+
+
+def test_answer_line_and_a_url_that_survives_reload(server, browser, model):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    url, server_start = server
-    timings = {"server_start_s": round(server_start, 2)}
-    t0 = time.perf_counter()
-    browser.get(url)
-    _wait(browser, lambda d: _coloured_words(d), 180, "the first coloured explanation of the example review")
-    timings["page_load_to_first_explanation_s"] = round(time.perf_counter() - t0, 2)
+    from explain.metrics.consensus import close_call
 
-    box = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Review"]'), 30, "review box")
+    url, server_start = server
+    TIMINGS["server_start_s"] = round(server_start, 2)
+    assert len(REVIEW_30.replace(",", " ").replace(".", " ").split()) == 30
+    t0 = time.perf_counter()
+    _open(browser, url, "", review=REVIEW_30)
+    line = _answer(browser)
+    TIMINGS["page_load_to_answer_line_30_words_s"] = round(time.perf_counter() - t0, 2)
+    probs = model.predict_proba([REVIEW_30])[0]
+    assert line.get_attribute("data-label") == model.labels[int(probs.argmax())]
+    assert line.get_attribute("data-close-call") == str(close_call(probs, model.labels) is not None).lower()
+    assert f"{float(probs @ np.asarray(model.label_values)):.1f} stars expected" in line.text
+    assert "occlusion" in line.text
+    _settle(browser)
+    _screenshot(browser, "explain")
+    warm = REVIEW_30.replace("Sadly", "Honestly")  # a new review (nothing cached) on the loaded model
+    t1 = time.perf_counter()
+    _open(browser, url, "", review=warm)
+    _wait(
+        browser,
+        lambda d: (
+            _answer(d).get_attribute("data-label")
+            and d.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Review"]').get_attribute("value") == warm
+        ),
+        180,
+        "the answer line for a second review",
+    )
+    TIMINGS["page_load_to_answer_line_30_words_model_loaded_s"] = round(time.perf_counter() - t1, 2)
+
+    box = browser.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Review"]')
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys(Keys.DELETE)
-    box.send_keys(REVIEW)
-    t1 = time.perf_counter()
-    box.send_keys(Keys.CONTROL, Keys.ENTER)
-    _wait(browser, lambda d: "battery" in _coloured_words(d), 120, "coloured tokens of the typed review")
-    timings["typed_review_to_explanation_s"] = round(time.perf_counter() - t1, 2)
-
-    headings = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "h3")]
-    assert any(h.startswith("Prediction: ") and h.endswith(("star", "stars")) for h in headings), headings
-    words = _coloured_words(browser)
-    assert words[:6] == ["The", "battery", "died", "after", "two", "days"]
-    styles = [e.get_attribute("style") for e in browser.find_elements(By.CSS_SELECTOR, "span.rx-word")]
-    assert sum("rgb(" in s for s in styles) >= 3  # words really are coloured
-    titles = [e.get_attribute("title") for e in browser.find_elements(By.CSS_SELECTOR, "span.rx-word")]
-    assert titles[1].startswith("battery: ")  # hover shows the score
-    browser.save_screenshot(str(ARTIFACTS / "dashboard-explain.png"))
-
-    browser.find_element(By.CSS_SELECTOR, 'a[href$="/attention"]').click()  # the sidebar's page link
-    t2 = time.perf_counter()
-    frame = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "iframe"), 120, "the head view's frame")
-    browser.switch_to.frame(frame)
-    texts = _wait(
+    box.send_keys(NEGATIVE)
+    browser.find_element(By.XPATH, "//button[normalize-space(.)='Explain']").click()
+    _wait(
         browser,
-        lambda d: [t.text for t in d.find_elements(By.CSS_SELECTOR, "svg text") if t.text] or None,
+        lambda d: parse_qs(urlparse(d.current_url).query).get("review") == [NEGATIVE],
         60,
-        "the head view's SVG",
+        "the typed review in the address bar",
     )
-    timings["attention_page_to_head_view_s"] = round(time.perf_counter() - t2, 2)
-    assert "battery" in texts and "[CLS]" in texts
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg line")) > 0  # the attention lines are drawn
-    browser.switch_to.default_content()
-    heading = browser.find_element(By.XPATH, "//h3[starts-with(normalize-space(.), 'Head view')]")
-    browser.execute_script("arguments[0].scrollIntoView();", heading)
-    time.sleep(0.5)
-    browser.save_screenshot(str(ARTIFACTS / "dashboard-attention.png"))
+    _settle(browser)
+    label = _answer(browser).get_attribute("data-label")
+    assert label == model.labels[int(model.predict_proba([NEGATIVE])[0].argmax())]
+
+    shared = browser.current_url
+    browser.get("about:blank")
+    browser.get(shared)  # a reload, or a colleague opening the link
+    _wait(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Review"]').get_attribute("value") == NEGATIVE,
+        120,
+        "the review restored from the URL",
+    )
+    assert _answer(browser).get_attribute("data-label") == label
+
+
+def test_every_page_fits_its_frame_and_heatmap_rows_are_readable(server, browser):
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    for page, params in (
+        ("attributions", {"attr_methods": ["occlusion", "ig"]}),
+        ("attention", {}),
+        ("compare", {"cmp_methods": ["occlusion", "ig", "rollout"]}),
+        ("whatif", {}),
+    ):
+        t0 = time.perf_counter()
+        _open(browser, url, page, review=REVIEW, **params)
+        _answer(browser)
+        _settle(browser, what=f"the {page} page")
+        TIMINGS[f"{page}_page_s"] = round(time.perf_counter() - t0, 2)
+        assert not browser.find_elements(By.CSS_SELECTOR, "[data-testid=stException]"), page
+        _screenshot(browser, page)
+        assert _overflowing(browser) == [], page
+        if page in ("attributions", "compare"):  # the options in the URL are the ones shown
+            shown = [e.get_attribute("data-method") for e in browser.find_elements(By.CSS_SELECTOR, ".rx-explanation")]
+            assert shown == next(v for k, v in params.items() if k.endswith("_methods")), shown
+        if page == "attention":
+            n_tokens = int(re.search(r"over (\d+) tokens", browser.find_element(By.TAG_NAME, "body").text).group(1))
+            charts = browser.find_elements(By.CSS_SELECTOR, "[data-testid=stVegaLiteChart] svg")
+            assert len(charts) == 2  # rollout and gradient-weighted attention
+            for chart in charts:
+                cells = chart.find_elements(By.CSS_SELECTOR, ".mark-rect path")
+                heights = [c.rect["height"] for c in cells[: n_tokens * n_tokens]]
+                assert len(heights) == n_tokens * n_tokens and min(heights) >= 14, min(heights)
+                labels = [t.text for t in chart.find_elements(By.CSS_SELECTOR, ".role-axis-label text")]
+                assert len(labels) == 2 * n_tokens  # every token labelled on both axes
+            TIMINGS["heatmap_row_px"] = min(heights)
+
+
+def test_smallest_change_is_rechecked_against_predict_proba(server, browser, model):
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    _open(browser, url, "whatif", review=NEGATIVE)
+    _answer(browser)
+    found = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".rx-smallest"), 180, "the smallest change")
+    edited, label = found.get_attribute("data-text"), found.get_attribute("data-label")
+    before = model.predict_proba([NEGATIVE])[0]
+    after = model.predict_proba([edited])[0]
+    assert model.labels[int(after.argmax())] == label != model.labels[int(before.argmax())]
+    assert len(edited.split()) < len(NEGATIVE.split())  # words were removed
+    _settle(browser)
+    _screenshot(browser, "whatif-smallest")
+
+
+def test_a_batch_row_opens_its_review(server, browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    rows = [("r1", NEGATIVE, "1"), ("r2", "I really loved that movie", "5"), ("r3", REVIEW, "2")]
+    upload = tmp_path / "reviews.csv"
+    upload.write_text("id,review,stars\n" + "".join(f'{i},"{t}",{s}\n' for i, t, s in rows))
+    browser.get(f"{url}/batch")
+    field = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "input[type=file]"), 120, "the upload field")
+    field.send_keys(str(upload))
+    _wait(browser, lambda d: d.find_element(By.XPATH, "//button[normalize-space(.)='Run']"), 60, "Run").click()
+    grid = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "[data-testid=stDataFrame]"), 180, "the table")
+    _settle(browser)
+    _screenshot(browser, "batch")
+    # the first data row's selection cell: left edge of the grid, one header row down
+    box = grid.rect
+    ActionChains(browser).move_to_element_with_offset(
+        grid, -box["width"] / 2 + 12, -box["height"] / 2 + 52
+    ).click().perform()
+    opener = _wait(
+        browser,
+        lambda d: d.find_element(By.XPATH, '//a[normalize-space(.)="Open this review\'s full explanation"]'),
+        60,
+        "the selected row's explanation",
+    )
+    heading = browser.find_element(By.XPATH, "//h3[starts-with(normalize-space(.), 'Row ')]").text
+    number = int(heading.split()[1])
+    opener.click()
+    _wait(browser, lambda d: urlparse(d.current_url).path.endswith("/attributions"), 60, "the Attributions page")
+    expected = rows[number - 1][1]
+    _wait(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, 'textarea[aria-label="Review"]').get_attribute("value") == expected,
+        60,
+        "the row's review in the review box",
+    )
+    _answer(browser)
+    _settle(browser)
+    _screenshot(browser, "batch-opened")
 
     requested = _requested_urls(browser)
     outside = [u for u in requested if _leaves_localhost(u)]
     (ARTIFACTS / "dashboard-browser.json").write_text(
-        json.dumps(timings | {"requests": len(requested), "outside_localhost": outside}, indent=2)
+        json.dumps(TIMINGS | {"requests": len(requested), "outside_localhost": outside}, indent=2)
     )
     assert requested and not outside

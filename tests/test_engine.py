@@ -207,7 +207,7 @@ def test_view_shares_weights_and_keeps_eager_attention(tiny_bert_dir):
     clf = Classifier.from_pretrained(tiny_bert_dir)
     view = clf.engine.inference_model
     assert view is not clf.model
-    assert all(a is b for a, b in zip(view.parameters(), clf.model.parameters()))
+    assert all(a is b for a, b in zip(view.parameters(), clf.model.parameters(), strict=True))
     assert view.config._attn_implementation == "sdpa"
     assert clf.model.config._attn_implementation == "eager"  # attention methods still get weights
     before = clf.predict_proba(["a good phone"])

@@ -247,3 +247,22 @@ def test_record_keys_hold_every_parameter_defaults_included():
     assert Settings(params={"lime": {"mode": "mask"}}).fingerprint("m", "lime") != implicit
     assert Settings(params={"lime": {"num_samples": 64}}).fingerprint("m", "lime") != implicit
     assert Settings(params={"lime": {"mode": "mask"}}).fingerprint("m", "shap") == Settings().fingerprint("m", "shap")
+
+
+def test_evaluate_returns_data_reports_progress_and_prints_nothing(tiny_bert, tmp_path, capsys):
+    from explain.evaluation import EvaluateOptions, evaluate
+
+    data = tmp_path / "r.csv"
+    data.write_text("body\n" + "\n".join(f'"{t}"' for t in TEXTS[:2]) + "\n", encoding="utf-8")
+    seen = []
+    options = EvaluateOptions(
+        data=str(data), methods="occlusion", n=5, out=tmp_path / "e.json", html=tmp_path / "e.html", text_col="body"
+    )
+    result = evaluate(tiny_bert, options, progress=lambda done, total, what: seen.append((done, total)))
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]  # 2 texts x (occlusion + random)
+    assert result.written == (tmp_path / "e.json", tmp_path / "e.html") and all(p.exists() for p in result.written)
+    assert result.notes == (f"{data} has 2 texts; evaluating all of them",)
+    assert result.summary["methods"]["occlusion"]["n_texts"] == 2
+    assert json.loads((tmp_path / "e.json").read_text())["n_items"] == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""

@@ -7,6 +7,7 @@ import torch
 from explain.errors import UserError
 from explain.methods import explain
 from explain.methods.attention import attention_maps, relevance_matrix, rollout_matrix
+from explain.target import Target
 
 REVIEW = "The battery died after two days, what a waste of money."
 
@@ -81,7 +82,7 @@ def _chefer_by_hand(clf, text: str, target: int) -> np.ndarray:
 
 
 def test_grad_attn_matches_the_recurrence(tiny_classifier):
-    relevance = relevance_matrix(tiny_classifier, REVIEW, target=3)
+    relevance = relevance_matrix(tiny_classifier, REVIEW, Target.of_label(3))
     np.testing.assert_allclose(relevance, _chefer_by_hand(tiny_classifier, REVIEW, 3), rtol=1e-4, atol=1e-9)
     tiny_classifier.model.zero_grad(set_to_none=True)
     exp = explain(tiny_classifier, REVIEW, method="grad_attn", target=3)

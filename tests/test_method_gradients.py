@@ -120,7 +120,9 @@ def test_ig_equals_captum_layer_integrated_gradients(expressive, baseline):
     keys = tuple(text.extra_inputs)
 
     def forward(ids, *extra):
-        return logits_from_embeddings(expressive, word_embeddings(expressive, ids), dict(zip(keys, extra)))[:, 2]
+        return logits_from_embeddings(
+            expressive, word_embeddings(expressive, ids), dict(zip(keys, extra, strict=True))
+        )[:, 2]
 
     lig = LayerIntegratedGradients(forward, expressive.model.get_input_embeddings())
     attributions, delta = lig.attribute(

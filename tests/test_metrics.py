@@ -35,7 +35,7 @@ from explain.metrics import (
     top_k_count,
     top_k_overlap,
 )
-from explain.metrics.faithfulness import curve_counts
+from explain.metrics.perturbation import curve_counts
 from explain.words import WORD_PATTERN, align
 
 STARS = ("1 star", "2 stars", "3 stars", "4 stars", "5 stars")
@@ -354,7 +354,7 @@ def test_metric_metadata_is_complete():
 @pytest.mark.parametrize("mode", ["delete", "mask"])
 def test_every_architecture_and_removal_mode(tiny_classifier, mode):
     text = "Great sound, terrible price! It's not bad."
-    exp = explain(tiny_classifier, text, method="occlusion", mode=mode)
+    exp = explain(tiny_classifier, text, method="occlusion", mode=mode, target="predicted")
     result = faithfulness(tiny_classifier, exp, mode=mode, random_rankings=2)
     assert (
         set(result.values)
@@ -365,3 +365,7 @@ def test_every_architecture_and_removal_mode(tiny_classifier, mode):
     assert result.values["tau_loo"] == pytest.approx(1.0)  # occlusion with the same removal IS leave-one-out
     assert 0.0 <= result.values["deletion_auc"] <= 1.0 and 0.0 <= result.values["insertion_auc"] <= 1.0
     assert result.curves["deletion"].outputs[0] == pytest.approx(exp.probabilities[exp.target], abs=1e-5)
+    rating = explain(tiny_classifier, text, method="occlusion", mode=mode)  # the default question: in stars
+    in_stars = faithfulness(tiny_classifier, rating, mode=mode)
+    assert in_stars.curves["deletion"].outputs[0] == pytest.approx(rating.expected_rating, abs=1e-5)
+    assert 1.0 <= in_stars.values["deletion_auc"] <= 5.0 and in_stars.values["tau_loo"] == pytest.approx(1.0)

@@ -18,6 +18,7 @@ from explain.render.html import (
     score_color,
     top_words_html,
 )
+from explain.target import Target
 
 EVIL = 'Great <script>alert("x")</script> phone & "cheap" <img src=x onerror=alert(1)> cloudy'
 
@@ -71,7 +72,7 @@ def evil_explanation(tiny_bert):
     """Scores alternate in sign over the words of a review full of markup."""
     a = tiny_bert.align(EVIL)
     scores = np.array([(-1.0) ** i * (i + 1) for i in range(len(a.words))])
-    return new_explanation(tiny_bert, EVIL, "test", 1, None, word_scores=scores, alignment=a)
+    return new_explanation(tiny_bert, EVIL, "test", Target.of_label(1), word_scores=scores, alignment=a)
 
 
 @pytest.mark.parametrize("level", ["word", "token"])
@@ -88,7 +89,7 @@ def test_every_word_present_in_order(evil_explanation):
     spans = parse(explanation_html(evil_explanation)).spans
     assert [s["text"] for s in spans] == list(evil_explanation.words)
     np.testing.assert_allclose([s["score"] for s in spans], evil_explanation.word_scores, rtol=1e-5)
-    for s, word in zip(spans, evil_explanation.words):
+    for s, word in zip(spans, evil_explanation.words, strict=True):
         assert s["title"].startswith(f"{word}: ")  # hover shows the word and its score
 
 
@@ -120,7 +121,9 @@ def test_token_level_shows_every_token(evil_explanation):
     tokens = evil_explanation.tokens
     assert [s["text"] for s in p.spans] == list(tokens)
     special = [s for s in p.spans if s["class"] == "rx-special"]
-    assert [s["text"] for s in special] == [t for t, sp in zip(tokens, evil_explanation.alignment.special) if sp]
+    assert [s["text"] for s in special] == [
+        t for t, sp in zip(tokens, evil_explanation.alignment.special, strict=True) if sp
+    ]
     assert all(background(s["style"]) is None for s in special)  # specials are not coloured
 
 
@@ -132,7 +135,9 @@ def test_unknown_level_is_refused(evil_explanation):
 def test_text_past_truncation_is_marked_unseen(tiny_bert):
     text = " ".join(["word"] * 300) + " TAIL"
     with pytest.warns(TruncationWarning):
-        exp = new_explanation(tiny_bert, text, "test", 0, None, word_scores=np.ones(len(tiny_bert.align(text).words)))
+        exp = new_explanation(
+            tiny_bert, text, "test", Target.of_label(0), word_scores=np.ones(len(tiny_bert.align(text).words))
+        )
     html = explanation_html(exp)
     assert len(parse(html).spans) == len(exp.words) < 301
     assert re.search(r'<span class="rx-unseen"[^>]*>[^<]*TAIL</span>', html)
@@ -169,5 +174,20 @@ def test_top_words_ranked_and_signed(evil_explanation):
     assert html.count(f"background:rgb{NEGATIVE_RGB}") == sum(s < 0 for _, s in top)
 
 
-def test_explanation_to_html_delegates(evil_explanation):
-    assert evil_explanation.to_html() == explanation_html(evil_explanation)
+def test_explanation_has_no_renderer(evil_explanation):
+    assert not hasattr(evil_explanation, "to_html")  # rendering lives in explain.render.html
+
+
+def test_explanations_page_groups_by_text_and_escapes(evil_explanation):
+    from explain.render.html import explanations_page
+
+    other = evil_explanation.for_label(3) if evil_explanation.label_token_scores is not None else evil_explanation
+    html = explanations_page([evil_explanation, other])
+    p = parse(html)
+    assert "script" not in p.tags and "img" not in p.tags
+    assert html.count("<section") == 1  # one review, two explanations
+    assert html.count('class="rx-explanation"') == 2
+    spans = [s for s in p.spans if s["class"] == "rx-word"]
+    assert [s["text"] for s in spans] == list(evil_explanation.words) * 2
+    with pytest.raises(ValueError, match="at least one"):
+        explanations_page([])

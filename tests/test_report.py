@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -137,7 +138,7 @@ def test_csv_one_row_per_review_word_and_no_formulas(report):
     assert formula and all(r["text"].startswith("'=HYPERLINK") for r in formula)
     first = report.entries[1].explanations["occlusion"]
     got = [(r["word"], float(r["score"])) for r in rows if r["review"] == "1"]
-    assert got == [(w, pytest.approx(s, abs=1e-7)) for w, s in zip(first.words, first.word_scores)]
+    assert got == [(w, pytest.approx(s, abs=1e-7)) for w, s in zip(first.words, first.word_scores, strict=True)]
 
 
 def test_cached_report_makes_no_model_calls(tiny_bert, tmp_path):
@@ -148,7 +149,7 @@ def test_cached_report_makes_no_model_calls(tiny_bert, tmp_path):
         again = build_report(tiny_bert, REVIEWS, ["occlusion"], store, attention_views=0)
         assert tiny_bert.texts_evaluated == calls
         assert (again.run.cached, again.run.computed) == (len(REVIEWS), 0)
-        for old, new in zip(first.entries, again.entries):
+        for old, new in zip(first.entries, again.entries, strict=True):
             assert np.array_equal(old.explanations["occlusion"].word_scores, new.explanations["occlusion"].word_scores)
             assert new.trace.probabilities == pytest.approx(old.trace.probabilities)
             assert new.trace.tokens == old.trace.tokens
@@ -206,3 +207,18 @@ def test_cli_batch_then_report(monkeypatch, capsys, tiny_bert_dir, tmp_path):
     assert code == 2 and "unknown report format 'pdf'" in err
     code, _, err = run_cli(monkeypatch, capsys, "report", "hello", "--stars-col", "stars", "--model", tiny_bert_dir)
     assert code == 2 and "--stars-col needs --file" in err
+
+
+def test_each_review_opens_with_its_answer_consensus_and_sentences(rated_classifier, tmp_path):
+    from conftest import NEGATIVE_WORD
+
+    text = f"The screen was nice. The battery was {NEGATIVE_WORD} after two days."
+    with ExplanationStore(tmp_path / "r.sqlite") as store:
+        page = report_html(build_report(rated_classifier, [Review(text)], ["occlusion", "ig"], store))
+    rating = rated_classifier.expected_rating([text])[0]
+    assert f"<b>{rating:.1f} stars expected (most likely " in page
+    assert f"Methods together: 2 of 2 methods: <em>{NEGATIVE_WORD}</em>" in page
+    assert "lowered the rating" in page
+    rows = re.findall(r'<table class="sentences"><tr><td>([^<]+)</td><td class="l">([^<]+)</td>', page)
+    assert rows and all(sentence.endswith(f"{NEGATIVE_WORD} after two days.") for _, sentence in rows)
+    assert all(score.startswith("-") and score.endswith(" stars") for score, _ in rows)

@@ -11,6 +11,7 @@ import torch
 from explain.classifier import Classifier
 from explain.engine import EngineOptions
 from explain.errors import UserError
+from explain.target import Target
 from explain.windows import plan_windows, token_boundaries, window_weights
 from explain.words import regex_words
 
@@ -229,16 +230,22 @@ def test_windowed_gradient_is_the_weighted_sum_of_the_windows_gradients(tiny_ber
 
     text = long_text()
     embedded = embed_text(tiny_bert, text)
-    grad, _ = embedding_gradient(tiny_bert, embedded, 2, 0)
-    expected = np.zeros_like(grad)
-    for window in embedded.windowed.windows:  # each window on its own, through the classifier's eager model
-        inputs, positions = tiny_bert.window_inputs(embedded.windowed, window)
-        embeddings = tiny_bert.model.get_input_embeddings()(inputs.pop("input_ids")).detach().requires_grad_(True)
-        logits = tiny_bert.model(inputs_embeds=embeddings, **inputs).logits[0]
-        (g,) = torch.autograd.grad(logits[2] - logits[0], embeddings)
-        expected[positions] += window.weight * g[0].double().numpy()
-    np.testing.assert_allclose(grad, expected, atol=1e-6)
-    assert np.abs(grad[-10:]).sum() > 0  # the last tokens, past the first window, get gradients
+    values = torch.arange(1.0, 6.0)
+    for target, output in (
+        (Target.of_label(2, 0), lambda logits: logits[2] - logits[0]),
+        (Target.rating(values.tolist()), lambda logits: torch.softmax(logits, -1) @ values),  # stars: linear in probs
+    ):
+        grad, _ = embedding_gradient(tiny_bert, embedded, target)
+        expected = np.zeros_like(grad)
+        for window in embedded.windowed.windows:  # each window on its own, through the classifier's eager model
+            inputs, positions = tiny_bert.window_inputs(embedded.windowed, window)
+            ids = inputs.pop("input_ids")
+            embeddings = tiny_bert.model.get_input_embeddings()(ids).detach().requires_grad_(True)
+            logits = tiny_bert.model(inputs_embeds=embeddings, **inputs).logits[0]
+            (g,) = torch.autograd.grad(output(logits), embeddings)
+            expected[positions] += window.weight * g[0].double().numpy()
+        np.testing.assert_allclose(grad, expected, atol=1e-6)
+        assert np.abs(grad[-10:]).sum() > 0  # the last tokens, past the first window, get gradients
 
 
 def test_units_words_then_sentences_then_chunks(tiny_bert, monkeypatch):

@@ -64,8 +64,8 @@ def test_roberta_word_alignment_is_consistent(tiny_roberta):
     text = "It's not bad, but I wouldn't buy it again."
     a = tiny_roberta.align(text)
     # every non-special token sits in exactly one word, and each word's span is the text it shows
-    assert all((w >= 0) != s for w, s in zip(a.token_to_word, a.special))
-    for (start, end), word in zip(a.word_offsets, a.words):
+    assert all((w >= 0) != s for w, s in zip(a.token_to_word, a.special, strict=True))
+    for (start, end), word in zip(a.word_offsets, a.words, strict=True):
         assert text[start:end] == word
     assert "".join(a.words) == "".join(text.split())
 
@@ -80,7 +80,7 @@ def test_words_past_truncation_are_left_out(tiny_bert):
 def test_emoji_and_unknown_characters_keep_offsets(tiny_bert):
     text = "Love it ❤️👍🏽 !!"
     a = tiny_bert.align(text)
-    for (start, end), word in zip(a.word_offsets, a.words):
+    for (start, end), word in zip(a.word_offsets, a.words, strict=True):
         assert text[start:end] == word
     assert a.words[:2] == ("Love", "it")
 

@@ -15,6 +15,7 @@ import streamlit as st
 
 from explain.errors import UserError
 from explain.render.attention_view import MAX_TOKENS, head_view_height, model_view_height
+from explain.render.html import explanation_html
 
 MAX_FRAME_HEIGHT = 1400
 
@@ -22,12 +23,10 @@ selection = st.session_state["selection"]
 st.header("Attention")
 classifier = controls.require_classifier(selection)
 text = controls.require_text(selection)
+with st.spinner("Explaining the review..."):
+    controls.answer_line(selection)
 controls.truncation_note(selection)
-maps = cached.attention(selection.model_key, text)
-if maps is None:
-    st.info("The attention views appear here once the attention methods are installed.")
-    st.stop()
-tokens, attentions = maps
+tokens, attentions = cached.attention(selection.model_key, text)
 n_layers, n_heads = int(attentions.shape[0]), int(attentions.shape[1])
 st.caption(
     f"{n_layers} layers x {n_heads} heads over {len(tokens)} tokens. Raw attention shows where the model "
@@ -64,19 +63,35 @@ else:
         st.iframe(head_html, height=min(head_view_height(len(tokens)), MAX_FRAME_HEIGHT))
         st.subheader("Model view")
         st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
-        st.iframe(model_html, height=min(model_view_height(len(tokens), len(layers), n_heads), MAX_FRAME_HEIGHT))
+        st.iframe(
+            model_html + charts.FIT_TO_FRAME_SCRIPT,
+            height=min(model_view_height(len(tokens), len(layers), n_heads), MAX_FRAME_HEIGHT),
+        )
+
+
+def token_map(
+    matrix, method: str, title: str, value: str, target: str | int | None = None, contrast: int | None = None
+):
+    """The token x token map when it fits (every row labelled), else the [CLS] row as coloured words."""
+    if len(tokens) <= charts.MAX_HEATMAP_TOKENS:
+        st.altair_chart(charts.heatmap_chart(matrix, tokens, title, value=value), width="content")
+        return
+    st.caption(
+        f"{len(tokens)} tokens: too many rows to label at {charts.ROW_PX} px each, so here is the [CLS] row "
+        f"(the '{method}' explanation) as coloured tokens."
+    )
+    exp = cached.explanation(selection.model_key, text, method, target, contrast)
+    st.html(explanation_html(exp, level="token"))
+
 
 st.subheader("Attention rollout")
-rollout = cached.rollout(selection.model_key, text)
-if rollout is None:
-    st.info("Attention rollout appears here once the attention methods are installed.")
-else:
-    st.caption(
-        "Abnar & Zuidema 2020: attention propagated through all layers (residual included, heads "
-        "averaged). Row i: where token i's final representation draws from. The [CLS] row is the "
-        "'rollout' explanation."
-    )
-    st.altair_chart(charts.heatmap_chart(rollout, tokens, "attention rollout"))
+st.caption(
+    "Abnar & Zuidema 2020: attention propagated through all layers (residual included, heads "
+    "averaged). Row i: where token i's final representation draws from. The [CLS] row is the "
+    "'rollout' explanation. Colours span the off-diagonal range (each token's share of itself is "
+    "clipped), so the mixing between tokens stays visible."
+)
+token_map(cached.rollout(selection.model_key, text), "rollout", "attention rollout", "weight")
 
 st.subheader("Gradient-weighted attention")
 predicted = int(np.argmax(cached.trace(selection.model_key, text).probabilities))
@@ -86,14 +101,11 @@ try:
 except UserError as exc:
     st.error(str(exc))
 else:
-    if relevance is None:
-        st.info("Gradient-weighted attention appears here once the attention methods are installed.")
-    else:
-        st.caption(
-            "Chefer, Gur & Wolf 2021: per layer, attention weighted by its gradient for the chosen label "
-            "(positive part, heads averaged), accumulated over layers. The [CLS] row is the 'grad_attn' "
-            "explanation; it changes with the label, unlike raw attention."
-        )
-        st.altair_chart(
-            charts.heatmap_chart(relevance, tokens, f"relevance for {classifier.labels[target]}", value="relevance")
-        )
+    st.caption(
+        "Chefer, Gur & Wolf 2021: per layer, attention weighted by its gradient for the chosen label "
+        "(positive part, heads averaged), accumulated over layers. The [CLS] row is the 'grad_attn' "
+        "explanation; it changes with the question, unlike raw attention. The diagonal (the identity the "
+        "accumulation starts from, ~1) is clipped so the off-diagonal relevance is readable."
+    )
+    title = "the expected rating" if target == controls.RATING else classifier.labels[target]
+    token_map(relevance, "grad_attn", f"relevance for {title}", "relevance", target, contrast)

@@ -7,24 +7,15 @@ import logging
 import cached
 import charts
 import controls
-import pandas as pd
+import numpy as np
 import streamlit as st
 
 from explain.errors import UserError
-from explain.render.html import explanation_html
+from explain.render.diagnostics import readable_diagnostics, score_unit
 
 DEFAULT_METHODS = ("shap", "occlusion")
 LEVELS = {"words": "word", "subword tokens": "token"}
 log = logging.getLogger(__name__)
-
-
-def shown(value: object) -> str:
-    """A diagnostic value as table text."""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    return str(value)
 
 
 selection = st.session_state["selection"]
@@ -33,30 +24,41 @@ classifier, text, predicted = controls.review_context(selection)
 
 chosen = controls.method_picker(DEFAULT_METHODS, key="attr_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="attr")
-level = LEVELS[st.radio("Show scores per", list(LEVELS), horizontal=True, key="attr_level")]
+level = LEVELS[st.radio("Show scores per", list(LEVELS), horizontal=True, key="attr_level", bind="query-params")]
 budgets = controls.budget_inputs(chosen, key="attr")
 if not chosen:
     st.info("Choose one or more methods.")
 
+explanations = {}
 for method in chosen:
-    st.subheader(method.name)
-    st.caption(f"{method.summary}" + (f" · {method.reference}" if method.reference else ""))
     try:
         with st.spinner(f"Running {method.name}..."):
-            exp = cached.explanation(selection.model_key, text, method.name, target, contrast, budgets.get(method.name))
+            explanations[method.name] = cached.explanation(
+                selection.model_key, text, method.name, target, contrast, budgets.get(method.name)
+            )
     except UserError as exc:
-        st.error(str(exc))
-        continue
+        st.error(f"{method.name}: {exc}")
     except Exception as exc:  # a failing method must not take the other panels down; details go to the log
         log.exception("method %s failed", method.name)
         st.error(f"{method.name} failed: {type(exc).__name__}: {exc}")
+
+# one colour scale per unit: cards in the same unit (e.g. probability) are drawn on the same numbers
+scales: dict[str, float] = {}
+for exp in explanations.values():
+    scores = exp.word_scores if level == "word" else exp.token_scores[[not s for s in exp.alignment.special]]
+    unit = score_unit(exp)
+    scales[unit] = max(scales.get(unit, 0.0), float(np.abs(scores).max(initial=0.0)))
+
+for method in chosen:
+    exp = explanations.get(method.name)
+    if exp is None:
         continue
-    st.html(explanation_html(exp, level=level))
+    st.subheader(method.name)
+    st.caption(f"{method.summary}" + (f" · {method.reference}" if method.reference else ""))
+    unit = score_unit(exp)
+    controls.explanation_card(exp, level=level, scale=scales[unit] or None)  # same unit, same colour scale
     words_col, diag_col = st.columns([3, 2])
     with words_col:
         st.altair_chart(charts.top_words_chart(exp, k=10))
     with diag_col:
-        diagnostics = {"question": exp.question, "aggregation to words": exp.aggregation} | dict(exp.diagnostics)
-        params = {f"param {k}": v for k, v in exp.params.items()}
-        rows = [(k, shown(v)) for k, v in (diagnostics | params).items()]
-        st.dataframe(pd.DataFrame(rows, columns=["diagnostic", "value"]), hide_index=True)
+        st.html(charts.diagnostics_html(readable_diagnostics(exp)))

@@ -1,9 +1,9 @@
-"""Panel: a CSV of reviews -> predicted stars and each review's top words, as a table and downloads."""
+"""Panel: a CSV of reviews -> every input column plus predicted stars, surprise and top words; a row opens
+that review's full explanation. Runs through `explain.corpus` (the SQLite store), so the HTML report
+reuses the explanations."""
 
 from __future__ import annotations
 
-import logging
-import os
 from pathlib import Path
 
 import cached
@@ -11,37 +11,41 @@ import controls
 import numpy as np
 import pandas as pd
 import streamlit as st
-from batch_io import BatchResult, csv_bytes, csv_columns, guess_column, json_bytes, read_reviews
+from batch_io import BatchResult, csv_bytes, guess_column, json_bytes
 
-from explain.data import Review
+from explain.corpus import content_top_words, stars_surprise, summarize
+from explain.data import csv_header, read_review_rows
 from explain.errors import UserError
+from explain.explanation import Explanation
+from explain.limits import MAX_ROWS, MAX_UPLOAD_MB
 from explain.methods import methods
+from explain.render.html import direction_words, explanation_html
 
-MAX_UPLOAD_MB = int(os.environ.get("REVIEW_EXPLAINER_MAX_UPLOAD_MB", "5"))
-MAX_ROWS = int(os.environ.get("REVIEW_EXPLAINER_MAX_ROWS", "500"))
 PREDICTIONS_ONLY = "(predictions only)"
 NO_STARS = "(none)"
-log = logging.getLogger(__name__)
+CHUNK = 5  # reviews per corpus run, so the progress bar moves
+OPEN_PAGE = "panels/attributions.py"
 
 selection = st.session_state["selection"]
 st.header("Batch")
 classifier = controls.require_classifier(selection)
+max_mb, max_rows = MAX_UPLOAD_MB.value(), MAX_ROWS.value()
 st.caption(
-    f"Upload a CSV with a header row (at most {MAX_UPLOAD_MB} MB; the first {MAX_ROWS} reviews are used). "
-    "Each review gets its predicted stars and the words that drove them."
+    f"Upload a CSV with a header row (at most {max_mb} MB; the first {max_rows} reviews are used). "
+    "Each review keeps its columns and gets its predicted stars and the words that drove them."
 )
-upload = st.file_uploader("CSV file", type=["csv"], max_upload_size=MAX_UPLOAD_MB, key="batch_file")
+upload = st.file_uploader("CSV file", type=["csv"], max_upload_size=max_mb, key="batch_file")
 if upload is None:
     st.stop()
-if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
+if upload.size > max_mb * 1024 * 1024:
     st.error(
-        f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {MAX_UPLOAD_MB} MB. Split the file "
+        f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {max_mb} MB. Split the file "
         "or use `explain batch` on the command line."
     )
     st.stop()
 data = upload.getvalue()
 try:
-    columns = csv_columns(data)
+    columns = csv_header(data)
 except UserError as exc:
     st.error(f"{upload.name}: {exc}")
     st.stop()
@@ -49,9 +53,11 @@ except UserError as exc:
 left, middle, right = st.columns(3)
 text_col = left.selectbox("Text column", columns, index=guess_column(columns, "text") or 0, key="batch_text_col")
 stars_options = [NO_STARS] + [c for c in columns if c != text_col]
-stars_guess = guess_column(stars_options, "stars")
 stars_col = middle.selectbox(
-    "Given stars column (optional)", stars_options, index=stars_guess or 0, key="batch_stars_col"
+    "Given stars column (optional)",
+    stars_options,
+    index=guess_column(stars_options, "stars") or 0,
+    key="batch_stars_col",
 )
 names = [m.name for m in methods()]
 method = right.selectbox(
@@ -60,69 +66,110 @@ method = right.selectbox(
     key="batch_method",
     index=1 + names.index("occlusion") if "occlusion" in names else 0,
 )
-k = st.slider("Top words per review", 1, 10, 3, key="batch_k")
-run_id = (upload.file_id, upload.size, selection.model_key, text_col, stars_col, method, k)
+k_col, skip_col = st.columns(2)
+k = k_col.slider("Top words per review", 1, 10, 3, key="batch_k")
+skip = skip_col.checkbox(
+    "Skip punctuation and stopwords in top words", value=True, key="batch_skip", help="Negations are kept."
+)
+run_id = (upload.file_id, upload.size, selection.model_key, text_col, stars_col, method, k, skip)
+
+
+def run_batch() -> BatchResult:
+    """Predict (and explain) every usable row; bad rows are reported in the notes, the rest still run."""
+    _, rows = read_review_rows(data, text_col, None if stars_col == NO_STARS else stars_col)
+    notes = [r.problem for r in rows if r.problem]
+    usable = [r for r in rows if r.review is not None]
+    if len(usable) > max_rows:
+        notes.append(f"The file has {len(usable)} reviews; only the first {max_rows} were run.")
+        usable = usable[:max_rows]
+    texts = tuple(r.review.text for r in usable)
+    progress = st.progress(0.0, text=f"Predicting {len(texts)} reviews...")
+    probs, truncation = cached.probabilities(selection.model_key, texts)
+    notes += [f"{n} Their explanations cover the part the model saw." for n in truncation]
+    explanations = [None] * len(texts)
+    if method != PREDICTIONS_ONLY:
+        for start in range(0, len(texts), CHUNK):
+            progress.progress(start / len(texts), text=f"{method}: {start}/{len(texts)} reviews")
+            explanations[start : start + CHUNK] = cached.explain_corpus(
+                selection.model_key, texts[start : start + CHUNK], method
+            )
+        failed = sum(e is None for e in explanations)
+        if failed:
+            notes.append(f"{method} failed on {failed} review(s); their 'top words' say so.")
+    progress.progress(1.0, text=f"Done: {len(texts)} reviews.")
+    table = []
+    for row, p, exp in zip(usable, probs, explanations, strict=True):
+        predicted = int(np.argmax(p))
+        out = {"row": row.row} | row.cells
+        out |= {"predicted": classifier.labels[predicted], "confidence": float(p[predicted])}
+        if stars_col != NO_STARS:
+            out["surprise"] = stars_surprise(classifier.labels, predicted, row.review.stars)
+        if method != PREDICTIONS_ONLY:
+            out["method"] = method
+            out["scores toward"] = "" if exp is None else direction_words(exp)[0]
+            words = [] if exp is None else content_top_words(exp, k, skip_stopwords=skip)
+            out["top words"] = "(failed)" if exp is None else ", ".join(f"{w} ({s:+.3f})" for w, s in words)
+        table.append(out)
+    summary = None
+    if method != PREDICTIONS_ONLY and stars_col != NO_STARS:
+        done = [(r.review, {method: e}) for r, e in zip(usable, explanations, strict=True) if e is not None]
+        summary = summarize([r for r, _ in done], [m for _, m in done], classifier.labels)
+    if summary is not None and summary.accuracy is not None:
+        notes.append(
+            f"Predicted stars equal the given stars for {summary.accuracy:.1%} of the reviews with given stars "
+            f"(mean absolute difference {summary.mae_stars:.2f} stars)."
+        )
+    return BatchResult(
+        run_id,
+        None if method == PREDICTIONS_ONLY else method,
+        table,
+        [None if e is None else e.to_dict() for e in explanations],
+        tuple(notes),
+        tuple(r.review for r in usable),
+    )
+
 
 if st.button("Run", type="primary", key="batch_run"):
     try:
-        reviews = read_reviews(data, text_col, None if stars_col == NO_STARS else stars_col)
+        st.session_state["batch_result"] = run_batch()
     except UserError as exc:
         st.error(f"{upload.name}: {exc}")
         st.stop()
-    notes = []
-    if len(reviews) > MAX_ROWS:
-        notes.append(f"The file has {len(reviews)} reviews; only the first {MAX_ROWS} were run.")
-        reviews = reviews[:MAX_ROWS]
-    progress = st.progress(0.0, text=f"Predicting {len(reviews)} reviews...")
-    probs, truncation = cached.probabilities(selection.model_key, tuple(r.text for r in reviews))
-    notes += [f"{n} Their explanations cover the part the model saw." for n in truncation]
-    rows, explanations, failures = [], [], 0
-    for i, (review, p) in enumerate(zip(reviews, probs)):
-        predicted = int(np.argmax(p))
-        row = {"text": review.text, "predicted": classifier.labels[predicted], "confidence": float(p[predicted])}
-        if stars_col != NO_STARS:
-            row["given stars"] = review.stars
-        exp = None
-        if method != PREDICTIONS_ONLY:
-            try:
-                exp = cached.explanation(selection.model_key, review.text, method)
-                row["top words"] = ", ".join(f"{w} ({s:+.3f})" for w, s in exp.top_words(k))
-            except Exception as exc:  # one odd review must not stop the batch; it is counted and logged
-                log.exception("%s failed on review %d", method, i + 1)
-                failures += 1
-                row["top words"] = f"(failed: {type(exc).__name__})"
-            progress.progress((i + 1) / len(reviews), text=f"{method}: {i + 1}/{len(reviews)} reviews")
-        rows.append(row)
-        explanations.append(None if exp is None else exp.to_dict())
-    progress.progress(1.0, text=f"Done: {len(reviews)} reviews.")
-    if failures:
-        notes.append(f"{method} failed on {failures} review(s); see the 'top words' column.")
-    st.session_state["batch_result"] = BatchResult(
-        run_id, None if method == PREDICTIONS_ONLY else method, rows, explanations, tuple(notes)
-    )
 
 result = st.session_state.get("batch_result")
 if result is None or result.run_id != run_id:
     st.info("Choose the columns and the method, then press Run.")
     st.stop()
 for note in result.notes:
-    st.warning(note)
-table = pd.DataFrame(result.rows)
-st.dataframe(
+    (st.caption if note.startswith("Predicted stars equal") else st.warning)(note)
+order = list(range(len(result.rows)))
+if any(row.get("surprise") is not None for row in result.rows):  # most surprising first: where to look
+    order.sort(key=lambda i: -(result.rows[i].get("surprise") or 0.0))
+    st.caption("Sorted by surprise: |given stars - predicted stars|, largest first. Select a row to explain it.")
+else:
+    st.caption("Select a row to see its full explanation.")
+table = pd.DataFrame([result.rows[i] for i in order])
+picked = st.dataframe(
     table,
     hide_index=True,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="batch_table",
     column_config={
         "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f")
     },
 )
-predicted_stars = table["predicted"].str.extract(r"^(\d+) stars?$")[0].astype(float)
-if "given stars" in table and predicted_stars.notna().all():  # only for star labels ("4 stars")
-    given = table["given stars"]
-    st.caption(
-        f"Predicted stars equal the given stars for {float((predicted_stars == given).mean()):.1%} of "
-        f"{len(table)} reviews (mean absolute difference {float((predicted_stars - given).abs().mean()):.2f} "
-        "stars)."
-    )
+chosen = picked.selection.rows if picked is not None else []
+if chosen:
+    index = order[chosen[0]]
+    exp_dict = result.explanations[index]
+    text = result.reviews[index].text
+    st.subheader(f"Row {result.rows[index]['row']}")
+    if exp_dict:
+        st.html(explanation_html(Explanation.from_dict(exp_dict)))
+    # a link, not st.switch_page (which cannot clear the URL-bound review box): app.py takes `open` as the review
+    st.page_link(OPEN_PAGE, label="Open this review's full explanation", query_params={controls.OPEN_PARAM: text})
+
 stem = Path(upload.name).stem
 down_csv, down_json, down_html = st.columns(3)
 down_csv.download_button(
@@ -133,8 +180,8 @@ down_json.download_button(
 )
 if result.method is not None:
     if down_html.button("Build HTML report", key="batch_report"):
-        reviews = tuple(Review(row["text"], row.get("given stars")) for row in result.rows)
-        with st.spinner("Writing the report (explanations come from the cache)..."):
+        reviews = tuple(r for r, e in zip(result.reviews, result.explanations, strict=True) if e is not None)
+        with st.spinner("Writing the report (explanations come from the store)..."):
             st.session_state["batch_report_html"] = (
                 run_id,
                 cached.batch_report_html(selection.model_key, reviews, result.method),

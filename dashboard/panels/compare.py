@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from explain.errors import UserError
-from explain.render.html import explanation_html
 
 DEFAULT_METHODS = ("occlusion", "shap", "ig", "rollout")
 PER_ROW = 2
@@ -42,9 +41,9 @@ if len(explanations) < 2:
     st.info("Choose at least two methods to compare.")
 names = list(explanations)
 for start in range(0, len(names), PER_ROW):
-    for column, name in zip(st.columns(PER_ROW), names[start : start + PER_ROW]):
+    for column, name in zip(st.columns(PER_ROW), names[start : start + PER_ROW], strict=False):
         with column:
-            st.html(explanation_html(explanations[name]))
+            controls.explanation_card(explanations[name])
 
 if explanations:
     first = next(iter(explanations.values()))

@@ -13,33 +13,40 @@ from explain.errors import UserError
 from explain.methods import methods
 from explain.render.html import explanation_html
 
-QUICK_METHOD = "occlusion"  # one batched model call: the fastest word-level explanation
+QUICK_METHOD = controls.ANSWER_METHOD
 
 selection = st.session_state["selection"]
 st.header("Explain a review")
 classifier = controls.require_classifier(selection)
 text = controls.require_text(selection)
-trace = cached.trace(selection.model_key, text)
-probs = np.asarray(trace.probabilities)
-predicted = int(probs.argmax())
-
-left, right = st.columns([2, 3])
-with left:
-    st.subheader(f"Prediction: {classifier.labels[predicted]}")
-    st.caption(f"{probs[predicted]:.1%} probability · model: {classifier.name}")
-    st.altair_chart(charts.prediction_chart(classifier.labels, probs))
-with right:
-    controls.truncation_note(selection)
+page = st.empty()  # replaces the previous review's card at once, so a stale answer is never shown as this one's
+with page.container(), st.spinner("Explaining the review..."):
+    trace = cached.trace(selection.model_key, text)
+    quick, problem = None, None
     if QUICK_METHOD in {m.name for m in methods()}:
-        st.subheader("Which words mattered")
         try:
             quick = cached.explanation(selection.model_key, text, QUICK_METHOD)
         except UserError as exc:
-            st.error(str(exc))
-        else:
+            problem = str(exc)
+probs = np.asarray(trace.probabilities)
+predicted = int(probs.argmax())
+
+with page.container():
+    controls.answer_line(selection)
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader(f"Prediction: {classifier.labels[predicted]}")
+        st.caption(f"{probs[predicted]:.1%} probability · model: {controls.model_label(selection.model_key)}")
+        st.altair_chart(charts.prediction_chart(classifier.labels, probs))
+    with right:
+        controls.truncation_note(selection)
+        if problem:
+            st.error(problem)
+        elif quick is not None:
+            st.subheader("Which words mattered")
             st.html(explanation_html(quick))
             st.caption(
-                f"Leave-one-out: how much the probability of {quick.target_label} drops without each word "
+                f"Leave-one-out ({quick.question}): how much the output changes without each word "
                 f"({quick.diagnostics.get('seconds', 0):.2f} s). More methods: **Attributions**, **Compare**."
             )
 

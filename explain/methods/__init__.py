@@ -3,9 +3,11 @@
 Each method is a function in its own module, registered on definition with `@register(...)`:
 
     @register("occlusion", summary=..., additive=False, per_label=True)
-    def occlusion(classifier, text, target, contrast=None, *, mode="delete") -> Explanation: ...
+    def occlusion(classifier, text, target, *, mode="delete") -> Explanation: ...
 
-It takes a `Classifier`, a non-empty text and label indices, and returns an `Explanation`.
+It takes a `Classifier`, a non-empty text and a `Target` (what to explain: a class, a class minus a
+contrast, or the expected rating; class-agnostic methods registered with `class_specific=False` get
+None), and returns an `Explanation`.
 Modules import their heavy libraries (shap, lime, captum) inside the function, so importing the
 registry stays cheap. Budget parameters keep their libraries' names: `max_evals`, `num_samples`,
 `n_steps`.
@@ -25,8 +27,10 @@ from typing import Any
 import numpy as np
 
 from explain.classifier import Classifier
-from explain.errors import EmptyTextError, UnknownMethodError, UserError
+from explain.errors import UnknownMethodError, UserError
 from explain.explanation import Explanation
+from explain.limits import check_text
+from explain.target import Target
 
 # Every module that registers methods; imported when the registry is first used.
 METHOD_MODULES = ("occlusion", "shap", "lime", "attention", "gradients")
@@ -45,6 +49,8 @@ class Method:
     per_label: bool = False  # one run scores every label (so contrasts are free)
     needs_gradients: bool = False
     budget: str | None = None  # name of the parameter that trades time for accuracy
+    class_specific: bool = True  # False: scores say where the model looked, with no direction and no question
+    signed: bool = True  # scores can be negative (lowering the output); False: magnitudes only (saliency, grad_attn)
 
     @property
     def parameters(self) -> dict[str, object]:
@@ -107,6 +113,8 @@ def register(
     per_label: bool = False,
     needs_gradients: bool = False,
     budget: str | None = None,
+    class_specific: bool = True,
+    signed: bool = True,
 ) -> Callable[[Callable[..., Explanation]], Callable[..., Explanation]]:
     """Decorator: register an explanation function under `name` (and `aliases`)."""
 
@@ -114,7 +122,17 @@ def register(
         if name in _REGISTRY and _REGISTRY[name].function is not function:
             raise ValueError(f"method {name!r} is registered twice")
         _REGISTRY[name] = Method(
-            name, function, summary, reference, tuple(aliases), additive, per_label, needs_gradients, budget
+            name,
+            function,
+            summary,
+            reference,
+            tuple(aliases),
+            additive,
+            per_label,
+            needs_gradients,
+            budget,
+            class_specific,
+            signed and class_specific,
         )
         for alias in aliases:
             _ALIASES[alias] = name
@@ -181,13 +199,13 @@ def new_explanation(
     classifier: Classifier,
     text: str,
     method: str,
-    target: int,
-    contrast: int | None,
+    target: Target | None,
     *,
     token_scores=None,
     word_scores=None,
     label_token_scores=None,
     aggregation: str = "sum",
+    unit: str = "",
     params: dict | None = None,
     diagnostics: dict | None = None,
     alignment=None,
@@ -195,7 +213,8 @@ def new_explanation(
     """Build an Explanation from token scores or word scores (the other is derived).
 
     Token scores -> word scores by `aggregation`; word scores -> token scores split evenly. With
-    `label_token_scores` (n_tokens, n_labels) the target/contrast scores are taken from it.
+    `label_token_scores` (n_tokens, n_labels) the explained scores are `label_token_scores @
+    target.weights(...)`. `target=None`: a class-agnostic explanation (no question, no direction).
     Probabilities are the classifier's own for this text.
     """
     from explain.explanation import aggregate, spread
@@ -204,22 +223,21 @@ def new_explanation(
     n_words = len(alignment.words)
     if label_token_scores is not None:
         label_token_scores = np.asarray(label_token_scores, dtype=np.float64)
-        token_scores = label_token_scores[:, target] - (
-            label_token_scores[:, contrast] if contrast is not None else 0.0
-        )
+        token_scores = label_token_scores @ target.weights(len(classifier.labels))
     if token_scores is None and word_scores is None:
         raise ValueError("give token_scores, word_scores or label_token_scores")
     if token_scores is None:
         token_scores = spread(word_scores, alignment.token_to_word)
     if word_scores is None:
         word_scores = aggregate(token_scores, alignment.token_to_word, n_words, aggregation)
+    explains = "none" if target is None else "rating" if target.is_rating else "label"
     return Explanation(
         text=text,
         model=classifier.name,
         method=method,
         labels=tuple(classifier.labels),
-        target=target,
-        contrast=contrast,
+        target=None if target is None else target.label,
+        contrast=None if target is None else target.contrast,
         probabilities=classifier.predict_proba([text])[0],
         alignment=alignment,
         token_scores=token_scores,
@@ -228,41 +246,60 @@ def new_explanation(
         label_token_scores=label_token_scores,
         params=params or {},
         diagnostics=diagnostics or {},
+        explains=explains,
+        label_values=classifier.label_values,
+        unit=unit,
     )
+
+
+def probability_unit(classifier: Classifier, target: Target) -> str:
+    """The unit of scores measured on probabilities: the rating's unit for the rating, else "probability"."""
+    return (classifier.rating_unit or "rating points") if target.is_rating else "probability"
 
 
 def explain(
     classifier: Classifier,
     text: str,
     method: str = "shap",
-    target: str | int | None = None,
+    target: str | int | Target | None = None,
     contrast: str | int | None = None,
     **params: object,
 ) -> Explanation:
-    """Explain why `classifier` gives `text` the label `target` (default: its prediction).
+    """Explain `classifier`'s output for `text` with one method.
 
-    `contrast` asks "why target rather than contrast". `params` go to the method (see
-    `get_method(name).parameters`). Adds wall time, model evaluations and the forward-pass share
-    of wall time to the explanation's diagnostics.
+    The question (`target`): None asks what moved the expected rating when the model has one (see
+    `Classifier.target`), else why its predicted class; "rating"; a label name or index ("2 stars"),
+    with an optional `contrast` ("why 2 stars rather than 4 stars"); or a `Target`. Class-agnostic
+    methods (attention, rollout) answer no question. `params` go to the method (see
+    `get_method(name).parameters`). Adds wall time, model evaluations and the forward-pass share of
+    wall time (counted for this thread only) to the explanation's diagnostics.
     """
     m = get_method(method)
-    if not isinstance(text, str) or not text.strip():
-        raise EmptyTextError("the review is empty; give a text with at least one word")
+    check_text(text)  # size limit; no words (empty, zero-width, controls) is an EmptyTextError
     full_params = m.resolve(params)
     started = time.perf_counter()
-    calls0, secs0, texts0 = classifier.forward_calls, classifier.forward_seconds, classifier.texts_evaluated
-    predicted = int(classifier.predict_proba([text])[0].argmax()) if target is None else None
-    target_idx = classifier.label_index(target, default=predicted)
-    contrast_idx = None if contrast is None else classifier.label_index(contrast)
-    if contrast_idx == target_idx:
-        raise UserError(f"the contrast label must differ from the target ({classifier.labels[target_idx]!r})")
-    result = m.function(classifier, text, target_idx, contrast_idx, **params)
+    with classifier.metered() as meter:
+        question = target if isinstance(target, Target) else classifier.target(target, contrast, text)
+        result = m.function(classifier, text, question if m.class_specific else None, **params)
     wall = time.perf_counter() - started
-    forward = classifier.forward_seconds - secs0
     diagnostics = dict(result.diagnostics) | {
         "seconds": round(wall, 4),
-        "model_evaluations": classifier.texts_evaluated - texts0,
-        "forward_passes": classifier.forward_calls - calls0,
-        "forward_share": round(forward / wall, 4) if wall > 0 else 0.0,
+        "model_evaluations": meter.rows,
+        "forward_passes": meter.forward_passes,
+        "forward_share": round(meter.seconds / wall, 4) if wall > 0 else 0.0,
     }
     return replace(result, params=full_params, diagnostics=diagnostics)
+
+
+def method_names(spec: str | None, *, option: str = "--methods", extra: Sequence[str] = ()) -> list[str]:
+    """Canonical method names from a comma-separated list: aliases resolved, duplicates dropped, order kept.
+
+    None or "all" is every registered method; names in `extra` (pseudo-methods such as the evaluation's
+    random baseline) pass as they are. An empty list or an unknown method is a user error naming `option`.
+    """
+    if spec is None or spec.strip().lower() == "all":
+        return [m.name for m in methods()]
+    names = [s.strip() for s in spec.split(",") if s.strip()]
+    if not names:
+        raise UserError(f"{option} is empty; name at least one method, e.g. {option} occlusion,shap")
+    return list(dict.fromkeys(n if n in extra else get_method(n).name for n in names))

@@ -10,8 +10,9 @@ token ([CLS] / <s>, the one the classification head reads):
   2021, "Generic Attention-model Explainability for Interpreting Bi-Modal and Encoder-Decoder
   Transformers").
 
-The class-agnostic methods record `target`/`contrast` (the question asked) but their scores do not
-depend on them; diagnostics say so with `class_specific: False`. Scores cover every token, special
+The class-agnostic methods are registered with `class_specific=False`: they take no question
+(`target=None`), their explanations carry none (`explains="none"`, "where the model looked (no
+direction)"), and metrics compare them with signed methods by magnitude only. Scores cover every token, special
 tokens included; words never include special tokens.
 
 `attention_maps` gives every layer's and head's attention with the tokens as the tokenizer shows
@@ -34,6 +35,7 @@ from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import new_explanation, register
+from explain.target import Target
 
 
 @dataclass(frozen=True, eq=False)
@@ -91,9 +93,10 @@ def rollout_matrix(attentions: np.ndarray) -> np.ndarray:
     return rollout
 
 
-def relevance_matrix(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> np.ndarray:
+def relevance_matrix(classifier: Classifier, text: str, target: Target) -> np.ndarray:
     """Gradient-weighted attention relevance R (seq, seq) of Chefer, Gur & Wolf 2021 (Generic Attention-model
-    Explainability), for the target logit (or logit_target - logit_contrast).
+    Explainability), for the explained output `target.from_logits` (the expected rating, or the
+    target logit, minus the contrast's when one is given).
 
     With A_l the attention of layer l and dA_l its gradient, A_bar_l = mean over heads of (dA_l * A_l)^+;
     R starts as the identity and R <- R + A_bar_l R, from the first layer to the last. Gradients are
@@ -101,25 +104,21 @@ def relevance_matrix(classifier: Classifier, text: str, target: int, contrast: i
     off in eval), with `torch.autograd.grad`, so no gradient is left on the model's parameters.
     """
     encoding = _encode(classifier, text)
-    return _relevance(
-        {k: v.to(classifier.device) for k, v in encoding.model_inputs().items()}, classifier, target, contrast
-    )
+    return _relevance({k: v.to(classifier.device) for k, v in encoding.model_inputs().items()}, classifier, target)
 
 
-def _relevance(
-    inputs: dict[str, torch.Tensor], classifier: Classifier, target: int, contrast: int | None
-) -> np.ndarray:
+def _relevance(inputs: dict[str, torch.Tensor], classifier: Classifier, target: Target) -> np.ndarray:
     """`relevance_matrix` of prepared model inputs (one text, or one window of a long text)."""
     with torch.enable_grad():
         out = classifier.forward(inputs, output_attentions=True)
         if not out.attentions:
             raise UserError(f"{classifier.name} returns no attention weights; load it with attn_implementation='eager'")
         logits = out.logits[0]
-        explained = logits[target] - (logits[contrast] if contrast is not None else 0.0)
+        explained = target.from_logits(logits[None, :])[0]
         grads = torch.autograd.grad(explained, out.attentions)
     seq = inputs["input_ids"].shape[1]
     relevance = torch.eye(seq, dtype=torch.float64)
-    for attention, grad in zip(out.attentions, grads):
+    for attention, grad in zip(out.attentions, grads, strict=True):
         weighted = (grad[0].double() * attention[0].detach().double()).clamp(min=0).mean(dim=0).cpu()
         relevance = relevance + weighted @ relevance
     return relevance.numpy()
@@ -162,13 +161,12 @@ def _check_layer(layer: int, n_layers: int) -> int:
     summary="raw attention from [CLS] in one layer (default the last), averaged over heads",
     reference="Bahdanau et al. 2015; see Jain & Wallace 2019, Attention is not Explanation",
     aliases=("raw_attention",),
+    class_specific=False,
 )
-def raw_attention(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, layer: int = -1
-) -> Explanation:
+def raw_attention(classifier: Classifier, text: str, target: None = None, *, layer: int = -1) -> Explanation:
     """Raw attention: layer `layer`'s attention from the first token ([CLS]) to every token, mean over heads.
 
-    Class-agnostic: the scores are the same for every target and contrast. Non-negative; over all
+    Class-agnostic: the scores answer no question (where the model looked). Non-negative; over all
     tokens, [CLS] and [SEP] included, they sum to 1.
     """
     n_layers = classifier.model.config.num_hidden_layers
@@ -178,8 +176,7 @@ def raw_attention(
         classifier,
         text,
         "attention",
-        target,
-        contrast,
+        None,
         token_scores=scores,
         diagnostics={"class_specific": False, "layer": index, "layers": n_layers},
     )
@@ -190,16 +187,16 @@ def raw_attention(
     summary="attention rollout: attention from [CLS] propagated through all layers",
     reference="Abnar & Zuidema 2020, Quantifying Attention Flow in Transformers",
     aliases=("attention_rollout",),
+    class_specific=False,
 )
-def attention_rollout(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+def attention_rollout(classifier: Classifier, text: str, target: None = None) -> Explanation:
     """Attention rollout (Abnar & Zuidema 2020): the [CLS] row of `rollout_matrix`; class-agnostic, sums to 1."""
     scores = cls_scores(classifier, text, lambda inputs: rollout_matrix(_maps(inputs, classifier))[0])
     return new_explanation(
         classifier,
         text,
         "rollout",
-        target,
-        contrast,
+        None,
         token_scores=scores,
         diagnostics={"class_specific": False, "layers": classifier.model.config.num_hidden_layers},
     )
@@ -211,11 +208,10 @@ def attention_rollout(classifier: Classifier, text: str, target: int, contrast: 
     reference="Chefer, Gur & Wolf 2021, Generic Attention-model Explainability for Interpreting Bi-Modal "
     "and Encoder-Decoder Transformers",
     aliases=("gradient_weighted_attention", "chefer"),
+    signed=False,
     needs_gradients=True,
 )
-def gradient_weighted_attention(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None
-) -> Explanation:
+def gradient_weighted_attention(classifier: Classifier, text: str, target: Target) -> Explanation:
     """Gradient-weighted attention (Chefer et al. 2021): the [CLS] row of `relevance_matrix` minus the identity.
 
     The identity R starts from is removed, so [CLS] is not credited with its own starting relevance of
@@ -224,10 +220,10 @@ def gradient_weighted_attention(
     """
 
     def score(inputs: dict[str, torch.Tensor]) -> np.ndarray:
-        relevance = _relevance(inputs, classifier, target, contrast)
+        relevance = _relevance(inputs, classifier, target)
         return relevance[0] - np.eye(len(relevance))[0]
 
     scores = cls_scores(classifier, text, score)
     return new_explanation(
-        classifier, text, "grad_attn", target, contrast, token_scores=scores, diagnostics={"class_specific": True}
+        classifier, text, "grad_attn", target, token_scores=scores, diagnostics={"class_specific": True}
     )

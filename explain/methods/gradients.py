@@ -1,8 +1,10 @@
 """Gradient methods on the word embeddings: saliency, gradient x input, integrated gradients.
 
-Every method here differentiates one number, the *explained output*: the target label's logit, or
-logit_target - logit_contrast when a contrast is given ("why A rather than B"). They explain logits,
-not probabilities: a softmax probability also moves with every other label's logit.
+Every method here differentiates one number, the *explained output* `target.from_logits(logits)`:
+the expected rating, softmax(logits) @ label values (so IG's scores add up to a difference in stars),
+or, for a class, its logit (logit_target - logit_contrast with a contrast, "why A rather than B"):
+for classes they explain logits, not probabilities, as a probability also moves with every other
+label's logit.
 
 The word embeddings (the output of `model.get_input_embeddings()`, before position and segment
 embeddings are added) are the input being attributed. `logits_from_embeddings` is the one place that
@@ -32,6 +34,7 @@ from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import check_window_evaluations
 from explain.methods import new_explanation, register
+from explain.target import Target
 from explain.windows import WindowedText
 
 BASELINES = ("pad", "mask")
@@ -89,14 +92,13 @@ def logits_from_embeddings(
         return classifier.forward(inputs, head_only=True).logits
 
 
-def explained_output(logits: torch.Tensor, target: int, contrast: int | None) -> torch.Tensor:
-    """Per row: the target logit, or logit_target - logit_contrast; shape (batch,)."""
-    out = logits[:, target]
-    return out if contrast is None else out - logits[:, contrast]
+def gradient_unit(classifier: Classifier, target: Target) -> str:
+    """Unit of additive gradient scores (IG): the rating's for the rating, else logits."""
+    return (classifier.rating_unit or "rating points") if target.is_rating else "logit"
 
 
 def output_and_gradient(
-    classifier: Classifier, points: torch.Tensor, text: EmbeddedText, target: int, contrast: int | None
+    classifier: Classifier, points: torch.Tensor, text: EmbeddedText, target: Target
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The explained output of each row of `points` (word embeddings of `text`, (batch, seq, hidden)) and its
     gradient w.r.t. them: the one place gradient methods run the model.
@@ -109,7 +111,7 @@ def output_and_gradient(
     if text.windowed is None:
         with torch.enable_grad():
             leaf = points.detach().requires_grad_(True)
-            out = explained_output(logits_from_embeddings(classifier, leaf, text.extra_inputs), target, contrast)
+            out = target.from_logits(logits_from_embeddings(classifier, leaf, text.extra_inputs))
             (grad,) = torch.autograd.grad(out.sum(), leaf)
         return out.detach(), grad
     value = torch.zeros(points.shape[0], dtype=points.dtype, device=points.device)
@@ -120,20 +122,18 @@ def output_and_gradient(
         index = torch.as_tensor(positions, device=points.device)
         with torch.enable_grad():
             leaf = points[:, index].detach().requires_grad_(True)
-            out = explained_output(logits_from_embeddings(classifier, leaf, inputs), target, contrast)
+            out = target.from_logits(logits_from_embeddings(classifier, leaf, inputs))
             (window_grad,) = torch.autograd.grad(out.sum(), leaf)
         value += window.weight * out.detach()
         grad[:, index] += window.weight * window_grad
     return value, grad
 
 
-def embedding_gradient(
-    classifier: Classifier, text: EmbeddedText, target: int, contrast: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+def embedding_gradient(classifier: Classifier, text: EmbeddedText, target: Target) -> tuple[np.ndarray, np.ndarray]:
     """Gradient of the explained output w.r.t. the word embeddings, and the embeddings; each (seq, hidden)."""
     with torch.no_grad():
         embeddings = word_embeddings(classifier, text.input_ids)
-    _, grad = output_and_gradient(classifier, embeddings, text, target, contrast)
+    _, grad = output_and_gradient(classifier, embeddings, text, target)
     return grad[0].double().cpu().numpy(), embeddings[0].double().cpu().numpy()
 
 
@@ -143,12 +143,13 @@ def embedding_gradient(
     reference="Simonyan, Vedaldi & Zisserman 2014, Deep Inside Convolutional Networks: Visualising Image "
     "Classification Models and Saliency Maps",
     aliases=("gradient_norm",),
+    signed=False,
     needs_gradients=True,
 )
-def saliency(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+def saliency(classifier: Classifier, text: str, target: Target) -> Explanation:
     """Saliency (Simonyan et al. 2014): ||d output / d embedding||_2 per token; non-negative, unsigned."""
-    grad, _ = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
-    return new_explanation(classifier, text, "saliency", target, contrast, token_scores=np.linalg.norm(grad, axis=-1))
+    grad, _ = embedding_gradient(classifier, embed_text(classifier, text), target)
+    return new_explanation(classifier, text, "saliency", target, token_scores=np.linalg.norm(grad, axis=-1))
 
 
 @register(
@@ -159,11 +160,16 @@ def saliency(classifier: Classifier, text: str, target: int, contrast: int | Non
     aliases=("input_x_gradient",),
     needs_gradients=True,
 )
-def grad_x_input(classifier: Classifier, text: str, target: int, contrast: int | None = None) -> Explanation:
+def grad_x_input(classifier: Classifier, text: str, target: Target) -> Explanation:
     """Gradient x input (Shrikumar et al. 2016): sum_h grad_h * embedding_h per token; signed, not additive."""
-    grad, embeddings = embedding_gradient(classifier, embed_text(classifier, text), target, contrast)
+    grad, embeddings = embedding_gradient(classifier, embed_text(classifier, text), target)
     return new_explanation(
-        classifier, text, "grad_x_input", target, contrast, token_scores=(grad * embeddings).sum(axis=-1)
+        classifier,
+        text,
+        "grad_x_input",
+        target,
+        token_scores=(grad * embeddings).sum(axis=-1),
+        unit=gradient_unit(classifier, target),
     )
 
 
@@ -197,19 +203,19 @@ def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
 def integrated_gradients(
     classifier: Classifier,
     text: str,
-    target: int,
-    contrast: int | None = None,
+    target: Target,
     *,
     n_steps: int = 50,
     baseline: str = "pad",
     internal_batch_size: int | None = None,
 ) -> Explanation:
-    """Integrated gradients (Sundararajan et al. 2017) of the explained logit w.r.t. the word embeddings.
+    """Integrated gradients (Sundararajan et al. 2017) of the explained output w.r.t. the word embeddings.
 
-    Attributes the explained *logit* (logit_target, or logit_target - logit_contrast), not the
-    probability, to the word embeddings e(x), integrating the gradient on the straight path from the
-    baseline b (every non-special token -> [PAD] or [MASK]; [CLS]/[SEP] kept, so they score 0) to the
-    text with `n_steps` Gauss-Legendre points a_i, weights w_i (Captum's default rule, so the result is
+    Attributes the explained output (the expected rating, in stars; for a class its *logit*,
+    logit_target or logit_target - logit_contrast, not its probability) to the word embeddings e(x),
+    integrating the gradient on the straight path from the baseline b (every non-special token -> [PAD]
+    or [MASK]; [CLS]/[SEP] kept, so they score 0) to the text with `n_steps` Gauss-Legendre points a_i,
+    weights w_i (Captum's default rule, so the result is
     `captum.attr.LayerIntegratedGradients` on the word-embedding layer, tested within 1e-5):
     score_t = sum_h (e(x) - b)_th * sum_i w_i * d f(b + a_i (e(x) - b)) / d e_th.
     Token scores add up to f(x) - f(baseline) up to the convergence delta: diagnostics `fx`,
@@ -244,7 +250,7 @@ def integrated_gradients(
         a = alphas[start : start + rows]
         extra = ends if start == 0 else ()
         steps = torch.tensor(np.concatenate([a, extra]), dtype=x.dtype, device=x.device)[:, None, None]
-        out, grad = output_and_gradient(classifier, base + steps * path, embedded, target, contrast)
+        out, grad = output_and_gradient(classifier, base + steps * path, embedded, target)
         w = torch.tensor(weights[start : start + rows], dtype=x.dtype, device=x.device)[:, None, None]
         total += (grad[: len(a)] * w).sum(dim=0)
         if start == 0:
@@ -257,8 +263,20 @@ def integrated_gradients(
         "base_value": base_value,
         "delta": delta,
         "relative_delta": abs(delta) / gap if gap > 0 else None,
-        "explained_output": "logit" if contrast is None else "logit difference",
+        "explained_output": "expected rating"
+        if target.is_rating
+        else "logit"
+        if target.contrast is None
+        else "logit difference",
         "internal_batch_size": rows,
         "windows": 1 if embedded.windowed is None else len(embedded.windowed.windows),
     }
-    return new_explanation(classifier, text, "ig", target, contrast, token_scores=token_scores, diagnostics=diagnostics)
+    return new_explanation(
+        classifier,
+        text,
+        "ig",
+        target,
+        token_scores=token_scores,
+        unit=gradient_unit(classifier, target),
+        diagnostics=diagnostics,
+    )

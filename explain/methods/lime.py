@@ -34,7 +34,8 @@ from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation, spread
 from explain.limits import check_window_evaluations
-from explain.methods import new_explanation, register
+from explain.methods import new_explanation, probability_unit, register
+from explain.target import Target
 from explain.words import Alignment, Units, perturbation_units, removal_string
 
 
@@ -70,8 +71,7 @@ def word_splitter(text: str, alignment: Alignment, units: Units | None = None) -
 def lime(
     classifier: Classifier,
     text: str,
-    target: int,
-    contrast: int | None = None,
+    target: Target,
     *,
     num_samples: int = 1000,
     seed: int = 0,
@@ -92,7 +92,6 @@ def lime(
             text,
             "lime",
             target,
-            contrast,
             alignment=alignment,
             word_scores=np.zeros(0),
             label_token_scores=np.zeros((len(alignment.tokens), n_labels)),
@@ -117,8 +116,11 @@ def lime(
         feature_selection="none",
         random_state=seed,
     )
-    # LIME keeps the fit score and local prediction of the last label only: put the target last.
-    labels = [label for label in range(n_labels) if label != target] + [target]
+    # LIME keeps the fit score and local prediction of the last label only: put the target last (for the
+    # rating, the label with the largest weight).
+    weights = target.weights(n_labels)
+    last = target.label if target.label is not None else int(np.argmax(np.abs(weights)))
+    labels = [label for label in range(n_labels) if label != last] + [last]
     result = explainer.explain_instance(
         text_seen, predict, labels=labels, num_features=len(units), num_samples=num_samples
     )
@@ -131,10 +133,11 @@ def lime(
     coefficients = units.spread(coefficients)  # per word (a unit's coefficient split evenly over its words)
 
     def explained(per_label: np.ndarray) -> np.ndarray:
-        return per_label[..., target] - (per_label[..., contrast] if contrast is not None else 0.0)
+        return per_label @ weights
 
     diagnostics = {
-        "score": float(result.score),  # R^2 of the target label's weighted fit
+        "score": float(result.score),  # R^2 of the weighted fit of the label put last
+        "score_label": classifier.labels[last],
         "intercept": float(explained(intercepts)),
         "local_pred": float(explained(local_preds)),
         "intercepts": intercepts.tolist(),
@@ -148,10 +151,10 @@ def lime(
         text,
         "lime",
         target,
-        contrast,
         alignment=alignment,
         word_scores=explained(coefficients),
         label_token_scores=spread(coefficients, alignment.token_to_word),
+        unit=probability_unit(classifier, target),
         diagnostics=diagnostics,
     )
 

@@ -1,4 +1,5 @@
-"""Occlusion / leave-one-out: a word's score is the drop in the label's probability without it.
+"""Occlusion / leave-one-out: a word's score is the drop in the explained output (the expected rating, or a
+label's probability) without it.
 
 Zeiler & Fergus 2014 (occlusion); Li, Monroe & Jurafsky 2016, "Understanding Neural Networks through
 Representation Erasure" (leave-one-out for text). Words are deleted from the text (`mode="delete"`)
@@ -18,7 +19,8 @@ from itertools import chain
 from explain.classifier import Classifier
 from explain.explanation import Explanation, spread
 from explain.limits import check_window_evaluations
-from explain.methods import new_explanation, register
+from explain.methods import new_explanation, probability_unit, register
+from explain.target import Target
 from explain.words import perturbation_units, removal_string, remove_words
 
 
@@ -29,9 +31,7 @@ from explain.words import perturbation_units, removal_string, remove_words
     aliases=("loo", "leave_one_out"),
     per_label=True,
 )
-def occlusion(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, mode: str = "delete"
-) -> Explanation:
+def occlusion(classifier: Classifier, text: str, target: Target, *, mode: str = "delete") -> Explanation:
     replacement = removal_string(classifier.tokenizer, mode)
     alignment = classifier.align(text)
     units = perturbation_units(text, alignment)
@@ -50,9 +50,9 @@ def occlusion(
         text,
         "occlusion",
         target,
-        contrast,
         alignment=alignment,
         label_token_scores=label_token_scores,
-        word_scores=drops[:, target] - (drops[:, contrast] if contrast is not None else 0.0),
+        word_scores=drops @ target.weights(drops.shape[1]),
+        unit=probability_unit(classifier, target),
         diagnostics={"variants": len(spans), "unit": units.kind, "units": len(units)},
     )

@@ -1,21 +1,29 @@
 """SHAP: Owen values of the tokens from shap's Partition explainer with its Text masker.
 
 Lundberg & Lee 2017, "A Unified Approach to Interpreting Model Predictions" (NeurIPS); the Partition
-algorithm computes Owen values over shap's hierarchical clustering of the tokens. Masked texts (tokens
-replaced by the tokenizer's mask token) go to `Classifier.predict_proba` in large batches, so one run
-scores every label: a label's token values plus its base value add up to its predicted probability.
+algorithm computes Owen values over shap's hierarchical clustering of the tokens. We run shap's algorithm
+ourselves (`explain.methods.partition`): the same nodes as `shap.Explainer(f, shap.maskers.Text(tok))`
+expands at the same `max_evals` and seed (shap's default batch size), so the same values, with the masked
+texts (built by shap's masker) going to `Classifier.predict_proba`; the whole tree in one engine call
+when it fits the budget (then exact). One run scores every label: a label's token values plus its base
+value add up to its predicted probability.
 
 shap's Text masker tokenizes with the model's own tokenizer, so its features are our alignment's
 tokens, special tokens included (never masked, value 0); that is checked, not assumed. A text longer
 than the model's maximum is read whole in windows (the engine windows every masked variant), or with
 `long="truncate"` explained as the part the model sees.
 
-Diagnostics: `base_value` and `fx` (the base value and the classifier's output for the target, minus
-the contrast's when one is given), `additivity_error` = |sum of values + base_value - fx|, and
-`base_values` per label. The error is ~0 except where shap's masker rebuilds a slightly different
-text from the tokens: it collapses runs of whitespace, and repeats a character that a byte-level BPE
+Diagnostics: `base_value` and `fx` (the base value and the classifier's output for the explained
+number: the expected rating, or the target's probability minus the contrast's when one is given),
+`additivity_error` = |sum of values + base_value - fx|, and `base_values` per label. The error is
+~0 except where shap's masker rebuilds a slightly different text from the tokens: it collapses runs of
+whitespace, and repeats a character that a byte-level BPE
 tokenizer (RoBERTa) splits over several tokens (emoji, some accents); for those texts and tokenizers
-shap explained that rebuilt text, and the error says by how much its output differs.
+shap explained that rebuilt text, and the error says by how much its output differs. Budget: `exact`
+(the whole tree was expanded), `evals` (masks used, as shap counts them), `full_tree_evals` (the budget
+from which the result is exact), `estimated_error` (largest change of the explained scores from the
+result at half the budget; 0 when exact), `model_calls` and `model_evals` (engine calls and masks sent,
+lookahead included).
 """
 
 from __future__ import annotations
@@ -28,7 +36,9 @@ from explain.classifier import Classifier, TruncationWarning
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import check_window_evaluations
-from explain.methods import new_explanation, register
+from explain.methods import new_explanation, probability_unit, register
+from explain.methods.partition import owen_values
+from explain.target import Target
 
 
 @register(
@@ -40,7 +50,7 @@ from explain.methods import new_explanation, register
     budget="max_evals",
 )
 def shap_values(
-    classifier: Classifier, text: str, target: int, contrast: int | None = None, *, max_evals: int = 500, seed: int = 0
+    classifier: Classifier, text: str, target: Target, *, max_evals: int = 500, seed: int = 0
 ) -> Explanation:
     """Token values for every label from shap's Partition explainer (Lundberg & Lee 2017)."""
     import shap
@@ -59,7 +69,9 @@ def shap_values(
         model_ids = classifier.tokenizer.convert_tokens_to_ids(list(alignment.tokens))
     if truncated:  # explain what the model sees
         text_seen = text[
-            : max((e for (_, e), sp in zip(alignment.token_offsets, alignment.special) if not sp), default=0)
+            : max(
+                (e for (_, e), sp in zip(alignment.token_offsets, alignment.special, strict=True) if not sp), default=0
+            )
         ]
     else:
         text_seen = text
@@ -73,48 +85,77 @@ def shap_values(
             f"{list(alignment.tokens)}; SHAP values could not be mapped onto the tokens"
         )
 
-    def predict(masked_texts) -> np.ndarray:
+    def predict(masks: np.ndarray) -> np.ndarray:
+        texts = [str(masker(mask, text_seen)[0][0]) for mask in masks]
         with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
             warnings.simplefilter("ignore", TruncationWarning)
-            return classifier.predict_proba([str(t) for t in masked_texts])
+            return classifier.predict_proba(texts)
 
-    explainer = shap.Explainer(predict, masker, algorithm="partition", output_names=list(classifier.labels))
-    saved = np.random.get_state()  # shap breaks priority ties with the global numpy generator
-    np.random.seed(seed)
-    try:
-        result = explainer([text_seen], max_evals=max_evals, batch_size=max_evals, silent=True)
-    finally:
-        np.random.set_state(saved)
-
-    values = np.asarray(result.values[0], dtype=np.float64)  # (n_tokens, n_labels)
-    base = np.asarray(result.base_values[0], dtype=np.float64)  # (n_labels,)
+    result = owen_values(predict, masker.clustering(text_seen), max_evals, seed=seed)
+    values, base = result.values, result.base  # (n_tokens, n_labels), (n_labels,)
     if values.shape != (len(alignment.tokens), len(classifier.labels)):
         raise ValueError(
             f"shap returned values of shape {values.shape} for {len(alignment.tokens)} tokens "
             f"and {len(classifier.labels)} labels"
         )
-    fx = predict([text])[0].astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        fx = classifier.predict_proba([text])[0].astype(np.float64)
 
-    def explained(per_label: np.ndarray) -> float:
-        return float(per_label[..., target] - (per_label[..., contrast] if contrast is not None else 0.0))
+    budget = {
+        "exact": result.exact,
+        "evals": result.evals,
+        "model_calls": result.model_calls,
+        "model_evals": result.model_evals,
+        "full_tree_evals": result.full_tree_evals,
+        "truncated": bool(truncated),
+        "windows": 1 if windowed is None else len(windowed.windows),
+    }
+    change = None if result.half_values is None else values - result.half_values
+    return _explanation(classifier, text, target, alignment, values, base, fx, change, budget)
+
+
+def _explanation(
+    classifier: Classifier,
+    text: str,
+    target: Target,
+    alignment,
+    values: np.ndarray,
+    base: np.ndarray,
+    fx: np.ndarray,
+    change: np.ndarray | None,
+    budget: dict,
+) -> Explanation:
+    """The Explanation of label values (n_tokens, n_labels), base (n_labels,) and output fx (n_labels,).
+
+    `change`: values minus those at half the budget (None when exact); its largest explained entry is
+    the `estimated_error`.
+    """
+
+    weights = target.weights(len(classifier.labels))
+
+    def explained(per_label: np.ndarray) -> np.ndarray | float:  # linear in the label values
+        scores = np.asarray(per_label) @ weights
+        return float(scores) if np.ndim(scores) == 0 else scores
 
     base_value, output = explained(base), explained(fx)
-    total = explained(values.sum(axis=0))
+    total = float(np.sum(explained(values)))
     diagnostics = {
         "base_value": base_value,
         "fx": output,
         "additivity_error": abs(total + base_value - output),
         "base_values": base.tolist(),
-        "truncated": bool(truncated),
+        "estimated_error": 0.0 if change is None else float(np.abs(explained(change)).max()),
+        **budget,
     }
     return new_explanation(
         classifier,
         text,
         "shap",
         target,
-        contrast,
         alignment=alignment,
         label_token_scores=values,
         aggregation="sum",
+        unit=probability_unit(classifier, target),
         diagnostics=diagnostics,
     )

@@ -83,7 +83,6 @@ from explain.metrics.agreement import (  # noqa: E402
 from explain.metrics.faithfulness import (  # noqa: E402
     BINS,
     FAITHFULNESS_METRICS,
-    Curve,
     FaithfulnessResult,
     comprehensiveness,
     deletion_auc,
@@ -95,8 +94,8 @@ from explain.metrics.faithfulness import (  # noqa: E402
     random_baseline,
     sufficiency,
     tau_loo,
-    top_k_count,
 )
+from explain.metrics.perturbation import Curve, top_k_count  # noqa: E402
 from explain.metrics.plausibility import plausibility, rating_direction, sentence_spans  # noqa: E402
 
 __all__ = [

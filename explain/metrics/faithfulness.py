@@ -5,8 +5,12 @@ AUC (Petsiuk et al. 2018, RISE), tau-LOO, and the same figures for random rankin
 level every number is read against).
 
 Conventions shared by every metric here:
-- Model output: p_target(x); for a contrastive explanation p_target(x) - p_contrast(x).
-- Ranking: words by their signed word score for the target, highest first; ties keep text order.
+- Model output: the explained number (`Explanation.target_spec.from_proba`): the expected rating
+  (in stars), p_target(x), or p_target(x) - p_contrast(x) for a contrastive explanation.
+- Ranking: words by their signed word score, highest first (most raising the output); ties keep text order.
+- Class-agnostic explanations (attention, rollout: "where the model looked") make no signed claim:
+  they are measured on a question given by the caller (default: the rating, else the predicted
+  class), and comprehensiveness, sufficiency and tau-LOO use the size of the change, |f(x) - f(x')|.
 - x is the text as the model sees it: cut after the last word within the model's maximum length,
   so deleting words never pulls unseen text into the window.
 - Removing a word deletes its characters (`mode="delete"`, the same text surgery as occlusion:
@@ -20,9 +24,8 @@ Conventions shared by every metric here:
 
 from __future__ import annotations
 
-import math
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,56 +33,26 @@ import numpy as np
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.metrics import MetricInfo, metric
-from explain.words import removal_string, remove_words
+from explain.metrics.perturbation import (
+    CURVE_STEPS,
+    Curve,
+    Probe,
+    Ranking,
+    TextView,
+    comprehensiveness_probe,
+    curve_probe,
+    loo_probe,
+    question,
+    ranking,
+    score_probes,
+    sufficiency_probe,
+)
+from explain.target import Target
 
 BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)  # ERASER's AOPC bins
-CURVE_STEPS = 20  # at most this many removal/insertion steps per curve (one per word for short texts)
-CURVE_GRID = 21  # points curves are resampled to for averaging over texts (0%, 5%, ..., 100%)
 FAITHFULNESS_METRICS = ("comprehensiveness", "sufficiency", "deletion_auc", "insertion_auc", "tau_loo")
 
 _RISE = "Petsiuk et al. 2018, RISE: Randomized Input Sampling for Explanation of Black-box Models"
-
-WordScores = np.ndarray  # (n_words,)
-Ranking = np.ndarray  # (n_words,) word indices, most supporting the target first
-
-
-def top_k_count(fraction: float, n_words: int) -> int:
-    """Number of words in the top `fraction` of `n_words`: ceil, at least 1, at most n_words."""
-    if n_words <= 0:
-        return 0
-    return min(n_words, max(1, math.ceil(fraction * n_words - 1e-9)))  # 1e-9: 0.1 * 30 is 3.0000000000000004
-
-
-def ranking(word_scores: WordScores) -> Ranking:
-    """Word indices by score, highest first; equal scores keep text order."""
-    return np.argsort(-np.asarray(word_scores, dtype=np.float64), kind="stable")
-
-
-def curve_counts(n_words: int, steps: int = CURVE_STEPS) -> list[int]:
-    """How many words are removed (or inserted) at each point of a curve: 0..n_words in <= steps steps."""
-    m = min(n_words, steps)
-    if m <= 0:
-        return [0]
-    return [int(math.floor(i * n_words / m + 0.5)) for i in range(m + 1)]
-
-
-@dataclass(frozen=True)
-class Curve:
-    """Model output as words are removed (deletion) or added (insertion), most important first."""
-
-    fractions: np.ndarray  # (n_points,) share of the words removed / inserted, 0..1
-    outputs: np.ndarray  # (n_points,) model output for the target at each point
-
-    @property
-    def auc(self) -> float:
-        """Area under the curve over the 0..1 fraction axis (trapezoid rule)."""
-        if len(self.fractions) < 2:
-            return float("nan")
-        return float(np.trapezoid(self.outputs, self.fractions))
-
-    def on_grid(self, n_points: int = CURVE_GRID) -> np.ndarray:
-        """Outputs linearly interpolated at `n_points` evenly spaced fractions (to average curves)."""
-        return np.interp(np.linspace(0.0, 1.0, n_points), self.fractions, self.outputs)
 
 
 @dataclass(frozen=True)
@@ -92,74 +65,6 @@ class FaithfulnessResult:
     random_curves: dict[str, Curve] = field(default_factory=dict)  # mean curve of the random rankings
     loo_drops: np.ndarray | None = None  # (n_words,) leave-one-out output drops, when computed
     texts_scored: int = 0  # perturbed texts sent to predict_proba (before its de-duplication)
-
-
-# ---------------------------------------------------------------- text surgery
-class _View:
-    """The explained text as the model sees it, and how to remove words from it."""
-
-    def __init__(self, classifier, explanation: Explanation, mode: str):
-        self.replacement = removal_string(classifier.tokenizer, mode)
-        offsets = explanation.alignment.word_offsets
-        self.text = explanation.text[: offsets[-1][1]] if offsets else explanation.text
-        self.offsets = offsets
-        self.n = len(offsets)
-
-    def without(self, words: Iterable[int]) -> str:
-        """The text with these words removed (or masked)."""
-        return remove_words(self.text, sorted(self.offsets[int(i)] for i in words), self.replacement)
-
-    def only(self, words: Iterable[int]) -> str:
-        """The text with every word except these removed (or masked)."""
-        keep = {int(i) for i in words}
-        return self.without(i for i in range(self.n) if i not in keep)
-
-
-@dataclass(frozen=True)
-class _Probe:
-    """Texts one metric needs scored, and how their model outputs become the metric's value."""
-
-    texts: list[str]
-    finish: Callable[[np.ndarray], object]
-
-
-def _comprehensiveness_probe(view: _View, order: Ranking, bins: Sequence[float]) -> _Probe:
-    ks = [top_k_count(b, view.n) for b in bins]
-    return _Probe([view.text] + [view.without(order[:k]) for k in ks], lambda out: float(np.mean(out[0] - out[1:])))
-
-
-def _sufficiency_probe(view: _View, order: Ranking, bins: Sequence[float]) -> _Probe:
-    ks = [top_k_count(b, view.n) for b in bins]
-    return _Probe([view.text] + [view.only(order[:k]) for k in ks], lambda out: float(np.mean(out[0] - out[1:])))
-
-
-def _curve_probe(view: _View, order: Ranking, steps: int, insertion: bool) -> _Probe:
-    counts = curve_counts(view.n, steps)
-    cut = view.only if insertion else view.without
-    fractions = np.asarray(counts, dtype=np.float64) / max(view.n, 1)
-    return _Probe([cut(order[:k]) for k in counts], lambda out: Curve(fractions, np.asarray(out, dtype=np.float64)))
-
-
-def _loo_probe(view: _View) -> _Probe:
-    return _Probe([view.text] + [view.without([i]) for i in range(view.n)], lambda out: out[0] - out[1:])
-
-
-def _outputs(probs: np.ndarray, explanation: Explanation) -> np.ndarray:
-    out = probs[:, explanation.target].astype(np.float64)
-    if explanation.contrast is not None:
-        out = out - probs[:, explanation.contrast]
-    return out
-
-
-def _score(classifier, explanation: Explanation, probes: Mapping[object, _Probe]) -> dict[object, object]:
-    """Score every probe's texts with one predict_proba call and finish each probe."""
-    texts = [t for p in probes.values() for t in p.texts]
-    outputs = _outputs(classifier.predict_proba(texts), explanation) if texts else np.zeros(0)
-    results, start = {}, 0
-    for key, probe in probes.items():
-        results[key] = probe.finish(outputs[start : start + len(probe.texts)])
-        start += len(probe.texts)
-    return results
 
 
 def _kendall(scores: np.ndarray, drops: np.ndarray) -> float:
@@ -185,19 +90,21 @@ def faithfulness(
     random_rankings: int = 0,
     seed: int = 0,
     include_explanation: bool = True,
+    target: Target | None = None,
 ) -> FaithfulnessResult:
     """Several faithfulness metrics of one explanation (and of `random_rankings` seeded random
     rankings of its words) from a single `predict_proba` call.
 
     `loo_drops` (the leave-one-out output drops, e.g. from an earlier call) saves tau-LOO's
-    n_words evaluations.
+    n_words evaluations. `target`: the question to measure on (see `question`).
     """
     unknown = [m for m in metrics if m not in FAITHFULNESS_METRICS]
     if unknown:
         raise UserError(
             f"unknown faithfulness metric {', '.join(unknown)}; choose from {', '.join(FAITHFULNESS_METRICS)}"
         )
-    view = _View(classifier, explanation, mode)
+    view = TextView(classifier, explanation, mode)
+    signed = explanation.class_specific
     nan = float("nan")
     if view.n == 0:
         empty = dict.fromkeys(metrics, nan)
@@ -208,19 +115,10 @@ def faithfulness(
     rng = np.random.default_rng(seed)
     for r in range(random_rankings):
         orders[f"random{r}"] = rng.permutation(view.n)
-    probes: dict[object, _Probe] = {}
-    for source, order in orders.items():
-        if "comprehensiveness" in metrics:
-            probes[(source, "comprehensiveness")] = _comprehensiveness_probe(view, order, bins)
-        if "sufficiency" in metrics:
-            probes[(source, "sufficiency")] = _sufficiency_probe(view, order, bins)
-        if "deletion_auc" in metrics:
-            probes[(source, "deletion")] = _curve_probe(view, order, steps, insertion=False)
-        if "insertion_auc" in metrics:
-            probes[(source, "insertion")] = _curve_probe(view, order, steps, insertion=True)
+    probes = _ranking_probes(view, orders, metrics, bins, steps, signed)
     if "tau_loo" in metrics and loo_drops is None:
-        probes["loo"] = _loo_probe(view)
-    done = _score(classifier, explanation, probes)
+        probes["loo"] = loo_probe(view)
+    done = score_probes(classifier, question(explanation, target), probes)
     drops = done.get("loo", None if loo_drops is None else np.asarray(loo_drops, dtype=np.float64))
     if drops is not None and len(drops) != view.n:
         raise ValueError(f"loo_drops has {len(drops)} values for {view.n} words")
@@ -237,21 +135,50 @@ def faithfulness(
                 values[name] = curves[kind].auc
             else:  # tau_loo: a ranking's scores are its reversed positions
                 scores = explanation.word_scores if source == "explanation" else _rank_scores(order)
-                values[name] = _kendall(np.asarray(scores, dtype=np.float64), drops)
+                values[name] = _kendall(np.asarray(scores, dtype=np.float64), drops if signed else np.abs(drops))
         return values, curves
 
     values, curves = values_for("explanation", orders["explanation"]) if include_explanation else ({}, {})
-    random_values: dict[str, float] = {}
-    random_curves: dict[str, Curve] = {}
-    if random_rankings:
-        runs = [values_for(s, o) for s, o in orders.items() if s.startswith("random")]
-        random_values = {name: _nanmean([v[name] for v, _ in runs]) for name in metrics}
-        for kind in runs[0][1]:
-            first = runs[0][1][kind]
-            random_curves[kind] = Curve(first.fractions, np.mean([c[kind].outputs for _, c in runs], axis=0))
+    runs = [values_for(s, o) for s, o in orders.items() if s.startswith("random")]
+    random_values, random_curves = _average_runs(runs, metrics)
     return FaithfulnessResult(
         values, curves, random_values, random_curves, drops, sum(len(p.texts) for p in probes.values())
     )
+
+
+def _ranking_probes(
+    view: TextView,
+    orders: Mapping[str, Ranking],
+    metrics: Sequence[str],
+    bins: Sequence[float],
+    steps: int,
+    signed: bool,
+) -> dict[object, Probe]:
+    """The texts each metric needs for each ranking, keyed by (ranking, measure)."""
+    probes: dict[object, Probe] = {}
+    for source, order in orders.items():
+        if "comprehensiveness" in metrics:
+            probes[(source, "comprehensiveness")] = comprehensiveness_probe(view, order, bins, signed)
+        if "sufficiency" in metrics:
+            probes[(source, "sufficiency")] = sufficiency_probe(view, order, bins, signed)
+        if "deletion_auc" in metrics:
+            probes[(source, "deletion")] = curve_probe(view, order, steps, insertion=False)
+        if "insertion_auc" in metrics:
+            probes[(source, "insertion")] = curve_probe(view, order, steps, insertion=True)
+    return probes
+
+
+def _average_runs(
+    runs: Sequence[tuple[dict[str, float], dict[str, Curve]]], metrics: Sequence[str]
+) -> tuple[dict[str, float], dict[str, Curve]]:
+    """The random rankings' metric values and curves, averaged ({} and {} without runs)."""
+    if not runs:
+        return {}, {}
+    values = {name: _nanmean([v[name] for v, _ in runs]) for name in metrics}
+    curves = {}
+    for kind, first in runs[0][1].items():
+        curves[kind] = Curve(first.fractions, np.mean([c[kind].outputs for _, c in runs], axis=0))
+    return values, curves
 
 
 def _nanmean(values: Sequence[float]) -> float:
@@ -346,12 +273,14 @@ def insertion_auc(classifier, explanation: Explanation, *, steps: int = CURVE_ST
     return insertion_curve(classifier, explanation, steps=steps, mode=mode).auc
 
 
-def leave_one_out(classifier, explanation: Explanation, *, mode: str = "delete") -> np.ndarray:
-    """Drop in the target output when each word alone is removed, (n_words,); Li et al. 2016."""
-    view = _View(classifier, explanation, mode)
+def leave_one_out(
+    classifier, explanation: Explanation, *, mode: str = "delete", target: Target | None = None
+) -> np.ndarray:
+    """Drop in the explained output when each word alone is removed, (n_words,); Li et al. 2016."""
+    view = TextView(classifier, explanation, mode)
     if view.n == 0:
         return np.zeros(0)
-    return _score(classifier, explanation, {"loo": _loo_probe(view)})["loo"]
+    return score_probes(classifier, question(explanation, target), {"loo": loo_probe(view)})["loo"]
 
 
 @metric(

@@ -3,8 +3,9 @@
 Human ratings are VADER's per-sentence means (-4..+4, >= 20 raters each; Hutto & Gilbert, ICWSM
 2014). A review's sentences are joined into one text and explained; word scores are summed per
 sentence (by word offsets) and rank-correlated (Spearman) with the human ratings signed toward the
-explained class: as rated for a positive class (4-5 stars), negated for a negative one (1-2 stars),
-and -|rating| for the neutral class (3 stars: the calmest sentences support it most). Plausibility
+explained quantity: as rated for the expected rating and for a positive class (4-5 stars), negated for
+a negative one (1-2 stars), -|rating| for the neutral class (3 stars: the calmest sentences support it
+most), and |rating| for class-agnostic scores (where the model looked vs how strongly people felt). Plausibility
 in the sense of Jacovi & Goldberg 2020 and DeYoung et al. 2020 (agreement with human rationales).
 """
 
@@ -19,6 +20,7 @@ import numpy as np
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.metrics import MetricInfo, metric
+from explain.sentences import span_totals
 
 MIN_SENTENCES = 3  # fewer rated sentences with words give no meaningful rank correlation
 _STARS = re.compile(r"^\s*(\d+)\s*stars?\s*$", re.IGNORECASE)
@@ -51,15 +53,7 @@ def rating_direction(label: str) -> float:
 
 def sentence_scores(explanation: Explanation, spans: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """Sum of word scores per sentence, and whether the sentence holds any word the model saw."""
-    starts = np.asarray([s for s, _ in spans])
-    totals = np.zeros(len(spans))
-    has_words = np.zeros(len(spans), dtype=bool)
-    for (start, _), score in zip(explanation.alignment.word_offsets, explanation.word_scores):
-        i = int(np.searchsorted(starts, start, side="right")) - 1
-        if i >= 0 and start < spans[i][1]:
-            totals[i] += score
-            has_words[i] = True
-    return totals, has_words
+    return span_totals(explanation.alignment.word_offsets, explanation.word_scores, spans)
 
 
 @metric(
@@ -90,11 +84,17 @@ def plausibility(
     if len(sentences) != len(ratings):
         raise ValueError(f"{len(sentences)} sentences but {len(ratings)} ratings")
     labels = explanation.labels
-    direction = rating_direction(labels[explanation.target])
-    if explanation.contrast is not None:
-        direction -= rating_direction(labels[explanation.contrast])
     human = np.asarray(ratings, dtype=np.float64)
-    human = human * np.sign(direction) if direction != 0 else -np.abs(human)
+    if explanation.explains == "none":  # no direction: where the model looked vs how strongly people felt
+        human = np.abs(human)
+    else:
+        if explanation.explains == "rating":  # a higher rating is a more positive review
+            direction = 1.0
+        else:
+            direction = rating_direction(labels[explanation.target])
+            if explanation.contrast is not None:
+                direction -= rating_direction(labels[explanation.contrast])
+        human = human * np.sign(direction) if direction != 0 else -np.abs(human)
     totals, has_words = sentence_scores(explanation, sentence_spans(explanation.text, sentences))
     x, y = totals[has_words], human[has_words]
     if len(x) < min_sentences or np.ptp(x) == 0 or np.ptp(y) == 0:

@@ -271,7 +271,7 @@ def model_view_height(n_tokens: int, n_layers: int, n_heads: int) -> int:
 
 
 def attention_inputs(classifier, text: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """What the views draw for one text: tokens (as the tokenizer shows them) and attentions (layers, heads, seq, seq)."""
+    """What the views draw for one text: tokens (as the tokenizer shows them), attentions (layers, heads, seq, seq)."""
     from explain.methods.attention import attention_maps  # the one forward pass lives with the attention methods
 
     maps = attention_maps(classifier, text)

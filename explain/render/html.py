@@ -1,7 +1,8 @@
 """Self-contained HTML snippets shared by the dashboard and the HTML report.
 
 Every snippet uses inline CSS only (no stylesheet, script, font or image to fetch) and is rendered
-by jinja2 with autoescaping on, so review text, tokens and labels always arrive as text: a review
+by the package's one jinja2 Environment (`explain.render.templating`, templates in
+`templates/*.html.j2`) with autoescaping on, so review text, tokens and labels always arrive as text: a review
 containing `<script>` shows those characters and runs nothing.
 
 Scores use a diverging scale centred at 0: blue pushes toward the explained label, red pushes away,
@@ -11,19 +12,19 @@ with red-green colour blindness).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html as html_lib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from jinja2 import DictLoader, Environment, StrictUndefined
+from markupsafe import Markup
 
 from explain.explanation import Explanation
+from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, render_template, tint
 
 Level = Literal["word", "token"]
 LEVELS: tuple[str, ...] = ("word", "token")
-POSITIVE_RGB = (33, 102, 172)  # RdBu dark blue: pushes toward the target label
-NEGATIVE_RGB = (178, 24, 43)  # RdBu dark red: pushes away from it
 FAINT = 0.02  # |score| / scale below this is drawn uncoloured
 
 _CARD = (
@@ -31,47 +32,6 @@ _CARD = (
     "background:#ffffff;color:#111111;border:1px solid #dddddd;border-radius:6px;padding:8px 12px;"
     "margin:4px 0"
 )
-
-_TEMPLATES = {
-    "explanation": """\
-<div class="rx-explanation" data-method="{{ method }}" data-level="{{ level }}" style="{{ card }}">
-{% if header %}<div style="font-size:13px;line-height:1.4;color:#444444;margin-bottom:4px">\
-<b>{{ method }}</b> &middot; {{ question }} &middot; \
-<span style="color:rgb{{ positive }}">&#9632; toward {{ target }}</span> \
-<span style="color:rgb{{ negative }}">&#9632; {{ away }}</span></div>
-{% endif %}<div style="white-space:pre-wrap;word-wrap:break-word">\
-{% for piece in pieces %}{% if piece.kind == "gap" %}{{ piece.text }}\
-{% elif piece.kind == "unseen" %}<span class="rx-unseen" title="{{ piece.title }}" style="color:#999999">{{ piece.text }}</span>\
-{% elif piece.kind == "special" %}<span class="rx-special" title="{{ piece.title }}" data-score="{{ piece.score }}" \
-style="color:#888888;font-size:12px;padding:1px 2px;margin:0 1px">{{ piece.text }}</span>\
-{% else %}<span class="rx-{{ level }}" title="{{ piece.title }}" data-score="{{ piece.score }}" \
-style="background:{{ piece.background }};color:{{ piece.color }};border-radius:3px;padding:2px 1px">\
-{{ piece.text }}</span>{% endif %}{% endfor %}</div>
-</div>""",
-    "prediction": """\
-<div class="rx-prediction" style="{{ card }};line-height:1.5">
-{% for row in rows %}<div style="display:flex;align-items:center;gap:8px;margin:2px 0">\
-<span style="width:{{ label_width }}ch;text-align:right;{% if row.top %}font-weight:bold{% endif %}">{{ row.label }}</span>\
-<span style="flex:1;background:#eeeeee;border-radius:3px;height:14px;position:relative">\
-<span style="position:absolute;left:0;top:0;bottom:0;width:{{ row.percent }}%;border-radius:3px;\
-background:{% if row.top %}rgb{{ positive }}{% else %}#9ab{% endif %}"></span></span>\
-<span style="width:5ch;text-align:right;font-variant-numeric:tabular-nums">{{ row.value }}</span></div>
-{% endfor %}</div>""",
-    "top_words": """\
-<div class="rx-top-words" style="{{ card }};line-height:1.5">
-<div style="font-size:13px;color:#444444;margin-bottom:4px"><b>{{ method }}</b> &middot; top words, {{ question }}</div>
-{% for row in rows %}<div style="display:flex;align-items:center;gap:6px;margin:1px 0" title="{{ row.title }}">\
-<span style="width:{{ word_width }}ch;text-align:right;overflow:hidden;text-overflow:ellipsis;white-space:nowrap">\
-{{ row.word }}</span><span style="flex:1;display:flex">\
-<span style="width:50%;display:flex;justify-content:flex-end">\
-{% if row.score < 0 %}<span style="width:{{ row.percent }}%;height:12px;background:rgb{{ negative }}"></span>{% endif %}\
-</span><span style="width:50%;display:flex;border-left:1px solid #999999">\
-{% if row.score >= 0 %}<span style="width:{{ row.percent }}%;height:12px;background:rgb{{ positive }}"></span>{% endif %}\
-</span></span><span style="width:8ch;text-align:right;font-variant-numeric:tabular-nums">{{ row.value }}</span></div>
-{% endfor %}</div>""",
-}
-
-_ENV = Environment(loader=DictLoader(_TEMPLATES), autoescape=True, undefined=StrictUndefined)
 
 
 @dataclass(frozen=True)
@@ -90,7 +50,7 @@ def score_color(score: float, scale: float) -> tuple[str, str]:
     if strength < FAINT:
         return "transparent", "inherit"
     base = POSITIVE_RGB if score > 0 else NEGATIVE_RGB
-    r, g, b = (round(255 + (c - 255) * strength) for c in base)
+    r, g, b = tint(base, strength)
     return f"rgb({r},{g},{b})", "#ffffff" if strength > 0.55 else "#111111"
 
 
@@ -108,7 +68,7 @@ def _word_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
     text, offsets, scores = explanation.text, explanation.alignment.word_offsets, explanation.word_scores
     scale = _scale(scores) if scale is None else scale
     pieces, last = [], 0
-    for (start, end), word, score in zip(offsets, explanation.words, scores):
+    for (start, end), word, score in zip(offsets, explanation.words, scores, strict=True):
         if start > last:
             pieces.append(_Piece("gap", text[last:start]))
         pieces.append(_scored(word, word, float(score), scale))
@@ -126,7 +86,7 @@ def _token_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]
     ordinary = np.array([not s for s in a.special], dtype=bool)
     scale = _scale(scores[ordinary]) if scale is None else scale  # specials ([CLS]) would swamp the scale
     pieces = []
-    for i, (token, score, special) in enumerate(zip(a.tokens, scores, a.special)):
+    for i, (token, score, special) in enumerate(zip(a.tokens, scores, a.special, strict=True)):
         if i:
             pieces.append(_Piece("gap", " "))
         if special:
@@ -150,23 +110,43 @@ def explanation_html(
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
     pieces = _word_pieces(explanation, scale) if level == "word" else _token_pieces(explanation, scale)
-    away = (
-        f"toward {explanation.contrast_label}"
-        if explanation.contrast is not None
-        else f"away from {explanation.target_label}"
-    )
-    return _ENV.get_template("explanation").render(
+    toward, away = direction_words(explanation)
+    shown = explanation.word_scores if level == "word" else explanation.token_scores
+    full = _scale(shown) if scale is None else scale
+    return render_template(
+        "explanation.html.j2",
         card=_CARD,
         method=explanation.method,
         level=level,
         header=header,
         question=explanation.question,
-        target=explanation.target_label,
+        toward=toward,
         away=away,
+        scale_text=f"{full:.3g} {explanation.unit}".strip(),
         positive=POSITIVE_RGB,
         negative=NEGATIVE_RGB,
         pieces=pieces,
     )
+
+
+def emphasis_html(text: str) -> Markup:
+    """`text` escaped, with *words* between asterisks (as consensus sentences mark them) in italics."""
+    import re
+
+    from markupsafe import escape
+
+    return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", str(escape(text))))
+
+
+def direction_words(explanation: Explanation) -> tuple[str, str]:
+    """What the two colours mean for this explanation's question: (positive scores, negative scores)."""
+    if not explanation.class_specific:
+        return "where the model looked (no direction)", ""
+    if explanation.explains == "rating":
+        return "raises the rating", "lowers the rating"
+    if explanation.contrast is not None:
+        return f"toward {explanation.target_label}", f"toward {explanation.contrast_label}"
+    return f"toward {explanation.target_label}", f"away from {explanation.target_label}"
 
 
 def prediction_bar_html(labels: Sequence[str], probabilities: Sequence[float] | np.ndarray) -> str:
@@ -177,10 +157,10 @@ def prediction_bar_html(labels: Sequence[str], probabilities: Sequence[float] | 
     top = int(probs.argmax()) if len(probs) else -1
     rows = [
         {"label": str(label), "percent": f"{100 * min(max(p, 0.0), 1.0):.1f}", "value": f"{p:.3f}", "top": i == top}
-        for i, (label, p) in enumerate(zip(labels, probs))
+        for i, (label, p) in enumerate(zip(labels, probs, strict=True))
     ]
     width = max((len(str(label)) for label in labels), default=4) + 1
-    return _ENV.get_template("prediction").render(card=_CARD, rows=rows, label_width=width, positive=POSITIVE_RGB)
+    return render_template("prediction.html.j2", card=_CARD, rows=rows, label_width=width, positive=POSITIVE_RGB)
 
 
 def top_words_html(explanation: Explanation, k: int = 10) -> str:
@@ -198,7 +178,8 @@ def top_words_html(explanation: Explanation, k: int = 10) -> str:
         for word, score in top
     ]
     width = min(18, max((len(w) for w, _ in top), default=4) + 1)
-    return _ENV.get_template("top_words").render(
+    return render_template(
+        "top_words.html.j2",
         card=_CARD,
         method=explanation.method,
         question=explanation.question,
@@ -206,4 +187,57 @@ def top_words_html(explanation: Explanation, k: int = 10) -> str:
         word_width=width,
         positive=POSITIVE_RGB,
         negative=NEGATIVE_RGB,
+    )
+
+
+def explanations_page(
+    explanations: Sequence[Explanation], *, title: str = "Why did these reviews get their stars?"
+) -> str:
+    """One self-contained HTML page: per review its prediction bar, then each method's coloured words and top words.
+
+    Explanations of the same text (in order of first appearance) share one section.
+    """
+    if not explanations:
+        raise ValueError("explanations_page needs at least one explanation")
+    groups: dict[str, list[Explanation]] = {}
+    for exp in explanations:
+        groups.setdefault(exp.text, []).append(exp)
+    reviews = []
+    for text, group in groups.items():
+        first = group[0]
+        methods = [
+            {
+                "name": exp.method,
+                "words": Markup(explanation_html(exp)),
+                "top": Markup(top_words_html(exp, k=8)),
+                "note": _diagnostics_note(exp.diagnostics),
+            }
+            for exp in group
+        ]
+        reviews.append(
+            {
+                "text": text,
+                "predicted": first.labels[first.predicted],
+                "bar": Markup(prediction_bar_html(first.labels, first.probabilities)),
+                "methods": methods,
+            }
+        )
+    return render_template("explanations_page.html.j2", title=title, model=explanations[0].model, reviews=reviews)
+
+
+def _diagnostics_note(diagnostics: Mapping[str, Any]) -> str:
+    seconds, evaluations = diagnostics.get("seconds"), diagnostics.get("model_evaluations")
+    parts = [f"{seconds:.2f} s" if isinstance(seconds, (int, float)) else None]
+    parts.append(f"{evaluations} model evaluations" if evaluations is not None else None)
+    return ", ".join(p for p in parts if p)
+
+
+def iframe_html(document: str, height: int) -> str:
+    """A document in its own `<iframe srcdoc>`: each view keeps its own scripts and globals, still offline."""
+    srcdoc = html_lib.escape(
+        f"<!doctype html><meta charset='utf-8'><body style='margin:0'>{document}</body>", quote=True
+    )
+    return (
+        f'<iframe class="rx-attention" srcdoc="{srcdoc}" '
+        f'style="width:100%;height:{height}px;border:1px solid #ddd;border-radius:6px"></iframe>'
     )

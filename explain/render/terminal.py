@@ -2,14 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 import numpy as np
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
 from explain.classifier import Trace
 from explain.explanation import Explanation
+from explain.render.leaderboard import leaderboard_text
+from explain.render.plain import score_text
+
+# Terminal control sequences a review (or a model's label names) could carry to retitle the terminal, clear
+# it, move the cursor or write the clipboard (OSC 52): ESC and 8-bit C1 introducers with their parameters.
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL/ST: title, clipboard, hyperlinks
+    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, SOS, PM, APC strings
+    r"|\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor, erase
+    r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
+    r"|[\x90\x98\x9d\x9e\x9f][^\x07\x9c]*(?:\x07|\x9c)?"  # 8-bit OSC/DCS/SOS/PM/APC strings
+    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
+)
+# Left-over C0/C1 controls (newline and tab kept) and bidirectional overrides that reorder what is shown.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` without terminal escape sequences and control characters (newline and tab kept).
+
+    The one filter for user-supplied text (reviews, file names, label names, error messages) on its
+    way to a terminal: `explain` prints nothing a review could use to drive the terminal.
+    """
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 def format_trace(trace: Trace) -> str:
@@ -45,7 +71,11 @@ def format_trace(trace: Trace) -> str:
         f"    {label:<{max(map(len, trace.predictions))}}  {p:.3f}{'  <- predicted' if label == top else ''}"
         for label, p in trace.predictions.items()
     ]
-    return "\n".join(lines)
+    if trace.expected_rating is not None:
+        terms = " + ".join(f"{v:g} x {p:.3f}" for v, p in zip(trace.label_values, trace.probabilities, strict=True))
+        lines += [f"  expected rating = sum of value x probability = {terms} = {trace.expected_rating:.3f}"]
+    lines += ["", f"Answer: {trace.answer}"]
+    return printable("\n".join(lines))
 
 
 def _format_windowed_trace(trace: Trace) -> str:
@@ -76,40 +106,48 @@ def _format_windowed_trace(trace: Trace) -> str:
 
 def prediction_table(text: str, labels: Sequence[str], probabilities: np.ndarray) -> Table:
     """A table of labels and probabilities with a bar, the top label marked."""
-    table = Table(title=_shorten(text, 90), title_justify="left", show_edge=False)
+    table = Table(title=Text(_shorten(printable(text), 90)), title_justify="left", show_edge=False)
     table.add_column("label")
     table.add_column("probability", justify="right")
     table.add_column("")
     top = int(np.argmax(probabilities))
-    for i, (label, p) in enumerate(zip(labels, probabilities)):
+    for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
         mark = " <- predicted" if i == top else ""
         style = "bold green" if i == top else ""
-        table.add_row(Text(label, style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style))
+        table.add_row(
+            Text(printable(label), style=style), f"{p:.3f}", Text("█" * int(round(p * 30)) + mark, style=style)
+        )
     return table
 
 
-def colored_words(explanation: Explanation) -> Text:
-    """The review with each word coloured by its score: green pushes toward the target, red away."""
+def colored_words(explanation: Explanation, scale: float | None = None) -> Text:
+    """The review with each word coloured by its score: green raises the explained output, red lowers it;
+    blue for class-agnostic scores (where the model looked, no direction). `scale`: the |score| of full
+    colour (default: this explanation's largest), so explanations in one unit can share a scale."""
     scores = explanation.word_scores
-    scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
+    if scale is None or scale <= 0:
+        scale = float(np.max(np.abs(scores))) if len(scores) and np.max(np.abs(scores)) > 0 else 1.0
     out = Text()
     last = 0
-    for (start, end), score in zip(explanation.alignment.word_offsets, scores):
-        out.append(explanation.text[last:start])
+    for (start, end), score in zip(explanation.alignment.word_offsets, scores, strict=True):
+        out.append(printable(explanation.text[last:start]))
         strength = min(1.0, abs(score) / scale)
         level = int(80 + 175 * strength)
-        color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
-        out.append(explanation.text[start:end], style=f"bold white on {color}" if strength > 0.05 else "")
+        if not explanation.class_specific:
+            color = f"rgb(0,0,{level})"
+        else:
+            color = f"rgb(0,{level},0)" if score > 0 else f"rgb({level},0,0)"
+        out.append(printable(explanation.text[start:end]), style=f"bold white on {color}" if strength > 0.05 else "")
         last = end
-    out.append(explanation.text[last:])
+    out.append(printable(explanation.text[last:]))
     return out
 
 
 def explanation_notes(explanation: Explanation) -> list[str]:
     """Caveats a reader should see next to the scores (read from the method's diagnostics)."""
     d, notes = explanation.diagnostics, []
-    if d.get("class_specific") is False:
-        notes.append("class-agnostic: these scores are the same whatever label is asked about")
+    if not explanation.class_specific:
+        notes.append("class-agnostic: where the model looked, with no direction (blue); the same for every question")
     if d.get("relative_delta", 0.0) > 0.05:
         notes.append(
             f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
@@ -117,6 +155,13 @@ def explanation_notes(explanation: Explanation) -> list[str]:
         )
     if d.get("additivity_error", 0.0) > 1e-3:
         notes.append(f"SHAP values miss f(x) by {d['additivity_error']:.4f}")
+    if d.get("exact") is False and "estimated_error" in d:
+        notes.append(
+            f"SHAP is approximate at {d['evals']} evaluations: estimated error {d['estimated_error']:.4f}"
+            f"{' ' + explanation.unit if explanation.unit else ''} "
+            f"(change from half the budget); raise max_evals, e.g. --param shap.max_evals={2 * d['evals']} "
+            f"(exact from {d['full_tree_evals']})"
+        )
     if d.get("truncated"):
         notes.append("the review was longer than the model's maximum; only the part it sees is explained")
     if d.get("unit") in ("sentence", "chunk"):
@@ -132,3 +177,86 @@ def explanation_notes(explanation: Explanation) -> list[str]:
 def _shorten(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
+    """The sentences that moved the output most: "-1.20 stars  The battery died after two days."."""
+    sentences = [s for s in explanation.sentences if s.score != 0]
+    if len(explanation.sentences) < 2 or not sentences or not explanation.class_specific:
+        return []
+    ranked = sorted(sentences, key=lambda s: -abs(s.score))[:limit]
+    return [f"{score_text(s.score, explanation.unit):>16}  {_shorten(s.text, 70)}" for s in ranked]
+
+
+# ---------------------------------------------------------------- the evaluation leaderboard
+_SHORT = {
+    "comprehensiveness": "compr",
+    "sufficiency": "suff",
+    "deletion_auc": "del",
+    "insertion_auc": "ins",
+    "tau_loo": "tau",
+    "plausibility": "plaus",
+    "seconds": "s/expl",
+}
+
+
+def _cell(stat: Mapping | None, digits: int = 3, interval: bool = True) -> str:
+    """The mean, and under it the bootstrap interval when asked (and there is one)."""
+    if not stat or stat.get("mean") is None:
+        return "—"
+    if not interval or stat.get("low") is None or stat["n"] < 2:
+        return f"{stat['mean']:.{digits}f}"
+    return f"{stat['mean']:.{digits}f}\n[{stat['low']:.{digits}f}, {stat['high']:.{digits}f}]"
+
+
+def leaderboard_tables(summary: Mapping, width: int = 80) -> list:
+    """Rich renderables: the metrics table (best per column in bold), the Spearman agreement matrix, the
+    leaderboard. Bootstrap intervals are shown when the terminal is at least 150 columns wide."""
+    interval = width >= 150
+
+    infos = summary["metric_info"]
+    columns = list(summary["settings"]["metrics"]) + ["seconds"]
+    best = {name: entry["method"] for name, entry in summary["leaderboard"].items()}
+    caption = "" if interval else "means; 95% bootstrap intervals in the JSON and HTML (or a wider terminal)"
+    table = Table(
+        title=f"Explanation quality on {summary['data']} ({summary['n_items']} texts)",
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        show_lines=interval,
+        padding=(0, 1),
+    )
+    counts = {row["n_texts"] for row in summary["methods"].values()}
+    table.add_column("method" if len(counts) == 1 else "method (texts)", no_wrap=True)
+    for name in columns:
+        arrow = "↑" if infos[name]["higher_is_better"] else "↓"
+        table.add_column(f"{_SHORT.get(name, name)}{arrow}", justify="right", no_wrap=True)
+    for method, row in summary["methods"].items():
+        label = method if len(counts) == 1 else f"{method} ({row['n_texts']})"
+        cells = [Text(label, style="dim italic" if method == summary.get("baseline") else "bold")]
+        for name in columns:
+            digits = 2 if name == "seconds" else 3
+            style = "bold green" if best.get(name) == method else ""
+            cells.append(Text(_cell(row.get(name), digits, interval), style=style))
+        table.add_row(*cells)
+    out: list = [table]
+    if summary.get("truncated_texts"):
+        out.append(
+            Text(
+                f"{summary['truncated_texts']} text(s) were longer than the model's maximum length; "
+                "methods and metrics used the part the model sees.",
+                style="yellow",
+            )
+        )
+    if "spearman" in summary["agreement"]:
+        agree = summary["agreement"]["spearman"]
+        mat = Table(
+            title="Agreement between methods (mean Spearman of word scores)", box=box.SIMPLE_HEAD, padding=(0, 1)
+        )
+        mat.add_column("", no_wrap=True)
+        for i, _ in enumerate(agree["methods"], start=1):
+            mat.add_column(str(i), justify="right", no_wrap=True, min_width=5)
+        for i, (m, row) in enumerate(zip(agree["methods"], agree["values"], strict=True), start=1):
+            mat.add_row(f"{i} {m[:10]}", *["—" if v is None else f"{v:.2f}" for v in row])
+        out.append(mat)
+    out.append(leaderboard_text(summary))
+    return out
