@@ -4,8 +4,8 @@
 
 - verdict: ~1,000 tokens of neutral filler, then one strongly negative sentence. Expected stars (sum of label value
   x probability) with and without the sentence, and each sentence's score (sum of its words' scores) for ig and
-  occlusion. IG explains the logit difference "5 stars rather than 1 star"; occlusion the expected stars (its
-  per-label drops x label values). The negative sentence should have the most negative score.
+  occlusion, both explaining the expected rating (the default question). The negative sentence should have the
+  most negative score.
 - speed: a 2,000-word review: predict, `why --method ig`, occlusion (sentence units), each timed in-process.
 - big: every method through the real CLI (`explain why --method M --file FILE`) on inputs of 100 KB and 1 MB,
   under `/usr/bin/time -v`: exit code, wall seconds, peak RSS, and the last line of stderr.
@@ -75,7 +75,6 @@ def sentence_scores(exp, word_scores: np.ndarray) -> list[tuple[str, float]]:
 
 def verdict(clf) -> dict:
     from explain import explain
-    from explain.explanation import aggregate
 
     base = filler(1000, clf.tokenizer)
     text = base + " " + NEGATIVE
@@ -89,22 +88,16 @@ def verdict(clf) -> dict:
         "stars_drop": stars(p_base) - stars(p_text),
         "stars_first_window_only": stars(type(clf)(clf.model, clf.tokenizer, long="truncate").predict_proba([text])[0]),
     }
-    values = np.arange(1, len(clf.labels) + 1, dtype=float)
-    for method, kwargs in (("ig", {"target": "5 stars", "contrast": "1 star"}), ("occlusion", {})):
+    for method in ("ig", "occlusion"):
         started = time.perf_counter()
-        exp = explain(clf, text, method, **kwargs)
+        exp = explain(clf, text, method, target="rating")
         seconds = time.perf_counter() - started
-        if method == "occlusion":  # expected-stars drop: per-label drops x label values
-            token_stars = exp.label_token_scores @ values
-            words = aggregate(token_stars, exp.alignment.token_to_word, len(exp.words), "sum")
-        else:
-            words = exp.word_scores
-        scores = sentence_scores(exp, words)
+        scores = sentence_scores(exp, exp.word_scores)
         worst = min(range(len(scores)), key=lambda i: scores[i][1])
         result[method] = {
             "seconds": round(seconds, 2),
             "uptime": uptime(),
-            "explains": "logit(5 stars) - logit(1 star)" if method == "ig" else "expected stars",
+            "explains": exp.explains,
             "n_sentences": len(scores),
             "most_negative_sentence": scores[worst][0],
             "most_negative_is_the_negative_sentence": scores[worst][0].strip() == NEGATIVE.strip(),
