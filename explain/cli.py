@@ -510,17 +510,13 @@ def dashboard(
     app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
     if not app_file.is_file():
         raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
-    import importlib.util
-
-    if importlib.util.find_spec("streamlit") is None:
-        raise UserError("the dashboard needs Streamlit: pip install 'review-explainer[dashboard]'")
+    _ready_to_serve()
     env = dict(os.environ)
     if model:
         env["REVIEW_EXPLAINER_MODELS"] = ",".join(filter(None, [env.get("REVIEW_EXPLAINER_MODELS", ""), *model]))
     # Nothing leaves this machine: no usage statistics, and on 0.0.0.0 no banner (Streamlit would ask an
     # outside service for this machine's public IP to print it).
     wildcard = address in {"0.0.0.0", "::"}
-    _build_default_model_before_serving()
     out.print(
         f"review-explainer dashboard on http://{socket.gethostname() if wildcard else address}:{port} (Ctrl+C stops it)"
     )
@@ -552,9 +548,15 @@ def dashboard(
     )
 
 
-def _build_default_model_before_serving() -> None:
-    """On a fresh machine build the default model here, with its progress bar, before the page is served."""
+def _ready_to_serve() -> None:
+    """Streamlit is installed, and on a fresh machine the default model is built here (with its progress bar)
+    before the page is served."""
+    import importlib.util
+
     from explain.default_model import default_model_dir
+
+    if importlib.util.find_spec("streamlit") is None:
+        raise UserError("the dashboard needs Streamlit: pip install 'review-explainer[dashboard]'")
 
     if (default_model_dir(build=False) / "config.json").exists():
         return
