@@ -18,6 +18,7 @@ from explain.render.html import (
     score_color,
     top_words_html,
 )
+from explain.target import Target
 
 EVIL = 'Great <script>alert("x")</script> phone & "cheap" <img src=x onerror=alert(1)> cloudy'
 
@@ -71,7 +72,7 @@ def evil_explanation(tiny_bert):
     """Scores alternate in sign over the words of a review full of markup."""
     a = tiny_bert.align(EVIL)
     scores = np.array([(-1.0) ** i * (i + 1) for i in range(len(a.words))])
-    return new_explanation(tiny_bert, EVIL, "test", 1, None, word_scores=scores, alignment=a)
+    return new_explanation(tiny_bert, EVIL, "test", Target.of_label(1), word_scores=scores, alignment=a)
 
 
 @pytest.mark.parametrize("level", ["word", "token"])
@@ -134,7 +135,8 @@ def test_unknown_level_is_refused(evil_explanation):
 def test_text_past_truncation_is_marked_unseen(tiny_bert):
     text = " ".join(["word"] * 300) + " TAIL"
     with pytest.warns(TruncationWarning):
-        exp = new_explanation(tiny_bert, text, "test", 0, None, word_scores=np.ones(len(tiny_bert.align(text).words)))
+        words = np.ones(len(tiny_bert.align(text).words))
+        exp = new_explanation(tiny_bert, text, "test", Target.of_label(0), word_scores=words)
     html = explanation_html(exp)
     assert len(parse(html).spans) == len(exp.words) < 301
     assert re.search(r'<span class="rx-unseen"[^>]*>[^<]*TAIL</span>', html)
@@ -178,7 +180,7 @@ def test_explanation_has_no_renderer(evil_explanation):
 def test_explanations_page_groups_by_text_and_escapes(evil_explanation):
     from explain.render.html import explanations_page
 
-    other = evil_explanation.for_label(3) if evil_explanation.label_token_scores is not None else evil_explanation
+    other = evil_explanation
     html = explanations_page([evil_explanation, other])
     p = parse(html)
     assert "script" not in p.tags and "img" not in p.tags

@@ -86,11 +86,14 @@ def store_key(fp: str, spec: MethodSpec, text: str, classifier: Classifier) -> S
 
 
 def pending(
-    store: ExplanationStore, fp: str, specs: Sequence[MethodSpec], texts: Sequence[str]
+    store: ExplanationStore, fp: str, specs: Sequence[MethodSpec], texts: Sequence[str], classifier: Classifier
 ) -> list[tuple[str, MethodSpec]]:
-    """The (text, method) pairs not yet in the store, each unique pair once, in corpus order."""
+    """The (text, method) pairs not yet in the store (under their default question), each once, in corpus order."""
     todo, seen = [], set()
-    done = {spec.name: store.text_hashes(fp, spec.name, spec.params_json) for spec in specs}
+    done = {
+        spec.name: store.text_hashes(fp, spec.name, spec.params_json, question_code(classifier, spec.name))
+        for spec in specs
+    }
     for text in texts:
         h = text_hash(text)
         for spec in specs:
@@ -128,7 +131,7 @@ def run_corpus(
     specs = method_specs(methods, params)
     fp = fingerprint(classifier)
     unique = len({text_hash(t) for t in texts}) * len(specs)
-    todo = pending(store, fp, specs, texts)
+    todo = pending(store, fp, specs, texts, classifier)
     stats = RunStats(engine=engine, items=unique, cached=unique - len(todo))
     started = time.perf_counter()
     bar = _progress(len(todo), stats.cached, progress)
