@@ -345,8 +345,7 @@ class Classifier:
 
     def align(self, text: str) -> Alignment:
         """Tokens of one text (as the model sees them, specials included) grouped into words."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TruncationWarning)
+        with quiet_truncation():
             enc = self.tokenize([text])
         return align(text, enc.tokens[0], enc.offsets[0], enc.special[0])
 
@@ -467,8 +466,7 @@ class Classifier:
     def trace(self, text: str) -> Trace:
         """Run the three stages on one text and keep every intermediate value."""
         (text,) = _as_text_list([text])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
+        with quiet_truncation():  # reported in the trace itself
             encoding = self.tokenize([text])
         if encoding.truncated[0]:
             warnings.warn(

@@ -18,13 +18,12 @@ passed exactly the inputs `Classifier.tokenize(...).model_inputs()` gives
 from __future__ import annotations
 
 import numbers
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from explain.classifier import Classifier, TruncationWarning
+from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import new_explanation, register
@@ -44,8 +43,7 @@ class EmbeddedText:
 
 def embed_text(classifier: Classifier, text: str) -> EmbeddedText:
     """Tokenize one text (truncated like `predict_proba`, which already warns about it) for the model."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         enc = classifier.tokenize([text])
     inputs = {k: v.to(classifier.device) for k, v in enc.model_inputs().items()}
     input_ids = inputs.pop("input_ids")

@@ -23,12 +23,11 @@ Diagnostics: `score` (weighted R^2 of the target label's local fit), `intercept`
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-from explain.classifier import Classifier, TruncationWarning
+from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation, spread
 from explain.methods import new_explanation, probability_unit, register
@@ -96,8 +95,7 @@ def lime(
     text_seen = text[: alignment.word_offsets[-1][1]] if truncated else text  # what the model sees, whole words
 
     def predict(texts: list[str]) -> np.ndarray:
-        with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
-            warnings.simplefilter("ignore", TruncationWarning)
+        with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
             return classifier.predict_proba(list(texts)).astype(np.float64)
 
     explainer = LimeTextExplainer(
@@ -150,6 +148,5 @@ def lime(
 
 def _truncated(classifier: Classifier, text: str) -> bool:
     """Is `text` longer than the model's maximum (so the model sees only its first part)?"""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         return classifier.tokenize([text]).truncated[0]

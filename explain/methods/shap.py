@@ -20,11 +20,9 @@ shap explained that rebuilt text, and the error says by how much its output diff
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from explain.classifier import Classifier, TruncationWarning
+from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import new_explanation, probability_unit, register
@@ -48,8 +46,7 @@ def shap_values(
     if max_evals < 2:
         raise UserError(f"shap needs max_evals of at least 2 (got {max_evals}); 500 is the usual budget")
     alignment = classifier.align(text)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         encoding = classifier.tokenize([text])
     model_ids = encoding.input_ids[0][encoding.attention_mask[0].bool()].tolist()
     if encoding.truncated[0]:  # explain what the model sees
@@ -69,8 +66,7 @@ def shap_values(
         )
 
     def predict(masked_texts) -> np.ndarray:
-        with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
-            warnings.simplefilter("ignore", TruncationWarning)
+        with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
             return classifier.predict_proba([str(t) for t in masked_texts])
 
     explainer = shap.Explainer(predict, masker, algorithm="partition", output_names=list(classifier.labels))
