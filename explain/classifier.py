@@ -407,8 +407,7 @@ class Classifier:
             tokens = self.tokenizer.convert_ids_to_tokens(enc["input_ids"][0])
             offsets = [tuple(o) for o in enc["offset_mapping"][0]]
             return align(text, tokens, offsets, [bool(s) for s in enc["special_tokens_mask"][0]])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TruncationWarning)
+        with quiet_truncation():
             enc = self.tokenize([text])
         return align(text, enc.tokens[0], enc.offsets[0], enc.special[0])
 
@@ -538,8 +537,7 @@ class Classifier:
         windowed = self.windows(text)
         if windowed is not None:
             return self._windowed_trace(text, windowed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", TruncationWarning)  # reported in the trace itself
+        with quiet_truncation():  # reported in the trace itself
             encoding = self.tokenize([text])
         if encoding.truncated[0]:
             warnings.warn(

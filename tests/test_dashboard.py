@@ -322,11 +322,11 @@ def test_batch_downloads(tiny_bert):
 def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
     from typer.testing import CliRunner
 
-    import explain.cli
+    import explain.cli.models
     from explain.cli import app as cli
 
     calls = []
-    monkeypatch.setattr(explain.cli, "run_until_signalled", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(explain.cli.models, "run_until_signalled", lambda cmd, env: calls.append((cmd, env)) or 0)
     monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
     monkeypatch.setenv("REVIEW_EXPLAINER_MODELS", "/models/a")
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
@@ -348,7 +348,7 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
 def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
-    import explain.cli
+    import explain.cli.models
     import explain.default_model as default_model
     from explain.cli import app as cli
 
@@ -356,7 +356,7 @@ def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch
     monkeypatch.delenv("REVIEW_EXPLAINER_DEFAULT_MODEL", raising=False)
     monkeypatch.setenv("REVIEW_EXPLAINER_CACHE", str(tmp_path))  # an empty cache: a fresh machine
     monkeypatch.setattr(default_model, "build_default_model", lambda path, progress: events.append(("build", path)))
-    monkeypatch.setattr(explain.cli, "run_until_signalled", lambda cmd, env: events.append(("serve", None)) or 0)
+    monkeypatch.setattr(explain.cli.models, "run_until_signalled", lambda cmd, env: events.append(("serve", None)) or 0)
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8611"])
     assert result.exit_code == 0, result.output
     assert [e for e, _ in events] == ["build", "serve"]  # built first, then served

@@ -88,7 +88,7 @@ def store_key(fp: str, spec: MethodSpec, text: str, classifier: Classifier) -> S
 def pending(
     store: ExplanationStore, fp: str, specs: Sequence[MethodSpec], texts: Sequence[str], classifier: Classifier
 ) -> list[tuple[str, MethodSpec]]:
-    """The (text, method) pairs not yet in the store, each unique pair once, in corpus order."""
+    """The (text, method) pairs not yet in the store (under their default question), each once, in corpus order."""
     todo, seen = [], set()
     done = {
         spec.name: store.text_hashes(fp, spec.name, spec.params_json, question_code(classifier, spec.name))

@@ -24,14 +24,13 @@ score is the windows' scores weighted by the windows' shares of the prediction (
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from explain.classifier import Classifier, TruncationWarning
+from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.methods import new_explanation, register
@@ -60,8 +59,7 @@ class AttentionMaps:
 
 def _encode(classifier: Classifier, text: str):
     """Stage 1 for one text (truncated like `predict_proba`, which already warns about it)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         return classifier.tokenize([text])
 
 

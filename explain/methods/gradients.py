@@ -23,13 +23,12 @@ by one window.
 from __future__ import annotations
 
 import numbers
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from explain.classifier import Classifier, TruncationWarning
+from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import check_window_evaluations
@@ -64,8 +63,7 @@ def embed_text(classifier: Classifier, text: str) -> EmbeddedText:
             [classifier.tokenizer.convert_tokens_to_ids(list(alignment.tokens))], device=classifier.device
         )
         return EmbeddedText(ids, {}, alignment.special, windowed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         enc = classifier.tokenize([text])
     inputs = {k: v.to(classifier.device) for k, v in enc.model_inputs().items()}
     input_ids = inputs.pop("input_ids")

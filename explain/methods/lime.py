@@ -25,12 +25,11 @@ Diagnostics: `score` (weighted R^2 of the target label's local fit), `intercept`
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 
-from explain.classifier import Classifier, TruncationWarning
+from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation, spread
 from explain.limits import check_window_evaluations
@@ -104,8 +103,7 @@ def lime(
         check_window_evaluations("lime", len(windowed.windows) * num_samples, "lower num_samples, or use occlusion")
 
     def predict(texts: list[str]) -> np.ndarray:
-        with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
-            warnings.simplefilter("ignore", TruncationWarning)
+        with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
             return classifier.predict_proba(list(texts)).astype(np.float64)
 
     explainer = LimeTextExplainer(
@@ -163,6 +161,5 @@ def _truncated(classifier: Classifier, text: str) -> bool:
     """Is `text` cut (longer than the model's maximum, with `long="truncate"`), so the model sees its first part?"""
     if classifier.long == "windows":
         return False
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         return classifier.tokenize([text]).truncated[0]

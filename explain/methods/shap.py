@@ -28,11 +28,9 @@ lookahead included).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
-from explain.classifier import Classifier, TruncationWarning
+from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import check_window_evaluations
@@ -59,8 +57,7 @@ def shap_values(
         raise UserError(f"shap needs max_evals of at least 2 (got {max_evals}); 500 is the usual budget")
     alignment = classifier.align(text)
     windowed = classifier.windows(text)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         encoding = classifier.tokenize([text])
     model_ids = encoding.input_ids[0][encoding.attention_mask[0].bool()].tolist()
     truncated = encoding.truncated[0] and windowed is None
@@ -87,8 +84,7 @@ def shap_values(
 
     def predict(masks: np.ndarray) -> np.ndarray:
         texts = [str(masker(mask, text_seen)[0][0]) for mask in masks]
-        with warnings.catch_warnings():  # masked variants of a cut text may be cut too, as the text was
-            warnings.simplefilter("ignore", TruncationWarning)
+        with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
             return classifier.predict_proba(texts)
 
     result = owen_values(predict, masker.clustering(text_seen), max_evals, seed=seed)
@@ -98,8 +94,7 @@ def shap_values(
             f"shap returned values of shape {values.shape} for {len(alignment.tokens)} tokens "
             f"and {len(classifier.labels)} labels"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
+    with quiet_truncation():
         fx = classifier.predict_proba([text])[0].astype(np.float64)
 
     budget = {

@@ -1,0 +1,5 @@
+"""`python -m explain.cli`."""
+
+from explain.cli import main
+
+main()

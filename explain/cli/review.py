@@ -1,0 +1,199 @@
+"""`explain predict`, `trace`, `why` and `methods`: one review at a time, in the terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.markup import escape
+
+from explain.cli.common import (
+    FileOpt,
+    LabelValuesOpt,
+    LongOpt,
+    ModelOpt,
+    RemoteOpt,
+    TargetOpt,
+    TextColOpt,
+    TextsArg,
+    UntrainedOpt,
+    app,
+    err,
+    head_warning,
+    load_classifier,
+    out,
+    print_head_warning,
+    read_texts,
+    writable_output,
+    write_json_array,
+)
+from explain.render.terminal import printable
+
+
+@app.command()
+def predict(
+    texts: TextsArg = None,
+    model: ModelOpt = None,
+    file: FileOpt = None,
+    text_col: TextColOpt = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of tables (a row per line, written as computed).")
+    ] = False,
+    trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
+    allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
+) -> None:
+    """Probability of each label for each text, and the expected rating; the top label is marked."""
+    from explain.render.plain import answer_line
+    from explain.render.terminal import prediction_table
+
+    items = read_texts(texts, file, text_col)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
+    warning = head_warning(clf)
+    values = None if clf.label_values is None else np.asarray(clf.label_values)
+
+    def predicted(chunk_size: int = 256):
+        for start in range(0, len(items), chunk_size):
+            chunk = items[start : start + chunk_size]
+            yield from zip(chunk, clf.predict_proba(chunk), strict=True)
+
+    if as_json:
+        write_json_array(
+            {
+                "text": t,
+                "predicted": clf.labels[int(p.argmax())],
+                "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
+                "expected_rating": None if values is None else float(p.astype(np.float64) @ values),
+            }
+            | ({"warning": warning} if warning else {})
+            for t, p in predicted()
+        )
+    else:
+        for text, p in predicted():
+            out.print(prediction_table(text, clf.labels, p))
+            line = answer_line(clf.labels, p, clf.label_values, clf.rating_unit)
+            out.print("  " + escape(printable(line)), highlight=False)
+    print_head_warning(clf)
+
+
+@app.command()
+def trace(
+    texts: TextsArg = None,
+    model: ModelOpt = None,
+    file: FileOpt = None,
+    text_col: TextColOpt = None,
+    trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
+    allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
+) -> None:
+    """Show the three stages (preprocessing, model inference, post-processing) for each text."""
+    from explain.render.terminal import format_trace
+
+    items = read_texts(texts, file, text_col)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
+    for i, text in enumerate(items):
+        if i:
+            print("\n" + "=" * 72 + "\n")
+        print(format_trace(clf.trace(text)))
+    print_head_warning(clf)
+
+
+@app.command()
+def why(
+    texts: TextsArg = None,
+    method: Annotated[str, typer.Option("--method", help="Comma-separated methods (see `explain methods`).")] = "shap",
+    target: TargetOpt = None,
+    contrast: Annotated[str | None, typer.Option(help="Explain target *rather than* this label.")] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param", "-p", help="Method parameter NAME=VALUE or METHOD.NAME=VALUE, e.g. max_evals=300 (repeatable)."
+        ),
+    ] = None,
+    model: ModelOpt = None,
+    file: FileOpt = None,
+    text_col: TextColOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the explanations as JSON.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write a self-contained HTML page.")] = None,
+    top: Annotated[int, typer.Option(min=0, help="How many top words to list per method.")] = 5,
+    trust_remote_code: RemoteOpt = False,
+    label_values: LabelValuesOpt = None,
+    allow_untrained_head: UntrainedOpt = False,
+    long: LongOpt = "windows",
+) -> None:
+    """Why did the model give this review its stars? Coloured words per method, prediction on top."""
+    from explain.methods import explain as run_method
+    from explain.methods import method_names, parse_params
+    from explain.metrics.consensus import consensus
+    from explain.render.plain import answer_line, score_text
+    from explain.render.terminal import colored_words, explanation_notes, prediction_table, sentence_lines
+
+    items = read_texts(texts, file, text_col)
+    names = method_names(method, option="--method")
+    params = parse_params(param, names)
+    writable_output(html)
+    clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
+    explanations = []
+    for text in items:
+        probs = clf.predict_proba([text])[0]
+        if not as_json:
+            out.print(prediction_table(text, clf.labels, probs))
+            out.print("  " + answer_line(clf.labels, probs, clf.label_values, clf.rating_unit), highlight=False)
+        question = clf.target(target, contrast, text)  # one question for every method
+        ours = []
+        for name in names:
+            exp = run_method(clf, text, method=name, target=question, **params.get(name, {}))
+            ours.append(exp)
+            if as_json:
+                continue
+            d = exp.diagnostics
+            out.print(
+                f"\n[bold]{exp.method}[/] — {escape(printable(exp.question))}  "
+                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
+                highlight=False,
+            )
+            out.print(colored_words(exp))
+            for note in explanation_notes(exp):
+                out.print(f"  [yellow]note:[/] {note}", highlight=False)
+            top_words = ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top))
+            out.print("  top words: " + escape(printable(top_words)), highlight=False)
+            for line in sentence_lines(exp):
+                out.print(f"  {escape(printable(line))}", highlight=False)
+        explanations += ours
+        if not as_json:
+            if len(ours) > 1:
+                answer = consensus(ours).sentence.replace("*", "")
+                out.print("\n[bold]Answer:[/] " + escape(printable(answer)), highlight=False)
+            out.print()
+    if as_json:
+        write_json_array(e.to_dict() for e in explanations)
+    print_head_warning(clf)
+    if html is not None:
+        from explain.render.html import explanations_page
+
+        html.write_text(explanations_page(explanations), encoding="utf-8")  # checked writable before the work
+        err.print(f"wrote {html}")
+
+
+@app.command("methods")
+def list_methods() -> None:
+    """List the explanation methods, what they can do and their parameters."""
+    from explain.methods import methods as registered
+
+    for m in registered():
+        flags = [
+            flag
+            for flag, on in (("additive", m.additive), ("all labels", m.per_label), ("gradients", m.needs_gradients))
+            if on
+        ]
+        aliases = f" (also: {', '.join(m.aliases)})" if m.aliases else ""
+        out.print(f"[bold]{m.name}[/]{aliases}" + (f"  [dim]{', '.join(flags)}[/]" if flags else ""))
+        out.print(f"    {m.summary}", highlight=False)
+        if m.parameters:
+            out.print("    parameters: " + ", ".join(f"{k}={v!r}" for k, v in m.parameters.items()), highlight=False)
+        if m.reference:
+            out.print(f"    [dim]{m.reference}[/]", highlight=False)
