@@ -8,13 +8,11 @@ text's probabilities do not depend on what it is batched with (within 1e-5).
 
 from __future__ import annotations
 
-import pickle
 import threading
 import time
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +27,11 @@ from explain.engine import (
     quiet_truncation,
 )
 from explain.errors import (
-    EmptyTextError,
-    HubUnreachableError,
-    ModelNotFoundError,
     UnknownLabelError,
-    UnsafeModelError,
-    UntrainedHeadError,
 )
-from explain.labels import format_rating, rating_unit, resolve_label_values
-from explain.limits import check_text, has_words
+from explain.labels import rating_unit, resolve_label_values
+from explain.limits import checked_texts, text_list
+from explain.stages import Encoding, Inference, Meter, Trace
 from explain.target import Target, is_rating_name, no_rating_error
 from explain.windows import Window, WindowedText, window_positions
 from explain.words import Alignment, align
@@ -57,121 +51,18 @@ __all__ = [
 _PADDING_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "longformer", "bart"}
 
 
-@dataclass(frozen=True)
-class Encoding:
-    """Stage 1 output for a batch of texts (padded to the longest in the batch)."""
-
-    input_ids: torch.Tensor  # (batch, seq)
-    attention_mask: torch.Tensor  # (batch, seq)
-    token_type_ids: torch.Tensor | None  # (batch, seq) or None for models without segments
-    tokens: list[list[str]]  # per text, without padding
-    offsets: list[list[tuple[int, int]]]  # character spans in the text; (0, 0) for special tokens
-    special: list[list[bool]]  # per token: is it [CLS]/[SEP]/<s>/...
-    truncated: list[bool]
-
-    def model_inputs(self) -> dict[str, torch.Tensor]:
-        inputs = {"input_ids": self.input_ids, "attention_mask": self.attention_mask}
-        if self.token_type_ids is not None:
-            inputs["token_type_ids"] = self.token_type_ids
-        return inputs
-
-    def id_to_token(self, row: int = 0) -> dict[int, str]:
-        """The token id -> token mapping of one text, in order of first appearance."""
-        ids = self.input_ids[row][self.attention_mask[row].bool()].tolist()
-        return dict(zip(ids, self.tokens[row], strict=True))
-
-
-@dataclass(frozen=True)
-class Inference:
-    """Stage 2 output: logits, and attentions / hidden states when asked for."""
-
-    logits: torch.Tensor  # (batch, n_labels)
-    attentions: tuple[torch.Tensor, ...] | None = None  # per layer (batch, heads, seq, seq)
-    hidden_states: tuple[torch.Tensor, ...] | None = None  # per layer (batch, seq, hidden)
-
-
-@dataclass(frozen=True)
-class WindowTrace:
-    """One window of a long text in a trace: its content tokens [start, end), its weight, its three stages."""
-
-    start: int
-    end: int
-    weight: float
-    trace: Trace
-
-
-@dataclass(frozen=True)
-class Trace:
-    """Everything the three stages produce for one text, as plain Python values."""
-
-    text: str
-    model: str
-    input_ids: list[int]
-    token_type_ids: list[int] | None
-    attention_mask: list[int]
-    tokens: list[str]
-    id_to_token: dict[int, str]
-    truncated: bool
-    max_length: int
-    logits: list[float]
-    probabilities: list[float]
-    id2label: dict[int, str]
-    predictions: dict[str, float] = field(default_factory=dict)  # label -> probability, 3 places
-    label_values: list[float] | None = None  # the number each label stands for (None: no rating)
-    expected_rating: float | None = None  # sum of value x probability
-    rating_unit: str = ""
-    # A long text read in windows: each window's trace (stages 1-2 above are the first window's; `logits` are
-    # then the log of the aggregated probabilities, whose softmax they are).
-    windows: tuple[WindowTrace, ...] = ()
-
-    @property
-    def predicted_label(self) -> str:
-        return self.id2label[int(np.argmax(self.probabilities))]
-
-    @property
-    def answer(self) -> str:
-        """One line: "1.6 stars expected (most likely 2 stars, 0.49)", or the predicted label and its probability."""
-        top = int(np.argmax(self.probabilities))
-        likely = f"{self.id2label[top]}, {self.probabilities[top]:.2f}"
-        if self.expected_rating is None:
-            return likely
-        return f"{format_rating(self.expected_rating, self.rating_unit)} expected (most likely {likely})"
-
-
-@dataclass
-class Meter:
-    """Forward passes, rows and seconds counted while a `Classifier.metered()` block runs in one thread."""
-
-    forward_passes: int = 0
-    rows: int = 0
-    seconds: float = 0.0
-
-
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """Can we open a connection to the model hub (quickly, instead of minutes of retries)?"""
-    import os
-    import socket
-    from urllib.parse import urlparse
-
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"}:
-        return False
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    host = urlparse(endpoint).hostname or "huggingface.co"
-    port = urlparse(endpoint).port or (443 if endpoint.startswith("https") else 80)
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def _looks_like_hub_id(name: str) -> bool:
-    parts = name.split("/")
-    return len(parts) <= 2 and all(parts) and not name.startswith((".", "~"))
-
-
 class Classifier:
-    """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`."""
+    """A Hugging Face sequence classifier with its three stages exposed and a batched `predict_proba`.
+
+    Batching and speed options go to the engine (`explain.engine.EngineOptions`). `label_values`: the
+    number each label stands for (default: `config.label_values`, else read from the label names, see
+    `explain.labels`); a model with values has an expected rating. `long`: what happens to a text longer
+    than the model's maximum: "windows" (default; read whole in overlapping windows, `explain.windows`)
+    or "truncate" (classify its first part only); `window_stride`: content tokens between window starts
+    (default half a window). `threads`: torch threads while predicting (None: leave torch's setting).
+    `quantize` (dynamic int8, CPU), `compile` (torch.compile) and `precision="bfloat16"` trade exactness
+    for speed; they apply to `predict_proba` only, never to `forward`/`infer` (gradients and attentions).
+    """
 
     untrained_head: tuple[str, ...] = ()  # weights `from_pretrained` had to initialise randomly (allowed by the user)
 
@@ -192,18 +83,7 @@ class Classifier:
         long: str = "windows",
         window_stride: int | None = None,
     ):
-        """Batching and speed options go to the engine (`explain.engine.EngineOptions`).
-
-        `label_values`: the number each label stands for (default: `config.label_values`, else read
-        from the label names, see `explain.labels`); a model with values has an expected rating.
-        `long`: what happens to a text longer than the model's maximum: "windows" (default; read whole in
-        overlapping windows, `explain.windows`) or "truncate" (classify its first part only).
-        `window_stride`: content tokens between window starts (default half a window).
-
-        `threads`: torch threads while predicting (None: leave torch's setting). `quantize` (dynamic
-        int8, CPU), `compile` (torch.compile) and `precision="bfloat16"` trade exactness for speed;
-        they apply to `predict_proba` only, never to `forward`/`infer` (gradients and attentions).
-        """
+        """See the class docstring for the options."""
         self.model = model.to(device).eval()
         self.tokenizers = PerThreadTokenizer(tokenizer)  # thread-safe: one tokenizer per calling thread
         self.name = name
@@ -282,31 +162,11 @@ class Classifier:
         `kwargs` go to `Classifier(...)`: `max_tokens_per_batch`, `max_batch_size`, `threads`,
         `quantize`, `compile`, `precision`, `label_values`, `long`, `window_stride`.
         """
-        if name_or_path is None:
-            raise ModelNotFoundError("no model named; the embedded default model loads with explain.load_classifier()")
-        path = Path(name_or_path).expanduser()
-        name = name or str(name_or_path)
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        local = Path(path).exists()
-        pickle_only = local and _check_local_folder(Path(path))
-        if not local and not _looks_like_hub_id(str(name_or_path)):
-            raise ModelNotFoundError(f"model folder {str(path)!r} does not exist")
-        if not local and not _hub_reachable():
-            raise HubUnreachableError(
-                f"{name!r} is not a local folder and no model hub is reachable from here. Point --model at a "
-                "local folder holding config.json, the tokenizer files and model.safetensors, or omit it "
-                "for the embedded default model."
-            )
-        tokenizer, model, loading = _load_checkpoint(str(path), name, local, trust_remote_code)
-        if pickle_only:
-            warnings.warn(
-                f"{path} has only pickle weights (pytorch_model.bin); loading pickle can run arbitrary code. "
-                "Load folders you trust, and prefer converting them to safetensors.",
-                UserWarning,
-                stacklevel=2,
-            )
-        untrained = _untrained_weights(name, loading, allow_untrained_head)
+        from explain.loading import load_checkpoint
+
+        model, tokenizer, name, device, untrained = load_checkpoint(
+            name_or_path, device, trust_remote_code, name=name, allow_untrained_head=allow_untrained_head
+        )
         classifier = cls(model, tokenizer, name=name, device=device, **kwargs)
         classifier.untrained_head = untrained
         return classifier
@@ -341,7 +201,7 @@ class Classifier:
     # ---------------------------------------------------------------- stage 1
     def tokenize(self, texts: Sequence[str]) -> Encoding:
         """Stage 1: ids, mask, segment ids, tokens and offsets, padded to the batch's longest text."""
-        texts = _as_text_list(texts)
+        texts = text_list(texts)
         enc = self.tokenizer(
             texts,
             padding=True,
@@ -522,186 +382,15 @@ class Classifier:
         `max_batch_size` rows); memory is bounded by the batch, not by the number of texts. `texts` may be
         a generator (perturbation variants of a long review): it is read one engine chunk at a time.
         """
-        texts = _as_text_list(texts, allow_empty=True) if isinstance(texts, (str, list, tuple)) else _checked(texts)
+        texts = text_list(texts, allow_empty=True) if isinstance(texts, (str, list, tuple)) else checked_texts(texts)
         return self.engine.predict_proba(texts, len(self.labels))
 
     # ---------------------------------------------------------------- the whole pipeline, shown
     def trace(self, text: str) -> Trace:
-        """Run the three stages on one text and keep every intermediate value.
+        """Run the three stages on one text and keep every intermediate value (see `explain.tracing`)."""
+        from explain.tracing import trace
 
-        A long text read in windows (the default) has one trace per window in `windows`, with the
-        window's place and weight; its own probabilities are the windows' weighted mean (`explain.windows`).
-        """
-        (text,) = _as_text_list([text])
-        check_text(text)
-        windowed = self.windows(text)
-        if windowed is not None:
-            return self._windowed_trace(text, windowed)
-        with quiet_truncation():  # reported in the trace itself
-            encoding = self.tokenize([text])
-        if encoding.truncated[0]:
-            warnings.warn(
-                f"the text is longer than {self.max_length} tokens and was truncated", TruncationWarning, stacklevel=2
-            )
-        return self._trace_encoding(text, encoding)
-
-    def _trace_encoding(self, text: str, encoding: Encoding) -> Trace:
-        logits = self.infer(encoding).logits
-        probs = self.postprocess(logits)[0]
-        return Trace(
-            text=text,
-            model=self.name,
-            input_ids=encoding.input_ids[0].tolist(),
-            token_type_ids=encoding.token_type_ids[0].tolist() if encoding.token_type_ids is not None else None,
-            attention_mask=encoding.attention_mask[0].tolist(),
-            tokens=encoding.tokens[0],
-            id_to_token=encoding.id_to_token(0),
-            truncated=encoding.truncated[0],
-            max_length=self.max_length,
-            logits=logits[0].tolist(),
-            probabilities=probs.tolist(),
-            id2label=dict(enumerate(self.labels)),
-            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
-            label_values=None if self.label_values is None else list(self.label_values),
-            expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
-            rating_unit=self.rating_unit,
-        )
-
-    def _windowed_trace(self, text: str, windowed: WindowedText) -> Trace:
-        """The trace of each window, and the text's: the first window's stages 1-2, the aggregated stage 3."""
-        parts = []
-        for window in windowed.windows:
-            inputs, _ = self.window_inputs(windowed, window)
-            ids = inputs["input_ids"][0].tolist()
-            n = len(ids)
-            encoding = Encoding(
-                inputs["input_ids"].cpu(),
-                inputs["attention_mask"].cpu(),
-                inputs["token_type_ids"].cpu() if "token_type_ids" in inputs else None,
-                [self.tokenizer.convert_ids_to_tokens(ids)],
-                [[(0, 0)] * n],
-                [[False] * n],
-                [False],
-            )
-            trace = self._trace_encoding(text, encoding)
-            parts.append(WindowTrace(window.start, window.end, window.weight, trace))
-        probs = np.array([w.weight for w in windowed.windows]) @ np.array([p.trace.probabilities for p in parts])
-        return replace(
-            parts[0].trace,
-            logits=np.log(np.maximum(probs, 1e-30)).tolist(),
-            probabilities=probs.tolist(),
-            predictions={label: round(float(p), 3) for label, p in zip(self.labels, probs, strict=True)},
-            expected_rating=None if self.label_values is None else float(probs @ np.asarray(self.label_values)),
-            windows=tuple(parts),
-        )
+        return trace(self, text)
 
     def __repr__(self) -> str:
         return f"Classifier(name={self.name!r}, labels={self.labels}, device={self.device})"
-
-
-def _checked(texts: Iterable[str]) -> Iterator[str]:
-    """The texts of an iterable, one at a time, each checked to be a str."""
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"text {i} is {type(t).__name__}, not str")
-        yield t
-
-
-def _as_text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list[str]:
-    if isinstance(texts, str):
-        raise TypeError("pass a list of texts, e.g. predict_proba([text])")
-    texts = list(texts)
-    for i, t in enumerate(texts):
-        if not isinstance(t, str):
-            raise TypeError(f"text {i} is {type(t).__name__}, not str")
-        if not allow_empty and not has_words(t):
-            raise EmptyTextError(
-                "the text is empty; give a review with at least one word"
-                if len(texts) == 1
-                else f"text {i + 1} is empty; every review needs at least one word"
-            )
-    return texts
-
-
-def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool):
-    """(tokenizer, model, transformers' loading info) of a checkpoint; every failure a one-line user error."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(path), trust_remote_code=trust_remote_code)
-        model, loading = AutoModelForSequenceClassification.from_pretrained(
-            str(path), attn_implementation="eager", trust_remote_code=trust_remote_code, output_loading_info=True
-        )
-    except pickle.UnpicklingError as exc:
-        raise UnsafeModelError(
-            f"{name}'s pickle weights (pytorch_model.bin) hold code or objects that torch refuses to load "
-            f"({_pickle_reason(str(exc))}); use a model saved as model.safetensors"
-        ) from exc
-    except RuntimeError as exc:
-        if "mismatch" not in str(exc):
-            raise
-        raise UntrainedHeadError(
-            f"{name}'s weights do not fit its config (size mismatch, e.g. a head for another number of "
-            "labels); fix config.json's num_labels/id2label or retrain the head with `explain train`"
-        ) from exc
-    except ValueError as exc:
-        if "trust_remote_code" in str(exc):
-            raise UnsafeModelError(
-                f"{name} needs its own Python code to load; only if you trust its author, pass "
-                "--trust-remote-code (Classifier.from_pretrained(..., trust_remote_code=True))"
-            ) from exc
-        first = str(exc).strip().split(". ")[0].splitlines()[0][:200]  # not the ~300 supported class names
-        raise ModelNotFoundError(f"{name} is not a sequence-classification checkpoint: {first}") from exc
-    except OSError as exc:
-        if local:
-            raise ModelNotFoundError(f"could not load {name}: {exc}") from exc
-        raise HubUnreachableError(
-            f"{name!r} is not a local folder and the model hub could not provide it (no hub reachable "
-            "from here, or no such model). Point --model at a local folder holding config.json, "
-            "the tokenizer files and model.safetensors."
-        ) from exc
-    return tokenizer, model, loading
-
-
-def _untrained_weights(name: str, loading: dict, allow: bool) -> tuple[str, ...]:
-    """Weights the checkpoint did not provide (randomly initialised): refused unless `allow`, then a warning."""
-    untrained = sorted(loading.get("missing_keys") or []) + sorted(loading.get("mismatched_keys") or [])
-    if untrained and not allow:
-        raise UntrainedHeadError(
-            f"{name} has no trained weights for {_some(untrained)}, so its predictions would be random "
-            "(a base or masked-LM checkpoint, not a classifier): fine-tune it with `explain train`, or pass "
-            "--allow-untrained-head (allow_untrained_head=True) to load it anyway"
-        )
-    if untrained:
-        warnings.warn(
-            f"{name} has an untrained classification head ({_some(untrained)} randomly initialised); "
-            "its predictions and explanations are meaningless",
-            UserWarning,
-            stacklevel=3,
-        )
-    return tuple(untrained)
-
-
-def _pickle_reason(message: str) -> str:
-    """The line of torch's long weights-only refusal that names what was blocked."""
-    lines = [x.strip() for x in message.splitlines() if x.strip()]
-    return next((x for x in lines if "GLOBAL" in x or "global" in x), lines[0] if lines else "refused")[:200]
-
-
-def _some(names: Sequence[str], n: int = 4) -> str:
-    """The first `n` names and how many more, e.g. "classifier.weight, classifier.bias and 2 more"."""
-    shown = ", ".join(names[:n])
-    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
-
-
-def _check_local_folder(path: Path) -> bool:
-    """Refuse what is not a model folder; True when its weights are pickle only (warned about once loaded)."""
-    if path.is_file():
-        raise ModelNotFoundError(f"{path} is a file; pass the folder that holds config.json")
-    if not (path / "config.json").exists():
-        raise ModelNotFoundError(f"{path} has no config.json; it is not a Hugging Face model folder")
-    has_safe = any(path.glob("*.safetensors"))
-    has_pickle = any(path.glob("pytorch_model*.bin"))
-    if not has_safe and not has_pickle:
-        raise ModelNotFoundError(f"{path} holds no model weights (model.safetensors)")
-    return not has_safe

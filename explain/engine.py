@@ -31,12 +31,11 @@ Gradient methods use the exact view; attention methods use the classifier's own 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from itertools import chain
@@ -44,63 +43,18 @@ from itertools import chain
 import numpy as np
 import torch
 
+from explain.batching import PRECISIONS as PRECISIONS  # re-exported for the engine's callers
+from explain.batching import EngineOptions as EngineOptions
+from explain.batching import deduplicate as deduplicate
+from explain.batching import plan_batches as plan_batches
+from explain.errors import TruncationWarning as TruncationWarning
 from explain.errors import UserError
+from explain.errors import quiet_truncation as quiet_truncation
 from explain.first_token import first_token_view
-from explain.windows import LONG_MODES, WindowedText, aggregate_windows, plan_windows, token_boundaries
-
-PRECISIONS = ("float32", "bfloat16")
-
-
-class TruncationWarning(UserWarning):
-    """A text was longer than the model's maximum length and was cut."""
-
-
-@contextmanager
-def quiet_truncation() -> Iterator[None]:
-    """Silence `TruncationWarning` inside the block (for callers that record truncation themselves)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", TruncationWarning)
-        yield
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How the engine batches and runs the model. Defaults keep results exact (within 1e-5)."""
-
-    max_tokens_per_batch: int = 2048  # padded tokens (rows x longest) per forward pass
-    max_batch_size: int = 64  # rows per forward pass
-    max_padding: float = 0.1  # close a batch early rather than let padding exceed this share of it
-    chunk_size: int = 4096  # distinct texts tokenized and planned at a time
-    chunk_chars: int = 1_000_000  # ... and at most about this many characters of them (long texts)
-    long: str = "windows"  # a text longer than the model's maximum: "windows" (read whole) or "truncate"
-    window_stride: int | None = None  # content tokens between window starts; None: half a window
-    threads: int | None = None  # torch intra-op threads during evaluation; None leaves torch's setting
-    fused_attention: bool = True  # run inference with `sdpa` attention where the model supports it
-    first_token: bool = True  # last layer computes only the position the classification head reads
-    quantize: bool = False  # dynamic int8 quantization of nn.Linear (CPU)
-    compile: bool = False  # torch.compile the inference model
-    precision: str = "float32"  # or "bfloat16" (autocast)
-
-    def __post_init__(self) -> None:
-        for name in ("max_tokens_per_batch", "max_batch_size", "chunk_size", "chunk_chars"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise UserError(f"{name} must be a positive integer (got {value!r})")
-        if not 0.0 <= self.max_padding <= 1.0:
-            raise UserError(f"max_padding must be between 0 and 1 (got {self.max_padding!r})")
-        if self.threads is not None and (not isinstance(self.threads, int) or self.threads < 1):
-            raise UserError(f"threads must be a positive integer or None (got {self.threads!r})")
-        if self.long not in LONG_MODES:
-            raise UserError(f"long must be one of {', '.join(LONG_MODES)} (got {self.long!r})")
-        if self.window_stride is not None and (not isinstance(self.window_stride, int) or self.window_stride < 1):
-            raise UserError(f"window_stride must be a positive integer or None (got {self.window_stride!r})")
-        if self.precision not in PRECISIONS:
-            raise UserError(f"precision must be one of {', '.join(PRECISIONS)} (got {self.precision!r})")
-
-    @property
-    def exact(self) -> bool:
-        """Do these options keep probabilities equal to the float32 model's (within 1e-5)?"""
-        return not self.quantize and self.precision == "float32"
+from explain.views import PerThreadTokenizer as PerThreadTokenizer
+from explain.views import can_use_sdpa, quantize_int8
+from explain.views import shared_view as shared_view
+from explain.windows import WindowedText, aggregate_windows, plan_windows, token_boundaries
 
 
 @dataclass
@@ -109,86 +63,6 @@ class _CallState:
 
     n_cut: int = 0
     windows: dict[bytes, np.ndarray] = field(default_factory=dict)
-
-
-def plan_batches(lengths: Sequence[int], max_tokens: int, max_rows: int, max_padding: float = 1.0) -> list[list[int]]:
-    """Group indices into batches of similar length whose padded size stays within `max_tokens`.
-
-    Indices are taken in ascending length; a batch closes when one more row would make
-    rows x longest exceed `max_tokens`, at `max_rows` rows, or, once it holds at least
-    `max_tokens // 8` padded tokens, when more than `max_padding` of its padded tokens would be
-    padding. A single text longer than the budget gets a batch of its own.
-    """
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    batches: list[list[int]] = []
-    current: list[int] = []
-    real = 0  # tokens of the texts in `current`
-    min_padded = max_tokens // 8
-    for i in order:
-        longest = lengths[i]  # ascending order: the newest is the longest
-        n = len(current)
-        if current and (
-            n >= max_rows
-            or (n + 1) * longest > max_tokens
-            or (n * lengths[current[-1]] >= min_padded and real + longest < (1 - max_padding) * (n + 1) * longest)
-        ):
-            batches.append(current)
-            current, real = [], 0
-        current.append(i)
-        real += longest
-    if current:
-        batches.append(current)
-    return batches
-
-
-def deduplicate(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
-    """The distinct texts in first-seen order, and for each input its row among them."""
-    index: dict[str, int] = {}
-    rows = np.fromiter((index.setdefault(t, len(index)) for t in texts), dtype=np.intp, count=len(texts))
-    return list(index), rows
-
-
-def shared_view(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy of `model`'s modules and config that shares its Parameters and buffers (no weights copied)."""
-    memo = {id(t): t for t in chain(model.parameters(), model.buffers())}
-    return copy.deepcopy(model, memo)
-
-
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy of `model` with every nn.Linear dynamically quantized to int8 (weights per output channel).
-
-    Per-channel weight scales: on the default model they halve the worst probability error of
-    per-tensor scales (0.26 vs 0.65 on 300 review sentences) at the same speed.
-    """
-    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-    with warnings.catch_warnings():  # torch marks its eager-mode quantization API as deprecated
-        warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8, inplace=False)
-
-
-class PerThreadTokenizer:
-    """A tokenizer for each thread that uses it.
-
-    A fast tokenizer keeps its padding and truncation settings in state that every call resets before
-    encoding (outside the GIL), so two threads sharing one tokenizer can encode with each other's settings
-    and get wrong ids, hence wrong probabilities. The thread that made this object uses the tokenizer it
-    was given; every other thread gets its own copy, made on its first call and dropped with the thread.
-    """
-
-    def __init__(self, tokenizer):
-        self.original = tokenizer
-        self._owner = threading.get_ident()
-        self._local = threading.local()
-
-    def get(self):
-        """The tokenizer of the calling thread."""
-        if threading.get_ident() == self._owner:
-            return self.original
-        tokenizer = getattr(self._local, "tokenizer", None)
-        if tokenizer is None:
-            tokenizer = self._local.tokenizer = copy.deepcopy(self.original)
-        return tokenizer
 
 
 class Engine:
@@ -276,7 +150,7 @@ class Engine:
 
     def _build_exact(self) -> torch.nn.Module:
         view = shared_view(self.model).eval()
-        if self.options.fused_attention and _can_use_sdpa(view):
+        if self.options.fused_attention and can_use_sdpa(view):
             view.set_attn_implementation("sdpa")
         if self.options.first_token:
             first_token_view(view, self.input_names)
@@ -496,14 +370,3 @@ class Engine:
         if self.options.precision == "bfloat16":
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return nullcontext()
-
-
-def _can_use_sdpa(model: torch.nn.Module) -> bool:
-    config = getattr(model, "config", None)
-    return (
-        config is not None
-        and getattr(config, "_attn_implementation", None) == "eager"
-        and bool(getattr(model, "_supports_sdpa", False))
-        and hasattr(model, "set_attn_implementation")
-        and getattr(model, "_can_set_attn_implementation", lambda: True)()
-    )

@@ -8,6 +8,10 @@ resources (`ResourceError`: disk full, out of memory).
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class UserError(Exception):
     """A mistake in what the user asked for; the message says what to do instead."""
@@ -82,3 +86,15 @@ class UnknownMethodError(UserError, KeyError):
 
 class InputWarning(UserWarning):
     """Rows of an input file that were skipped or read without a value (blank text, stars that are not a number)."""
+
+
+class TruncationWarning(UserWarning):
+    """A text was longer than the model's maximum length and was cut."""
+
+
+@contextmanager
+def quiet_truncation() -> Iterator[None]:
+    """Silence `TruncationWarning` inside the block (for callers that record truncation themselves)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        yield

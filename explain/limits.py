@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from explain.errors import EmptyTextError, InputTooLargeError, InvalidValueError
@@ -106,3 +107,27 @@ def check_window_evaluations(method: str, cost: int, how_to_lower: str) -> None:
             f"{method} on this review would evaluate about {cost:,} model windows; the limit is {limit:,} "
             f"(about a minute on 2 CPU cores): {how_to_lower}, or set {MAX_WINDOW_EVALUATIONS.env}"
         )
+
+
+def checked_texts(texts: Iterable[str]) -> Iterator[str]:
+    """The texts of an iterable, one at a time, each checked to be a str."""
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+        yield t
+
+
+def text_list(texts: Sequence[str] | str, allow_empty: bool = False) -> list[str]:
+    if isinstance(texts, str):
+        raise TypeError("pass a list of texts, e.g. predict_proba([text])")
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"text {i} is {type(t).__name__}, not str")
+        if not allow_empty and not has_words(t):
+            raise EmptyTextError(
+                "the text is empty; give a review with at least one word"
+                if len(texts) == 1
+                else f"text {i + 1} is empty; every review needs at least one word"
+            )
+    return texts

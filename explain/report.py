@@ -10,9 +10,7 @@ as a formula (leading = + - @ tab CR) are prefixed with a single quote.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -40,10 +38,11 @@ from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.progress import Progress
 from explain.render.templating import POSITIVE_RGB, render_template, tint
+from explain.report_csv import neutralize_cell as neutralize_cell  # re-exported: the dashboard's CSV uses it
+from explain.report_csv import report_csv
 from explain.store import NO_CONTRAST, PREDICTED, ExplanationStore, StoreKey, fingerprint, text_hash
 
 FORMATS = ("html", "json", "csv")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 TRACE_METHOD = "_trace"  # store rows holding a review's three-stage trace (not an explanation method)
 
 
@@ -194,56 +193,6 @@ def report_json(report: Report) -> str:
 
 
 # ---------------------------------------------------------------------------- CSV
-CSV_COLUMNS = (
-    "review",
-    "text",
-    "given_stars",
-    "predicted",
-    "confidence",
-    "method",
-    "explained_label",
-    "word_index",
-    "word",
-    "score",
-)
-
-
-def neutralize_cell(value: Any) -> Any:
-    """A string a spreadsheet would run as a formula (= + - @ tab CR first) gets a leading single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
-def report_csv(report: Report) -> str:
-    """One row per review, method and word: the word's score toward the explained (predicted) label."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for entry in report.entries:
-        probs = entry.probabilities
-        predicted = None if probs is None else int(np.argmax(probs))
-        for method, exp in entry.explanations.items():
-            for w, (word, score) in enumerate(zip(exp.words, exp.word_scores, strict=True)):
-                row = (
-                    entry.index,
-                    entry.review.text,
-                    entry.review.stars,
-                    None if predicted is None else report.labels[predicted],
-                    None if probs is None else round(float(probs[predicted]), 6),
-                    method,
-                    exp.target_label or exp.question,
-                    w,
-                    word,
-                    round(float(score), 8),
-                )
-                writer.writerow([neutralize_cell(c) for c in row])
-    return buffer.getvalue()
-
-
-# ---------------------------------------------------------------------------- HTML
-
-
 MAX_TRACE_TOKENS = 48  # tokens listed in the preprocessing stage
 
 
@@ -297,8 +246,10 @@ def _confusion_rows(s: CorpusSummary, labels: Sequence[str]) -> list[dict]:
 
 def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[int, int]) -> dict:
     """What the template shows of one review: prediction, given stars, the three stages, each method."""
+    from explain.labels import rating_unit
     from explain.metrics.consensus import consensus
     from explain.render.html import emphasis_html, explanation_html, prediction_bar_html, top_words_html
+    from explain.render.plain import answer_line, top_sentences
 
     probs, t = e.probabilities, e.trace
     predicted = None if probs is None else int(np.argmax(probs))
@@ -308,7 +259,7 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
             "name": name,
             "tokens": Markup(explanation_html(x)),
             "top": Markup(top_words_html(x, k=8)),
-            "sentences": _sentence_rows(x),
+            "sentences": top_sentences(x),
             "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
         }
         for name, x in e.explanations.items()
@@ -317,7 +268,9 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
         "index": e.index,
         "text": e.review.text,
         "methods": methods,
-        "answer": _answer(e, labels),
+        "answer": None
+        if e.probabilities is None
+        else answer_line(labels, e.probabilities, _values(e), rating_unit(labels)),
         "consensus": emphasis_html(consensus(list(e.explanations.values())).sentence)
         if len(e.explanations) > 1
         else None,
@@ -337,26 +290,8 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
     }
 
 
-def _answer(e: ReviewEntry, labels: Sequence[str]) -> str | None:
-    """ "1.6 stars expected (most likely 2 stars, 0.49)" with a close-call flag, from any explanation's values."""
-    from explain.render.plain import answer_line
-
-    probs = e.probabilities
-    if probs is None:
-        return None
-    values = next((x.label_values for x in e.explanations.values() if x.label_values is not None), None)
-    unit = "stars" if any("star" in label.lower() for label in labels) else ""
-    return answer_line(labels, probs, values, unit)
-
-
-def _sentence_rows(explanation: Explanation, limit: int = 3) -> list[tuple[str, str]]:
-    """The sentences that moved the explained output most: (signed score with unit, sentence)."""
-    from explain.render.plain import score_text
-
-    if not explanation.class_specific or len(explanation.sentences) < 2:
-        return []
-    ranked = sorted((s for s in explanation.sentences if s.score), key=lambda s: -abs(s.score))[:limit]
-    return [(score_text(s.score, explanation.unit), s.text) for s in ranked]
+def _values(e: ReviewEntry) -> tuple[float, ...] | None:
+    return next((x.label_values for x in e.explanations.values() if x.label_values is not None), None)
 
 
 def _short(value: Any) -> str:

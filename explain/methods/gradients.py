@@ -90,6 +90,13 @@ def logits_from_embeddings(
         return classifier.forward(inputs, head_only=True).logits
 
 
+def _output_name(target: Target) -> str:
+    """What a gradient method differentiates, in words."""
+    if target.is_rating:
+        return "expected rating"
+    return "logit" if target.contrast is None else "logit difference"
+
+
 def gradient_unit(classifier: Classifier, target: Target) -> str:
     """Unit of additive gradient scores (IG): the rating's for the rating, else logits."""
     return (classifier.rating_unit or "rating points") if target.is_rating else "logit"
@@ -261,11 +268,7 @@ def integrated_gradients(
         "base_value": base_value,
         "delta": delta,
         "relative_delta": abs(delta) / gap if gap > 0 else None,
-        "explained_output": "expected rating"
-        if target.is_rating
-        else "logit"
-        if target.contrast is None
-        else "logit difference",
+        "explained_output": _output_name(target),
         "internal_batch_size": rows,
         "windows": 1 if embedded.windowed is None else len(embedded.windowed.windows),
     }

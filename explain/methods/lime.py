@@ -86,15 +86,8 @@ def lime(
     alignment = classifier.align(text)
     n_words, n_labels = len(alignment.words), len(classifier.labels)
     if n_words == 0:  # nothing to perturb (e.g. only characters the tokenizer drops)
-        return new_explanation(
-            classifier,
-            text,
-            "lime",
-            target,
-            alignment=alignment,
-            word_scores=np.zeros(0),
-            label_token_scores=np.zeros((len(alignment.tokens), n_labels)),
-        )
+        nothing = np.zeros((len(alignment.tokens), n_labels))
+        return new_explanation(classifier, text, "lime", target, alignment=alignment, label_token_scores=nothing)
     truncated = _truncated(classifier, text)
     text_seen = text[: alignment.word_offsets[-1][1]] if truncated else text  # what the model sees, whole words
     units = perturbation_units(text, alignment)
@@ -129,15 +122,11 @@ def lime(
     intercepts = np.array([float(result.intercept[label]) for label in range(n_labels)])
     local_preds = intercepts + coefficients.sum(axis=0)  # the sample with every word kept is all ones
     coefficients = units.spread(coefficients)  # per word (a unit's coefficient split evenly over its words)
-
-    def explained(per_label: np.ndarray) -> np.ndarray:
-        return per_label @ weights
-
     diagnostics = {
         "score": float(result.score),  # R^2 of the weighted fit of the label put last
         "score_label": classifier.labels[last],
-        "intercept": float(explained(intercepts)),
-        "local_pred": float(explained(local_preds)),
+        "intercept": float(intercepts @ weights),
+        "local_pred": float(local_preds @ weights),
         "intercepts": intercepts.tolist(),
         "truncated": truncated,
         "mode": mode,
@@ -150,7 +139,7 @@ def lime(
         "lime",
         target,
         alignment=alignment,
-        word_scores=explained(coefficients),
+        word_scores=coefficients @ weights,
         label_token_scores=spread(coefficients, alignment.token_to_word),
         unit=probability_unit(classifier, target),
         diagnostics=diagnostics,

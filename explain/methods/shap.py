@@ -64,14 +64,7 @@ def shap_values(
     if windowed is not None:  # read whole, in windows: every token is a feature
         check_window_evaluations("shap", len(windowed.windows) * max_evals, "lower max_evals, or use occlusion")
         model_ids = classifier.tokenizer.convert_tokens_to_ids(list(alignment.tokens))
-    if truncated:  # explain what the model sees
-        text_seen = text[
-            : max(
-                (e for (_, e), sp in zip(alignment.token_offsets, alignment.special, strict=True) if not sp), default=0
-            )
-        ]
-    else:
-        text_seen = text
+    text_seen = _seen_text(text, alignment) if truncated else text  # explain what the model sees
 
     masker = shap.maskers.Text(classifier.tokenizer)
     _, masker_ids = masker.token_segments(text_seen)
@@ -108,6 +101,12 @@ def shap_values(
     }
     change = None if result.half_values is None else values - result.half_values
     return _explanation(classifier, text, target, alignment, values, base, fx, change, budget)
+
+
+def _seen_text(text: str, alignment) -> str:
+    """The part of a truncated text the model sees: up to the end of its last non-special token."""
+    ends = (e for (_, e), sp in zip(alignment.token_offsets, alignment.special, strict=True) if not sp)
+    return text[: max(ends, default=0)]
 
 
 def _explanation(

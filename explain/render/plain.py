@@ -25,3 +25,12 @@ def score_text(score: float, unit: str) -> str:
     """A signed score with its unit: "-0.90 stars", "+0.012 probability"."""
     digits = 2 if unit in ("stars", "logit") else 3
     return f"{score:+.{digits}f} {unit}".rstrip()
+
+
+def top_sentences(explanation, limit: int = 3) -> list[tuple[str, str]]:
+    """The sentences that moved the explained output most, as (signed score with unit, sentence); none for a
+    class-agnostic explanation or a one-sentence text."""
+    if not explanation.class_specific or len(explanation.sentences) < 2:
+        return []
+    ranked = sorted((s for s in explanation.sentences if s.score), key=lambda s: -abs(s.score))[:limit]
+    return [(score_text(s.score, explanation.unit), s.text) for s in ranked]

@@ -13,7 +13,7 @@ from rich.text import Text
 from explain.classifier import Trace
 from explain.explanation import Explanation
 from explain.render.leaderboard import leaderboard_text
-from explain.render.plain import score_text
+from explain.render.plain import top_sentences
 
 # Terminal control sequences a review (or a model's label names) could carry to retitle the terminal, clear
 # it, move the cursor or write the clipboard (OSC 52): ESC and 8-bit C1 introducers with their parameters.
@@ -181,11 +181,7 @@ def _shorten(text: str, n: int) -> str:
 
 def sentence_lines(explanation: Explanation, limit: int = 3) -> list[str]:
     """The sentences that moved the output most: "-1.20 stars  The battery died after two days."."""
-    sentences = [s for s in explanation.sentences if s.score != 0]
-    if len(explanation.sentences) < 2 or not sentences or not explanation.class_specific:
-        return []
-    ranked = sorted(sentences, key=lambda s: -abs(s.score))[:limit]
-    return [f"{score_text(s.score, explanation.unit):>16}  {_shorten(s.text, 70)}" for s in ranked]
+    return [f"{score:>16}  {_shorten(text, 70)}" for score, text in top_sentences(explanation, limit)]
 
 
 # ---------------------------------------------------------------- the evaluation leaderboard
