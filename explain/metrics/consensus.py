@@ -117,7 +117,8 @@ def _direction_words(exp: Explanation) -> tuple[str, str]:
     return f"pushed toward {exp.target_label}", f"pushed away from {exp.target_label}"
 
 
-def _is_signed(exp: Explanation) -> bool:
+def is_signed(exp: Explanation) -> bool:
+    """Does this explanation carry a direction (a class-specific method whose scores can be negative)?"""
     from explain.errors import UnknownMethodError
     from explain.methods import get_method
 
@@ -137,7 +138,7 @@ def consensus(explanations: Sequence[Explanation], *, top: int = TOP_WORDS, agre
     for exp in explanations[1:]:
         if exp.words != first.words:
             raise ValueError(f"{exp.method} and {first.method} explain different words; use one text and one model")
-    signed = [e for e in explanations if _is_signed(e)]
+    signed = [e for e in explanations if is_signed(e)]
     questions = {(e.explains, e.target, e.contrast) for e in signed}
     if len(questions) > 1:
         raise ValueError("the explanations answer different questions; explain every method with the same target")

@@ -17,7 +17,7 @@ import numpy as np
 
 from explain.explanation import Explanation
 from explain.metrics import metric_info
-from explain.metrics.consensus import _is_signed
+from explain.metrics.consensus import is_signed
 
 REFERENCE_OF = {"occlusion": ("tau_loo",)}  # metrics a method matches by construction
 
@@ -108,7 +108,7 @@ def sign_reversals(explanations: Mapping[str, Explanation], k: int = 5) -> list[
     Explanations without a sign (class-agnostic attention and rollout, magnitude-only saliency and
     gradient-weighted attention) are skipped.
     """
-    signed = {name: exp for name, exp in explanations.items() if _is_signed(exp)}
+    signed = {name: exp for name, exp in explanations.items() if is_signed(exp)}
     out = []
     for (a, ea), (b, eb) in itertools.combinations(signed.items(), 2):
         if ea.words != eb.words:
