@@ -191,3 +191,15 @@ def test_explanations_page_groups_by_text_and_escapes(evil_explanation):
     assert [s["text"] for s in spans] == list(evil_explanation.words) * 2
     with pytest.raises(ValueError, match="at least one"):
         explanations_page([])
+
+
+def test_terminal_notes_accept_missing_deltas(evil_explanation):
+    from dataclasses import replace
+
+    from explain.render.terminal import explanation_notes
+
+    quiet = replace(evil_explanation, diagnostics={"relative_delta": None, "additivity_error": None})
+    assert not any("incomplete" in n or "SHAP" in n for n in explanation_notes(quiet))
+    loud = replace(evil_explanation, diagnostics={"relative_delta": 0.2, "additivity_error": 0.01})
+    notes = " ".join(explanation_notes(loud))
+    assert "relative delta 0.200 > 0.05" in notes and "miss f(x) by 0.0100" in notes

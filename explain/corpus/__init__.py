@@ -9,20 +9,8 @@ predicted and given star distributions, a confusion matrix, the words that push 
 label, and the most confidently wrong reviews.
 """
 
-from explain.corpus.run import (
-    ENGINES,
-    BatchInterrupted,
-    BatchOptions,
-    MethodSpec,
-    RunStats,
-    load_results,
-    method_specs,
-    pending,
-    run_batch,
-    run_corpus,
-    split_methods,
-    store_key,
-)
+from explain.corpus.run import ENGINES, BatchInterrupted, BatchOptions, load_results, pending, run_batch, run_corpus
+from explain.corpus.spec import MethodSpec, RunStats, method_specs, split_methods, store_key
 from explain.corpus.summary import (
     STOPWORDS,
     CorpusSummary,

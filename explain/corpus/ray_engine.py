@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from explain.classifier import Classifier
-from explain.corpus.run import MethodSpec, RunStats, store_key
+from explain.corpus.spec import MethodSpec, RunStats, store_key
 from explain.errors import UserError
 from explain.progress import Ticker
 from explain.store import ExplanationStore, fingerprint

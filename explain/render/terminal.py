@@ -148,12 +148,12 @@ def explanation_notes(explanation: Explanation) -> list[str]:
     d, notes = explanation.diagnostics, []
     if not explanation.class_specific:
         notes.append("class-agnostic: where the model looked, with no direction (blue); the same for every question")
-    if d.get("relative_delta", 0.0) > 0.05:
+    if (d.get("relative_delta") or 0.0) > 0.05:  # None where f(x) = f(baseline): no relative delta
         notes.append(
             f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
             "raise n_steps, e.g. --param n_steps=200"
         )
-    if d.get("additivity_error", 0.0) > 1e-3:
+    if (d.get("additivity_error") or 0.0) > 1e-3:
         notes.append(f"SHAP values miss f(x) by {d['additivity_error']:.4f}")
     if d.get("exact") is False and "estimated_error" in d:
         notes.append(
