@@ -188,13 +188,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "long-reviews.json")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    from explain import Classifier
+    from explain import load_classifier
 
     parts = [p.strip() for p in args.parts.split(",") if p.strip()]
     results: dict = {"uptime_start": uptime(), "cpus": os.cpu_count()}
     if args.out.exists():
         results = json.loads(args.out.read_text()) | results
-    clf = Classifier.from_pretrained(None) if {"verdict", "speed"} & set(parts) else None
+    clf = load_classifier() if {"verdict", "speed"} & set(parts) else None
     if "verdict" in parts:
         print("verdict (1,000 tokens of filler + one negative sentence):", flush=True)
         results["verdict"] = verdict(clf)
