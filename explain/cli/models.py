@@ -99,7 +99,7 @@ def dashboard(
     from explain.limits import MAX_UPLOAD_MB
 
     upload_mb = MAX_UPLOAD_MB.value()  # Streamlit's server refuses bigger uploads before reading them
-    app_file = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    app_file = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
     if not app_file.is_file():
         raise UserError(f"the dashboard ships with the source checkout ({app_file} is missing); run ./setup.sh there")
     _ready_to_serve()

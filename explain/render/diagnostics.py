@@ -55,7 +55,8 @@ _GLOSSARY: dict[str, tuple[str, str, Callable[[Any], str] | None]] = {
     ),
     "fx": (
         "explained output",
-        "The model output the scores explain for this review (a probability, a logit, or a difference of them).",
+        "The model output the scores explain for this review (the expected rating, a probability, a logit, or a "
+        "difference of them).",
         _number,
     ),
     "base_value": (
@@ -101,6 +102,29 @@ _GLOSSARY: dict[str, tuple[str, str, Callable[[Any], str] | None]] = {
     ),
     "layer": ("layer", "The attention layer shown (0 is the first).", _number),
     "layers": ("layers in the model", "Number of transformer layers.", _number),
+    "unit": (
+        "removed at a time",
+        "Occlusion and LIME on long reviews: words, then whole sentences, then fixed chunks of text are removed "
+        "at a time (a sentence's or chunk's score is spread evenly over its words).",
+        str,
+    ),
+    "units": ("pieces removed", "How many words, sentences or chunks were removed one at a time.", _number),
+    "windows": (
+        "windows read",
+        "A review longer than the model reads at once is read in overlapping windows; 1 when it fits.",
+        _number,
+    ),
+    "score_label": ("fit shown for", "LIME keeps the fit quality of one label: this one.", str),
+    "exact": ("exact", "SHAP: yes when the whole Owen tree fitted the budget (no approximation).", _yes_no),
+    "estimated_error": (
+        "estimated error",
+        "SHAP: largest change of a score between half the budget and the whole; raise max_evals when large.",
+        _number,
+    ),
+    "evals": ("evaluations used", "SHAP: masked texts evaluated within max_evals.", _number),
+    "full_tree_evals": ("evaluations for exact", "SHAP: masked texts the whole Owen tree would need.", _number),
+    "model_calls": ("", "", None),
+    "model_evals": ("", "", None),
     "base_values": ("", "", None),
     "intercepts": ("", "", None),
     "internal_batch_size": ("", "", None),
