@@ -47,9 +47,6 @@ def predict(
     long: LongOpt = "windows",
 ) -> None:
     """Probability of each label for each text, and the expected rating; the top label is marked."""
-    from explain.render.plain import answer_line
-    from explain.render.terminal import prediction_table
-
     items = read_texts(texts, file, text_col)
     clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     warning = head_warning(clf)
@@ -73,9 +70,7 @@ def predict(
         )
     else:
         for text, p in predicted():
-            out.print(prediction_table(text, clf.labels, p))
-            line = answer_line(clf.labels, p, clf.label_values, clf.rating_unit)
-            out.print("  " + escape(printable(line)), highlight=False)
+            _print_prediction(clf, text, p)
     print_head_warning(clf)
 
 
@@ -129,8 +124,6 @@ def why(
     from explain.methods import explain as run_method
     from explain.methods import method_names, parse_params
     from explain.metrics.consensus import consensus
-    from explain.render.plain import answer_line, score_text
-    from explain.render.terminal import colored_words, explanation_notes, prediction_table, sentence_lines
 
     items = read_texts(texts, file, text_col)
     names = method_names(method, option="--method")
@@ -141,28 +134,14 @@ def why(
     for text in items:
         probs = clf.predict_proba([text])[0]
         if not as_json:
-            out.print(prediction_table(text, clf.labels, probs))
-            out.print("  " + answer_line(clf.labels, probs, clf.label_values, clf.rating_unit), highlight=False)
+            _print_prediction(clf, text, probs)
         question = clf.target(target, contrast, text)  # one question for every method
         ours = []
         for name in names:
             exp = run_method(clf, text, method=name, target=question, **params.get(name, {}))
             ours.append(exp)
-            if as_json:
-                continue
-            d = exp.diagnostics
-            out.print(
-                f"\n[bold]{exp.method}[/] — {escape(printable(exp.question))}  "
-                f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
-                highlight=False,
-            )
-            out.print(colored_words(exp))
-            for note in explanation_notes(exp):
-                out.print(f"  [yellow]note:[/] {note}", highlight=False)
-            top_words = ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top))
-            out.print("  top words: " + escape(printable(top_words)), highlight=False)
-            for line in sentence_lines(exp):
-                out.print(f"  {escape(printable(line))}", highlight=False)
+            if not as_json:
+                _print_explanation(exp, top)
         explanations += ours
         if not as_json:
             if len(ours) > 1:
@@ -177,6 +156,36 @@ def why(
 
         html.write_text(explanations_page(explanations), encoding="utf-8")  # checked writable before the work
         err.print(f"wrote {html}")
+
+
+def _print_prediction(clf, text: str, probabilities) -> None:
+    """The probability table of one review and its answer line ("1.6 stars expected (most likely ...)")."""
+    from explain.render.plain import answer_line
+    from explain.render.terminal import prediction_table
+
+    out.print(prediction_table(text, clf.labels, probabilities))
+    line = answer_line(clf.labels, probabilities, clf.label_values, clf.rating_unit)
+    out.print("  " + escape(printable(line)), highlight=False)
+
+
+def _print_explanation(exp, top: int) -> None:
+    """One method's part of `explain why`: the question, coloured words, notes, top words, top sentences."""
+    from explain.render.plain import score_text
+    from explain.render.terminal import colored_words, explanation_notes, sentence_lines
+
+    d = exp.diagnostics
+    out.print(
+        f"\n[bold]{exp.method}[/] — {escape(printable(exp.question))}  "
+        f"[dim]({d['seconds']:.2f} s, {d['model_evaluations']} model evaluations)[/]",
+        highlight=False,
+    )
+    out.print(colored_words(exp))
+    for note in explanation_notes(exp):
+        out.print(f"  [yellow]note:[/] {note}", highlight=False)
+    top_words = ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top))
+    out.print("  top words: " + escape(printable(top_words)), highlight=False)
+    for line in sentence_lines(exp):
+        out.print(f"  {escape(printable(line))}", highlight=False)
 
 
 @app.command("methods")

@@ -90,6 +90,42 @@ def logits_from_embeddings(
         return classifier.forward(inputs, head_only=True).logits
 
 
+def _check_ig_parameters(n_steps: object, internal_batch_size: object) -> None:
+    if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
+        raise UserError(f"n_steps must be a positive integer (got {n_steps!r}); 50 is a good default")
+    if internal_batch_size is not None and (
+        not isinstance(internal_batch_size, numbers.Integral) or internal_batch_size < 1
+    ):
+        raise UserError(f"internal_batch_size must be a positive integer or None (got {internal_batch_size!r})")
+
+
+def _integrate(
+    classifier: Classifier,
+    embedded: EmbeddedText,
+    target: Target,
+    base: torch.Tensor,
+    path: torch.Tensor,
+    rule: tuple[np.ndarray, np.ndarray],
+    rows: int,
+) -> tuple[torch.Tensor, float, float]:
+    """sum_i w_i * gradient at base + a_i * path, (seq, hidden), in batches of `rows` points; and f(x), f(base),
+    which ride along in the first batch."""
+    alphas, weights = rule
+    total = torch.zeros_like(path[0])
+    ends = (1.0, 0.0)  # f(x) and f(baseline), computed in the first batch
+    fx = base_value = float("nan")
+    for start in range(0, len(alphas), rows):
+        a = alphas[start : start + rows]
+        extra = ends if start == 0 else ()
+        steps = torch.tensor(np.concatenate([a, extra]), dtype=path.dtype, device=path.device)[:, None, None]
+        out, grad = output_and_gradient(classifier, base + steps * path, embedded, target)
+        w = torch.tensor(weights[start : start + rows], dtype=path.dtype, device=path.device)[:, None, None]
+        total += (grad[: len(a)] * w).sum(dim=0)
+        if start == 0:
+            fx, base_value = (float(v) for v in out[len(a) :].detach().double().cpu())
+    return total, fx, base_value
+
+
 def _output_name(target: Target) -> str:
     """What a gradient method differentiates, in words."""
     if target.is_rating:
@@ -231,12 +267,7 @@ def integrated_gradients(
     `internal_batch_size` rows (default: as many as the classifier's token budget,
     `max_tokens_per_batch`, allows for this text's length; usually all in one pass).
     """
-    if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
-        raise UserError(f"n_steps must be a positive integer (got {n_steps!r}); 50 is a good default")
-    if internal_batch_size is not None and (
-        not isinstance(internal_batch_size, numbers.Integral) or internal_batch_size < 1
-    ):
-        raise UserError(f"internal_batch_size must be a positive integer or None (got {internal_batch_size!r})")
+    _check_ig_parameters(n_steps, internal_batch_size)
     n_steps = int(n_steps)
     embedded = embed_text(classifier, text)
     if embedded.windowed is not None:
@@ -244,22 +275,11 @@ def integrated_gradients(
         check_window_evaluations("ig", 3 * len(embedded.windowed.windows) * (n_steps + 2), "lower n_steps")
     seq_len = embedded.input_ids.shape[1] if embedded.windowed is None else classifier.max_length
     rows = min(int(internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len)), n_steps)
-    alphas, weights = gauss_legendre(n_steps)
     with torch.no_grad():
         x = word_embeddings(classifier, embedded.input_ids)  # (1, seq, hidden)
         base = word_embeddings(classifier, baseline_ids(classifier, embedded, baseline))
         path = x - base
-    total = torch.zeros_like(x[0])
-    ends = (1.0, 0.0)  # f(x) and f(baseline), computed in the first batch
-    for start in range(0, n_steps, rows):
-        a = alphas[start : start + rows]
-        extra = ends if start == 0 else ()
-        steps = torch.tensor(np.concatenate([a, extra]), dtype=x.dtype, device=x.device)[:, None, None]
-        out, grad = output_and_gradient(classifier, base + steps * path, embedded, target)
-        w = torch.tensor(weights[start : start + rows], dtype=x.dtype, device=x.device)[:, None, None]
-        total += (grad[: len(a)] * w).sum(dim=0)
-        if start == 0:
-            fx, base_value = (float(v) for v in out[len(a) :].detach().double().cpu())
+    total, fx, base_value = _integrate(classifier, embedded, target, base, path, gauss_legendre(n_steps), rows)
     token_scores = (path[0] * total).sum(dim=-1).double().cpu().numpy()
     delta = float(token_scores.sum()) - (fx - base_value)
     gap = abs(fx - base_value)

@@ -26,6 +26,7 @@ Diagnostics: `score` (weighted R^2 of the target label's local fit), `intercept`
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -95,31 +96,18 @@ def lime(
     if windowed is not None:
         check_window_evaluations("lime", len(windowed.windows) * num_samples, "lower num_samples, or use occlusion")
 
-    def predict(texts: list[str]) -> np.ndarray:
-        with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
-            return classifier.predict_proba(list(texts)).astype(np.float64)
-
+    splitter = word_splitter(text_seen, alignment, units)
     explainer = LimeTextExplainer(
-        class_names=list(classifier.labels),
-        split_expression=word_splitter(text_seen, alignment, units),
-        bow=False,
-        mask_string=mask_string,
-        feature_selection="none",
-        random_state=seed,
-    )
-    # LIME keeps the fit score and local prediction of the last label only: put the target last (for the
-    # rating, the label with the largest weight).
+        class_names=list(classifier.labels), split_expression=splitter, bow=False, mask_string=mask_string,
+        feature_selection="none", random_state=seed,
+    )  # fmt: skip
     weights = target.weights(n_labels)
-    last = target.label if target.label is not None else int(np.argmax(np.abs(weights)))
-    labels = [label for label in range(n_labels) if label != last] + [last]
+    labels = _labels_target_last(target, weights)
+    last = labels[-1]
     result = explainer.explain_instance(
-        text_seen, predict, labels=labels, num_features=len(units), num_samples=num_samples
+        text_seen, partial(_predict, classifier), labels=labels, num_features=len(units), num_samples=num_samples
     )
-    coefficients = np.zeros((len(units), n_labels))
-    for label in labels:
-        for unit, weight in result.local_exp[label]:
-            coefficients[unit, label] = weight
-    intercepts = np.array([float(result.intercept[label]) for label in range(n_labels)])
+    coefficients, intercepts = _coefficients(result, labels, len(units), n_labels)
     local_preds = intercepts + coefficients.sum(axis=0)  # the sample with every word kept is all ones
     coefficients = units.spread(coefficients)  # per word (a unit's coefficient split evenly over its words)
     diagnostics = {
@@ -134,16 +122,31 @@ def lime(
         "units": len(units),
     }
     return new_explanation(
-        classifier,
-        text,
-        "lime",
-        target,
-        alignment=alignment,
-        word_scores=coefficients @ weights,
-        label_token_scores=spread(coefficients, alignment.token_to_word),
-        unit=probability_unit(classifier, target),
+        classifier, text, "lime", target, alignment=alignment, word_scores=coefficients @ weights,
+        label_token_scores=spread(coefficients, alignment.token_to_word), unit=probability_unit(classifier, target),
         diagnostics=diagnostics,
-    )
+    )  # fmt: skip
+
+
+def _labels_target_last(target: Target, weights: np.ndarray) -> list[int]:
+    """Label order for LIME, which keeps the fit score and local prediction of the last label only: the
+    target last (for the rating, the label with the largest weight)."""
+    last = target.label if target.label is not None else int(np.argmax(np.abs(weights)))
+    return [label for label in range(len(weights)) if label != last] + [last]
+
+
+def _predict(classifier: Classifier, texts: list[str]) -> np.ndarray:
+    with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
+        return classifier.predict_proba(list(texts)).astype(np.float64)
+
+
+def _coefficients(result, labels: list[int], n_units: int, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """LIME's coefficients (n_units, n_labels) and intercepts (n_labels,) from its explanation object."""
+    coefficients = np.zeros((n_units, n_labels))
+    for label in labels:
+        for unit, weight in result.local_exp[label]:
+            coefficients[unit, label] = weight
+    return coefficients, np.array([float(result.intercept[label]) for label in range(n_labels)])
 
 
 def _truncated(classifier: Classifier, text: str) -> bool:

@@ -124,19 +124,8 @@ def faithfulness(
         raise ValueError(f"loo_drops has {len(drops)} values for {view.n} words")
 
     def values_for(source: str, order: Ranking) -> tuple[dict[str, float], dict[str, Curve]]:
-        values: dict[str, float] = {}
-        curves: dict[str, Curve] = {}
-        for name in metrics:
-            if name in ("comprehensiveness", "sufficiency"):
-                values[name] = done[(source, name)]
-            elif name in ("deletion_auc", "insertion_auc"):
-                kind = name.removesuffix("_auc")
-                curves[kind] = done[(source, kind)]
-                values[name] = curves[kind].auc
-            else:  # tau_loo: a ranking's scores are its reversed positions
-                scores = explanation.word_scores if source == "explanation" else _rank_scores(order)
-                values[name] = _kendall(np.asarray(scores, dtype=np.float64), drops if signed else np.abs(drops))
-        return values, curves
+        scores = explanation.word_scores if source == "explanation" else _rank_scores(order)
+        return _metric_values(done, source, metrics, scores, drops if signed or drops is None else np.abs(drops))
 
     values, curves = values_for("explanation", orders["explanation"]) if include_explanation else ({}, {})
     runs = [values_for(s, o) for s, o in orders.items() if s.startswith("random")]
@@ -144,6 +133,24 @@ def faithfulness(
     return FaithfulnessResult(
         values, curves, random_values, random_curves, drops, sum(len(p.texts) for p in probes.values())
     )
+
+
+def _metric_values(
+    done: Mapping[object, object], source: str, metrics: Sequence[str], scores: np.ndarray, drops: np.ndarray | None
+) -> tuple[dict[str, float], dict[str, Curve]]:
+    """One ranking's metric values and curves from its finished probes (`scores` and `drops` for tau-LOO)."""
+    values: dict[str, float] = {}
+    curves: dict[str, Curve] = {}
+    for name in metrics:
+        if name in ("comprehensiveness", "sufficiency"):
+            values[name] = done[(source, name)]
+        elif name in ("deletion_auc", "insertion_auc"):
+            kind = name.removesuffix("_auc")
+            curves[kind] = done[(source, kind)]
+            values[name] = curves[kind].auc
+        else:  # tau_loo: a ranking's scores are its reversed positions
+            values[name] = _kendall(np.asarray(scores, dtype=np.float64), drops)
+    return values, curves
 
 
 def _ranking_probes(
