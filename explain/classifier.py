@@ -29,7 +29,7 @@ from explain.engine import (
 from explain.errors import (
     UnknownLabelError,
 )
-from explain.labels import rating_unit, resolve_label_values
+from explain.labels import expected_rating, rating_unit, resolve_label_values
 from explain.limits import checked_texts, text_list
 from explain.stages import Encoding, Inference, Meter, Trace
 from explain.target import Target, is_rating_name, no_rating_error
@@ -339,7 +339,7 @@ class Classifier:
         """Expected rating (n,) of each text: sum over labels of value x probability."""
         if self.label_values is None:
             raise no_rating_error(self.labels)
-        return self.predict_proba(texts).astype(np.float64) @ np.asarray(self.label_values)
+        return expected_rating(self.predict_proba(texts), self.label_values)
 
     def target(
         self, target: str | int | None = None, contrast: str | int | None = None, text: str | None = None

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from explain.labels import expected_rating
 from explain.sentences import Sentence, sentence_spans, span_totals
 from explain.target import Target
 from explain.words import Alignment
@@ -191,7 +192,7 @@ class Explanation:
     @property
     def expected_rating(self) -> float | None:
         """Sum of value x probability for this text, when the model has a rating."""
-        return None if self.label_values is None else float(self.probabilities @ np.asarray(self.label_values))
+        return expected_rating(self.probabilities, self.label_values)
 
     @property
     def question(self) -> str:

@@ -12,6 +12,8 @@ import math
 import re
 from collections.abc import Sequence
 
+import numpy as np
+
 from explain.errors import UserError
 
 _NUMBER = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*(?:stars?|points?|/\s*\d+|out\s+of\s+\d+)?\s*$", re.IGNORECASE)
@@ -81,3 +83,12 @@ def rating_unit(labels: Sequence[str]) -> str:
 def format_rating(value: float, unit: str = "stars", digits: int = 1) -> str:
     """ "1.6 stars", or "1.6" without a unit."""
     return f"{value:.{digits}f} {unit}".strip()
+
+
+def expected_rating(probabilities, values: Sequence[float] | None):
+    """Sum over labels of value x probability (the last axis): a float for one text, an array for many;
+    None when the labels have no values."""
+    if values is None:
+        return None
+    rating = np.asarray(probabilities, dtype=np.float64) @ np.asarray(values, dtype=np.float64)
+    return float(rating) if np.ndim(rating) == 0 else rating

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from explain.engine import TruncationWarning, quiet_truncation
+from explain.labels import expected_rating
 from explain.limits import check_text, text_list
 from explain.stages import Encoding, Trace, WindowTrace
 from explain.windows import WindowedText
@@ -57,7 +58,7 @@ def _trace_encoding(classifier: Classifier, text: str, encoding: Encoding) -> Tr
         id2label=dict(enumerate(classifier.labels)),
         predictions={label: round(float(p), 3) for label, p in zip(classifier.labels, probs, strict=True)},
         label_values=None if classifier.label_values is None else list(classifier.label_values),
-        expected_rating=None if classifier.label_values is None else float(probs @ np.asarray(classifier.label_values)),
+        expected_rating=expected_rating(probs, classifier.label_values),
         rating_unit=classifier.rating_unit,
     )
 
@@ -86,6 +87,6 @@ def _windowed_trace(classifier: Classifier, text: str, windowed: WindowedText) -
         logits=np.log(np.maximum(probs, 1e-30)).tolist(),
         probabilities=probs.tolist(),
         predictions={label: round(float(p), 3) for label, p in zip(classifier.labels, probs, strict=True)},
-        expected_rating=None if classifier.label_values is None else float(probs @ np.asarray(classifier.label_values)),
+        expected_rating=expected_rating(probs, classifier.label_values),
         windows=tuple(parts),
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.markup import escape
 
@@ -29,6 +28,7 @@ from explain.cli.common import (
     writable_output,
     write_json_array,
 )
+from explain.labels import expected_rating
 from explain.render.terminal import printable
 
 
@@ -50,7 +50,6 @@ def predict(
     items = read_texts(texts, file, text_col)
     clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     warning = head_warning(clf)
-    values = None if clf.label_values is None else np.asarray(clf.label_values)
 
     def predicted(chunk_size: int = 256):
         for start in range(0, len(items), chunk_size):
@@ -63,7 +62,7 @@ def predict(
                 "text": t,
                 "predicted": clf.labels[int(p.argmax())],
                 "probabilities": dict(zip(clf.labels, map(float, p), strict=True)),
-                "expected_rating": None if values is None else float(p.astype(np.float64) @ values),
+                "expected_rating": expected_rating(p, clf.label_values),
             }
             | ({"warning": warning} if warning else {})
             for t, p in predicted()

@@ -9,13 +9,13 @@ import numpy as np
 
 def answer_line(labels: Sequence[str], probabilities: np.ndarray, label_values=None, unit: str = "stars") -> str:
     """ "1.6 stars expected (most likely 2 stars, 0.49)", plus a close-call flag when the top two are within 0.05."""
-    from explain.labels import format_rating
+    from explain.labels import expected_rating, format_rating
     from explain.metrics.consensus import close_call
 
     top = int(np.argmax(probabilities))
     line = f"most likely {labels[top]}, {probabilities[top]:.2f}"
     if label_values is not None:
-        rating = float(np.asarray(probabilities, dtype=np.float64) @ np.asarray(label_values))
+        rating = expected_rating(probabilities, label_values)
         line = f"{format_rating(rating, unit)} expected ({line})"
     flag = close_call(probabilities, labels)
     return f"{line}; {flag}" if flag else line
