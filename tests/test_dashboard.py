@@ -265,10 +265,15 @@ def test_batch_upload_size_limit(app):
 
 
 def test_long_review_is_read_in_windows_and_says_so(app):
-    submit(app, "great phone " * 200)
+    submit(app, "Great phone, I love it. " * 40 + "Awful support, never again.")
     assert not app.exception, app.exception
     assert any("longer than the model's limit" in i.value and "windows" in i.value for i in app.info)
     assert not any("longer than the model's limit" in w.value for w in app.warning)
+    # sentences first, the words one click away
+    assert [s.value for s in app.main.subheader if "mattered" in s.value] == ["Which sentences mattered"]
+    first, *rest = html_blocks(app)
+    assert 'data-level="sentence"' in first and first.count('class="rx-sentence"') == 41
+    assert any('data-level="word"' in block for block in rest)
 
 
 def test_empty_review_asks_for_text(app):

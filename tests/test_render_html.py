@@ -129,7 +129,20 @@ def test_token_level_shows_every_token(evil_explanation):
 
 def test_unknown_level_is_refused(evil_explanation):
     with pytest.raises(ValueError, match="level"):
-        explanation_html(evil_explanation, level="sentence")
+        explanation_html(evil_explanation, level="paragraph")
+
+
+def test_sentence_level_colours_each_sentence_by_its_words_sum(tiny_bert):
+    text = "Great phone. Terrible battery, awful support! It is blue."
+    a = tiny_bert.align(text)
+    scores = np.array([{"Great": 2.0, "Terrible": -3.0, "awful": -1.0}.get(w, 0.0) for w in a.words])
+    exp = new_explanation(tiny_bert, text, "test", Target.of_label(1), word_scores=scores, alignment=a)
+    p = parse(explanation_html(exp, level="sentence"))
+    assert [s["text"] for s in p.spans] == ["Great phone.", "Terrible battery, awful support!", "It is blue."]
+    assert [s["score"] for s in p.spans] == [2.0, -4.0, 0.0]
+    assert background(p.spans[1]["style"]) == NEGATIVE_RGB  # the largest |sum| is full colour
+    assert background(p.spans[0]["style"])[2] > background(p.spans[0]["style"])[0]  # positive: blue
+    assert background(p.spans[2]["style"]) is None
 
 
 def test_text_past_truncation_is_marked_unseen(tiny_bert):

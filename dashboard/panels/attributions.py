@@ -12,9 +12,10 @@ import streamlit as st
 
 from explain.errors import UserError
 from explain.render.diagnostics import readable_diagnostics, score_unit
+from explain.render.html import level_scores
 
 DEFAULT_METHODS = ("shap", "occlusion")
-LEVELS = {"words": "word", "subword tokens": "token"}
+LEVELS = {"words": "word", "subword tokens": "token", "sentences": "sentence"}
 log = logging.getLogger(__name__)
 
 
@@ -45,7 +46,7 @@ for method in chosen:
 # one colour scale per unit: cards in the same unit (e.g. probability) are drawn on the same numbers
 scales: dict[str, float] = {}
 for exp in explanations.values():
-    scores = exp.word_scores if level == "word" else exp.token_scores[[not s for s in exp.alignment.special]]
+    scores = level_scores(exp, level)
     unit = score_unit(exp)
     scales[unit] = max(scales.get(unit, 0.0), float(np.abs(scores).max(initial=0.0)))
 

@@ -43,10 +43,15 @@ with page.container():
         if problem:
             st.error(problem)
         elif quick is not None:
-            st.subheader("Which words mattered")
-            st.html(explanation_html(quick))
+            long_review = quick.diagnostics.get("unit", "word") != "word" or bool(trace.windows)
+            removed = "sentence" if long_review else "word"
+            st.subheader("Which sentences mattered" if long_review else "Which words mattered")
+            st.html(explanation_html(quick, level="sentence" if long_review else "word"))
+            if long_review:
+                with st.expander("Words"):
+                    st.html(explanation_html(quick, header=False))
             st.caption(
-                f"Leave-one-out ({quick.question}): how much the output changes without each word "
+                f"Leave-one-out ({quick.question}): how much the output changes without each {removed} "
                 f"({quick.diagnostics.get('seconds', 0):.2f} s). More methods: **Attributions**, **Compare**."
             )
 

@@ -23,8 +23,8 @@ from markupsafe import Markup
 from explain.explanation import Explanation
 from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, render_template, tint
 
-Level = Literal["word", "token"]
-LEVELS: tuple[str, ...] = ("word", "token")
+Level = Literal["word", "token", "sentence"]
+LEVELS: tuple[str, ...] = ("word", "token", "sentence")
 FAINT = 0.02  # |score| / scale below this is drawn uncoloured
 
 _CARD = (
@@ -64,6 +64,15 @@ def _scored(text: str, label: str, score: float, scale: float) -> _Piece:
     return _Piece("scored", text, f"{score:.6g}", f"{label}: {score:+.4f}", background, color)
 
 
+def level_scores(explanation: Explanation, level: Level) -> np.ndarray:
+    """The scores drawn at `level`: words', ordinary (non-special) tokens', or sentences' (sums of words)."""
+    if level == "word":
+        return explanation.word_scores
+    if level == "token":
+        return explanation.token_scores[[not s for s in explanation.alignment.special]]
+    return np.array([s.score for s in explanation.sentences], dtype=np.float64)
+
+
 def _word_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
     text, offsets, scores = explanation.text, explanation.alignment.word_offsets, explanation.word_scores
     scale = _scale(scores) if scale is None else scale
@@ -83,8 +92,7 @@ def _word_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
 
 def _token_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
     a, scores = explanation.alignment, explanation.token_scores
-    ordinary = np.array([not s for s in a.special], dtype=bool)
-    scale = _scale(scores[ordinary]) if scale is None else scale  # specials ([CLS]) would swamp the scale
+    scale = _scale(level_scores(explanation, "token")) if scale is None else scale  # not [CLS]: it would swamp
     pieces = []
     for i, (token, score, special) in enumerate(zip(a.tokens, scores, a.special, strict=True)):
         if i:
@@ -99,20 +107,38 @@ def _token_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]
     return pieces
 
 
+def _sentence_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
+    """Each sentence coloured by the sum of its words' scores (a long review's overview)."""
+    text, sentences = explanation.text, explanation.sentences
+    scale = _scale(level_scores(explanation, "sentence")) if scale is None else scale
+    pieces, last = [], 0
+    for sentence in sentences:
+        if sentence.start > last:
+            pieces.append(_Piece("gap", text[last : sentence.start]))
+        pieces.append(_scored(sentence.text, "sentence", sentence.score, scale))
+        last = sentence.end
+    if last < len(text):
+        pieces.append(_Piece("gap", text[last:]))
+    return pieces
+
+
+_PIECES = {"word": _word_pieces, "token": _token_pieces, "sentence": _sentence_pieces}
+
+
 def explanation_html(
     explanation: Explanation, level: Level = "word", *, header: bool = True, scale: float | None = None
 ) -> str:
-    """The review with each word (or subword token) coloured by its score; hovering shows the score.
+    """The review with each word (subword token, or sentence: the sum of its words) coloured by its score;
+    hovering shows the score.
 
     `scale` fixes the |score| drawn at full colour (default: the largest |score| shown), so several
     explanations can share one scale.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
-    pieces = _word_pieces(explanation, scale) if level == "word" else _token_pieces(explanation, scale)
+    pieces = _PIECES[level](explanation, scale)
     toward, away = direction_words(explanation)
-    shown = explanation.word_scores if level == "word" else explanation.token_scores
-    full = _scale(shown) if scale is None else scale
+    full = _scale(level_scores(explanation, level)) if scale is None else scale
     return render_template(
         "explanation.html.j2",
         card=_CARD,
