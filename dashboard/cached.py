@@ -20,10 +20,12 @@ from explain.methods import explain
 from explain.methods.attention import relevance_matrix, rollout_matrix
 from explain.models import load_classifier
 from explain.render.attention_view import (
+    Passage,
     attention_inputs,
     ensure_assets,
     head_view_html,
     model_view_html,
+    passage_attention,
 )
 from explain.report import build_report, report_html
 from explain.store import ExplanationStore
@@ -104,11 +106,11 @@ def explanation(
 
 
 @st.cache_data(max_entries=100, show_spinner=False)
-def attention(key: str, text: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """Tokens and attentions (layers, heads, seq, seq)."""
+def attention(key: str, text: str, window: int = 0) -> tuple[tuple[str, ...], np.ndarray]:
+    """Tokens and attentions (layers, heads, seq, seq) of the text (of one window of a long text)."""
     model = loaded_model(key)
     with model.lock:
-        return attention_inputs(model.classifier, text)
+        return attention_inputs(model.classifier, text, window)
 
 
 @st.cache_resource(show_spinner="Fetching the attention view's JavaScript libraries with npm (once)...")
@@ -117,10 +119,12 @@ def js_assets() -> Path:
 
 
 @st.cache_data(max_entries=50, show_spinner=False)
-def attention_views(key: str, text: str, layers: tuple[int, ...]) -> tuple[str, str]:
-    """(head view HTML, model view HTML), offline."""
+def attention_views(key: str, text: str, layers: tuple[int, ...], part: Passage | None = None) -> tuple[str, str]:
+    """(head view HTML, model view HTML), offline: of the whole text, or of one passage of one window."""
     js_assets()
-    tokens, attentions = attention(key, text)
+    tokens, attentions = attention(key, text, part.window if part else 0)
+    if part is not None:
+        tokens, attentions = passage_attention(tokens, attentions, part)
     return (head_view_html(tokens, attentions, layers=layers), model_view_html(tokens, attentions, layers=layers))
 
 

@@ -133,3 +133,31 @@ def test_tampered_asset_is_not_used(assets, tmp_path, monkeypatch):
     monkeypatch.setattr(av.shutil, "which", lambda name: None)  # no refetch possible: it must refuse, not use it
     with pytest.raises(av.AssetsUnavailableError):
         av.ensure_assets(folder)
+
+
+def test_a_long_review_has_views_per_window_and_part(tiny_bert):
+    text = "Great phone, I love it. " * 40 + "Awful support, never again."
+    windowed = tiny_bert.windows(text)
+    assert windowed is not None and len(windowed.windows) > 1
+    last = len(windowed.windows) - 1
+    tokens, attentions = av.attention_inputs(tiny_bert, text, last)
+    window = windowed.windows[last]
+    assert len(tokens) == window.end - window.start + 2 and tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert "never" in tokens  # the last window holds the review's end
+    np.testing.assert_allclose(attentions.sum(-1), 1.0, atol=1e-6)
+    with pytest.raises(UserError, match="windows: there is no window"):
+        av.attention_inputs(tiny_bert, text, last + 1)
+    parts = av.passages(last, len(tokens), size=20)
+    covered = [i for p in parts for i in range(p.start, p.end)]
+    assert covered == list(range(1, len(tokens) - 1))  # every content token once, in order
+    for part in parts:
+        part_tokens, part_attention = av.passage_attention(tokens, attentions, part)
+        assert len(part_tokens) <= 20 and part_tokens[0] == "[CLS]" and part_tokens[-1] == "[SEP]"
+        keep = [0, *range(part.start, part.end), len(tokens) - 1]
+        np.testing.assert_array_equal(part_attention, attentions[:, :, keep][:, :, :, keep])
+    assert len(av.head_view_html(*av.passage_attention(tokens, attentions, parts[-1]))) > 0
+
+
+def test_a_short_review_has_one_window(tiny_bert):
+    with pytest.raises(UserError, match="one piece"):
+        av.attention_inputs(tiny_bert, "great phone", 1)

@@ -175,6 +175,19 @@ def test_attention_panel(app):
     assert '"include_layers": [1]' in app.get("iframe")[0].proto.srcdoc
 
 
+def test_a_long_review_gets_attention_views_per_window_and_part(app):
+    submit(app, "Great phone, I love it. " * 40 + "Awful support, never again.")
+    app.switch_page("panels/attention.py").run()
+    assert not app.exception, app.exception
+    windows = app.selectbox(key="att_window")
+    assert len(windows.options) > 1
+    windows.set_value(len(windows.options) - 1).run()
+    assert not app.exception, app.exception
+    frames = app.get("iframe")  # the tiny model's windows (128 tokens) fit the views whole: no "Part" picker
+    assert len(frames) == 2 and "never" in frames[0].proto.srcdoc  # the review's end, in its last window
+    assert not [s for s in app.selectbox if s.key == "att_part"]
+
+
 def test_compare_panel(app):
     app.session_state["cmp_methods"] = ["occlusion"]
     app.switch_page("panels/compare.py").run()

@@ -14,7 +14,7 @@ import numpy as np
 import streamlit as st
 
 from explain.errors import UserError
-from explain.render.attention_view import MAX_TOKENS, head_view_height, model_view_height
+from explain.render.attention_view import MAX_TOKENS, head_view_height, model_view_height, passages
 from explain.render.html import explanation_html
 
 MAX_FRAME_HEIGHT = 1400
@@ -26,20 +26,40 @@ text = controls.require_text(selection)
 with st.spinner("Explaining the review..."):
     controls.answer_line(selection)
 controls.truncation_note(selection)
-tokens, attentions = cached.attention(selection.model_key, text)
+n_windows = len(cached.trace(selection.model_key, text).windows) or 1
+window = 0
+if n_windows > 1:
+    window = st.selectbox(
+        "Window",
+        range(n_windows),
+        format_func=lambda w: f"window {w + 1} of {n_windows}",
+        key="att_window",
+        help="The model reads this long review in overlapping windows; each attends only within itself.",
+    )
+tokens, attentions = cached.attention(selection.model_key, text, window)
 n_layers, n_heads = int(attentions.shape[0]), int(attentions.shape[1])
 st.caption(
-    f"{n_layers} layers x {n_heads} heads over {len(tokens)} tokens. Raw attention shows where the model "
-    "looks, not why it decides; rollout and gradient-weighted attention below get closer to that."
+    f"{n_layers} layers x {n_heads} heads over {len(tokens)} tokens"
+    + (f" (window {window + 1} of {n_windows})" if n_windows > 1 else "")
+    + ". Raw attention shows where the model looks, not why it decides; rollout and gradient-weighted "
+    "attention below get closer to that."
 )
 
+part = None
 if len(tokens) > MAX_TOKENS:
-    st.warning(
-        f"This review has {len(tokens)} tokens; the attention views and heatmaps show at most {MAX_TOKENS} "
-        "(they embed every token pair). Shorten the review to see them."
+    parts = passages(window, len(tokens))
+    part = st.selectbox(
+        "Part",
+        parts,
+        format_func=lambda p: f"tokens {p.start}-{p.end - 1}: {' '.join(tokens[p.start : p.start + 8])} ...",
+        key="att_part",
     )
-    st.stop()
-
+    st.caption(
+        f"The views draw at most {MAX_TOKENS} tokens (they embed every token pair), so they show one part at a "
+        "time: the attention among that part's tokens (and the window's first and last tokens) as the model "
+        "computes it over the whole window; attention to the rest of the window is left out."
+    )
+shown = len(tokens) if part is None else part.end - part.start + 2
 layers = st.multiselect(
     "Layers to show",
     list(range(n_layers)),
@@ -51,7 +71,7 @@ if not layers:
     st.info("Choose at least one layer.")
 else:
     try:
-        head_html, model_html = cached.attention_views(selection.model_key, text, tuple(sorted(layers)))
+        head_html, model_html = cached.attention_views(selection.model_key, text, tuple(sorted(layers)), part)
     except UserError as exc:
         st.error(str(exc))
     else:
@@ -60,12 +80,12 @@ else:
             "Lines: how much each token (left) attends to each token (right) in the chosen layer; "
             "colours are heads (click a colour to toggle it, double-click to show only it)."
         )
-        st.iframe(head_html, height=min(head_view_height(len(tokens)), MAX_FRAME_HEIGHT))
+        st.iframe(head_html, height=min(head_view_height(shown), MAX_FRAME_HEIGHT))
         st.subheader("Model view")
         st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
         st.iframe(
             model_html + charts.FIT_TO_FRAME_SCRIPT,
-            height=min(model_view_height(len(tokens), len(layers), n_heads), MAX_FRAME_HEIGHT),
+            height=min(model_view_height(shown, len(layers), n_heads), MAX_FRAME_HEIGHT),
         )
 
 

@@ -63,14 +63,29 @@ def _encode(classifier: Classifier, text: str):
         return classifier.tokenize([text])
 
 
-def attention_maps(classifier: Classifier, text: str) -> AttentionMaps:
-    """The attention probabilities of every layer and head for `text` (one forward pass, no gradients)."""
-    encoding = _encode(classifier, text)
-    inference = classifier.infer(encoding, output_attentions=True)
-    if not inference.attentions:
+def attention_maps(classifier: Classifier, text: str, window: int = 0) -> AttentionMaps:
+    """The attention probabilities of every layer and head for `text` (one forward pass, no gradients).
+
+    A long text (windows, the default) is read in windows, each attending only within itself: `window`
+    picks which one (0-based); its tokens are that window's, with its own special tokens."""
+    windowed = classifier.windows(text)
+    if windowed is None:
+        if window != 0:
+            raise UserError(f"the review is read in one piece: there is no window {window + 1}")
+        encoding = _encode(classifier, text)
+        inference = classifier.infer(encoding, output_attentions=True)
+        tokens, layers = tuple(encoding.tokens[0]), inference.attentions
+    else:
+        if not 0 <= window < len(windowed.windows):
+            raise UserError(f"the review is read in {len(windowed.windows)} windows: there is no window {window + 1}")
+        inputs, _ = classifier.window_inputs(windowed, windowed.windows[window])
+        with torch.no_grad():
+            layers = classifier.model(**inputs, output_attentions=True).attentions
+        tokens = tuple(classifier.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist()))
+    if not layers:
         raise UserError(f"{classifier.name} returns no attention weights; load it with attn_implementation='eager'")
-    attentions = torch.stack([a[0] for a in inference.attentions]).double().numpy()
-    return AttentionMaps(tuple(encoding.tokens[0]), attentions)
+    attentions = torch.stack([a[0] for a in layers]).double().cpu().numpy()
+    return AttentionMaps(tokens, attentions)
 
 
 def rollout_matrix(attentions: np.ndarray) -> np.ndarray:

@@ -270,9 +270,36 @@ def model_view_height(n_tokens: int, n_layers: int, n_heads: int) -> int:
     return int(max(n_layers * thumbnail + 50, detail) + 70)
 
 
-def attention_inputs(classifier, text: str) -> tuple[tuple[str, ...], np.ndarray]:
-    """What the views draw for one text: tokens (as the tokenizer shows them), attentions (layers, heads, seq, seq)."""
+def attention_inputs(classifier, text: str, window: int = 0) -> tuple[tuple[str, ...], np.ndarray]:
+    """What the views draw for one text (for a long text, one of its windows): tokens (as the tokenizer shows
+    them), attentions (layers, heads, seq, seq)."""
     from explain.methods.attention import attention_maps  # the one forward pass lives with the attention methods
 
-    maps = attention_maps(classifier, text)
+    maps = attention_maps(classifier, text, window)
     return tuple(maps.tokens), np.asarray(maps.attentions, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A run of consecutive content tokens [start, end) of one window, small enough for the views."""
+
+    window: int
+    start: int
+    end: int
+
+
+def passages(window: int, n_tokens: int, size: int = MAX_TOKENS) -> list[Passage]:
+    """A window of `n_tokens` tokens (its first and last are special: [CLS] ... [SEP]) cut into passages of at
+    most `size` tokens with the two specials, covering every content token once."""
+    step = max(1, size - 2)
+    return [Passage(window, a, min(a + step, n_tokens - 1)) for a in range(1, n_tokens - 1, step)]
+
+
+def passage_attention(
+    tokens: Sequence[str], attentions: np.ndarray, passage: Passage
+) -> tuple[tuple[str, ...], np.ndarray]:
+    """The views' input for one passage: its tokens between the window's first and last (special) tokens, and
+    the attention among exactly those tokens (attention to the rest of the window is left out, so rows no
+    longer sum to 1)."""
+    keep = [0, *range(passage.start, passage.end), len(tokens) - 1]
+    return tuple(tokens[i] for i in keep), np.asarray(attentions)[:, :, keep][:, :, :, keep]
