@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -73,6 +74,18 @@ def sentence_scores(exp, word_scores: np.ndarray) -> list[tuple[str, float]]:
     return out
 
 
+def window_stars(clf, text: str) -> list[dict]:
+    """Each window's weight and expected stars as the model reads it (to see what the aggregation averages)."""
+    windowed = clf.windows(text)
+    out = []
+    for window in windowed.windows:
+        inputs, _ = clf.window_inputs(windowed, window)
+        with torch.no_grad():
+            probs = torch.softmax(clf.model(**inputs).logits[0].float(), -1).numpy()
+        out.append({"tokens": [window.start, window.end], "weight": round(window.weight, 4), "stars": stars(probs)})
+    return out
+
+
 def verdict(clf) -> dict:
     from explain import explain
 
@@ -87,6 +100,9 @@ def verdict(clf) -> dict:
         "stars_with_sentence": stars(p_text),
         "stars_drop": stars(p_base) - stars(p_text),
         "stars_first_window_only": stars(type(clf)(clf.model, clf.tokenizer, long="truncate").predict_proba([text])[0]),
+        "stars_sentence_alone": stars(clf.predict_proba([NEGATIVE])[0]),
+        "windows_with_sentence": window_stars(clf, text),
+        "windows_filler": window_stars(clf, base),
     }
     for method in ("ig", "occlusion"):
         started = time.perf_counter()
@@ -160,7 +176,9 @@ def big(sizes: list[int]) -> list[dict]:
                 lines = [
                     line
                     for line in (stderr or "").splitlines()
-                    if line.strip() and not line.startswith("\t") and "Command being timed" not in line
+                    if line.strip()
+                    and not line.startswith("\t")
+                    and not line.startswith(("Command being timed", "Command exited with non-zero status"))
                 ]
                 row = {
                     "bytes": size,

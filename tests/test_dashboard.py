@@ -350,8 +350,8 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
     result = CliRunner().invoke(cli, ["dashboard", "--port", "8610", "--model", "/models/b"])
     assert result.exit_code == 0, result.output
     ((cmd, env),) = calls
-    assert cmd[1:4] == ["-m", "streamlit", "run"] and Path(cmd[4]) == APP
-    options = dict(zip(cmd[5::2], cmd[6::2], strict=True))
+    assert Path(cmd[1]) == APP.with_name("serve.py") and cmd[2] == "run" and Path(cmd[3]) == APP
+    options = dict(zip(cmd[4::2], cmd[5::2], strict=True))
     assert options["--server.port"] == "8610" and options["--browser.gatherUsageStats"] == "false"
     assert options["--server.address"] == "localhost" and options["--server.headless"] == "true"
     assert env["REVIEW_EXPLAINER_MODELS"] == "/models/a,/models/b"
@@ -360,7 +360,7 @@ def test_cli_dashboard_runs_streamlit_on_the_app(monkeypatch, tiny_bert_dir):
     calls.clear()
     assert CliRunner().invoke(cli, ["dashboard", "--address", "0.0.0.0"]).exit_code == 0
     # on a wildcard address Streamlit's banner would look up this machine's public IP from outside: hidden
-    assert dict(zip(calls[0][0][5::2], calls[0][0][6::2], strict=True))["--logger.hideWelcomeMessage"] == "true"
+    assert dict(zip(calls[0][0][4::2], calls[0][0][5::2], strict=True))["--logger.hideWelcomeMessage"] == "true"
 
 
 def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch, tmp_path):

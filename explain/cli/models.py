@@ -116,8 +116,7 @@ def dashboard(
         run_until_signalled(
             [
                 sys.executable,
-                "-m",
-                "streamlit",
+                str(app_file.with_name("serve.py")),  # Streamlit's CLI, the default model loading meanwhile
                 "run",
                 str(app_file),
                 "--server.port",
