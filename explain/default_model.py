@@ -19,7 +19,7 @@ from pathlib import Path
 from explain.errors import ModelNotFoundError
 from explain.paths import cache_dir
 
-MODEL_VERSION = "minilm-l6-vader-stars-v1"
+MODEL_VERSION = "minilm-l6-vader-stars-v2"  # v1: LEGACY_DEFAULT_CONFIG
 MODEL_ENV = "REVIEW_EXPLAINER_DEFAULT_MODEL"
 TRAIN_CORPORA = ("amazon", "tweets")
 TEST_FRACTION = 0.2
@@ -101,10 +101,10 @@ def heldout_reviews() -> list[HeldOutReview]:
 def build_default_model(out_dir: Path, progress: bool = True, config=None) -> dict:
     """Fine-tune the default model into `out_dir` and write metrics.json beside the weights.
 
-    `config` (a `TrainingConfig`) defaults to `LEGACY_DEFAULT_CONFIG`, the recipe of MODEL_VERSION:
+    `config` (a `TrainingConfig`) defaults to `DEFAULT_MODEL_CONFIG`, the recipe of MODEL_VERSION:
     a different recipe must come with a new MODEL_VERSION so that old caches are rebuilt."""
     from explain.classifier import Classifier
-    from explain.training import LEGACY_DEFAULT_CONFIG, evaluate_stars, fine_tune
+    from explain.training import DEFAULT_MODEL_CONFIG, evaluate_stars, fine_tune
 
     logger.info(
         "Building the default model once (MiniLM-L6 fine-tuned on VADER's human-rated "
@@ -112,7 +112,7 @@ def build_default_model(out_dir: Path, progress: bool = True, config=None) -> di
     )
     started = time.perf_counter()
     train, test = default_split()
-    config = config or LEGACY_DEFAULT_CONFIG
+    config = config or DEFAULT_MODEL_CONFIG
 
     def evaluate(folder: Path) -> dict:
         clf = Classifier.from_pretrained(folder)

@@ -298,6 +298,36 @@ def test_answer_line_and_a_url_that_survives_reload(server, browser, model):
     assert _answer(browser).get_attribute("data-label") == label
 
 
+def test_a_400_word_review_shows_its_sentences_first(server, browser):
+    from selenium.webdriver.common.by import By
+
+    sentences = [
+        "We stayed four nights in a room on the second floor facing the courtyard.",
+        "The lobby has a small bar, a piano and a rack of local newspapers.",
+        "Breakfast is served from seven and the coffee machine needs a token.",
+        "The tram stop is two minutes away and the old town ten on foot.",
+    ]
+    words, text = 0, []
+    while words < 390:
+        text.append(sentences[len(text) % len(sentences)])
+        words += len(text[-1].split())
+    review = " ".join(text) + " Sadly the bathroom was filthy and the staff were rude, never again."
+    url, _ = server
+    t0 = time.perf_counter()
+    _open(browser, url, "", review=review)
+    card = _wait(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, '.rx-explanation[data-level="sentence"]'),
+        180,
+        "the sentence view of a long review",
+    )
+    TIMINGS["page_load_to_first_explanation_400_words_s"] = round(time.perf_counter() - t0, 2)
+    spans = card.find_elements(By.CSS_SELECTOR, ".rx-sentence")
+    shown = [(s.text, float(s.get_attribute("data-score"))) for s in spans]
+    assert len(shown) == len(text) + 1
+    assert min(shown, key=lambda pair: pair[1])[0].startswith("Sadly")  # the complaint lowers the rating most
+
+
 def test_every_page_fits_its_frame_and_heatmap_rows_are_readable(server, browser):
     from selenium.webdriver.common.by import By
 

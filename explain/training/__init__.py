@@ -14,6 +14,7 @@ Modules: `label_sets` (labels from a rating column), `recipe` (TrainingConfig, f
 from explain.training.label_sets import MAX_LABELS, STAR_LABELS, LabelSet, infer_labels
 from explain.training.output import MODEL_MARKER, prepare_output
 from explain.training.recipe import (
+    DEFAULT_MODEL_CONFIG,
     LEGACY_DEFAULT_CONFIG,
     Example,
     TrainingConfig,
@@ -34,6 +35,7 @@ from explain.training.scores import evaluate_labels, evaluate_stars
 
 __all__ = [
     "COLLAPSE_SHARE",
+    "DEFAULT_MODEL_CONFIG",
     "LEGACY_DEFAULT_CONFIG",
     "MAX_LABELS",
     "MODEL_MARKER",

@@ -49,9 +49,16 @@ class TrainingConfig:
     max_minutes: float | None = None
 
 
-# The recipe the default model was built with (MODEL_VERSION minilm-l6-vader-stars-v1).
+# The recipe the first default model was built with (minilm-l6-vader-stars-v1): fixed epochs, nothing held out.
 LEGACY_DEFAULT_CONFIG = TrainingConfig(
     max_epochs=2, max_length=128, class_weighting=False, validation_fraction=0.0, patience=0
+)
+# The default model's recipe (minilm-l6-vader-stars-v2): `explain train`'s, with a validation split
+# choosing the epoch on MAE, at most 3 epochs (a build of about 4.5 minutes on 2 cores), and no class
+# weights: its classes are balanced enough (the largest holds 32 %), and weighting them cost held-out
+# Amazon accuracy (0.644 against 0.664 without).
+DEFAULT_MODEL_CONFIG = TrainingConfig(
+    max_epochs=3, class_weighting=False, validation_fraction=0.1, patience=1, select_on="mae"
 )
 
 
