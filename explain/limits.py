@@ -98,11 +98,16 @@ MAX_WINDOW_EVALUATIONS = Limit(
 )
 
 
+def window_evaluations_allowed(cost: int) -> bool:
+    """Is an explanation estimated to evaluate `cost` model windows within `MAX_WINDOW_EVALUATIONS`?"""
+    return cost <= MAX_WINDOW_EVALUATIONS.value()
+
+
 def check_window_evaluations(method: str, cost: int, how_to_lower: str) -> None:
     """Refuse, before any work, an explanation of a long review estimated to evaluate more than
     `MAX_WINDOW_EVALUATIONS` model windows; the one-line error says what to lower."""
     limit = MAX_WINDOW_EVALUATIONS.value()
-    if cost > limit:
+    if not window_evaluations_allowed(cost):
         raise InputTooLargeError(
             f"{method} on this review would evaluate about {cost:,} model windows; the limit is {limit:,} "
             f"(about a minute on 2 CPU cores): {how_to_lower}, or set {MAX_WINDOW_EVALUATIONS.env}"

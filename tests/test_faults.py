@@ -369,7 +369,7 @@ def test_dashboard_stops_its_streamlit_child(sig, tmp_path):
             time.sleep(0.5)
         assert _serving(port), "the dashboard never started serving"
         children = psutil.Process(parent.pid).children(recursive=True)
-        assert children and any("streamlit" in " ".join(c.cmdline()) for c in children)
+        assert children and any("dashboard/serve.py" in " ".join(c.cmdline()) for c in children)  # Streamlit's CLI
         assert any("--server.maxUploadSize" in c.cmdline() and "3" in c.cmdline() for c in children)
         parent.send_signal(sig)
         parent.wait(timeout=30)

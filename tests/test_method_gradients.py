@@ -134,7 +134,7 @@ def test_ig_equals_captum_layer_integrated_gradients(expressive, baseline):
         return_convergence_delta=True,
     )
     reference = attributions[0].sum(dim=-1).detach().double().numpy()
-    ours = explain(expressive, REVIEW, method="ig", target=2, n_steps=32, baseline=baseline)
+    ours = explain(expressive, REVIEW, method="ig", target=2, n_steps=32, baseline=baseline, tolerance=None)
     assert np.abs(reference).max() > 0.05  # not a vacuous comparison
     np.testing.assert_allclose(ours.token_scores, reference, atol=1e-5 * np.abs(reference).max() + 1e-6)
     assert ours.diagnostics["delta"] == pytest.approx(float(delta[0]), abs=1e-4)
@@ -159,22 +159,46 @@ def test_ig_contrast_explains_the_logit_difference(expressive):
 
 
 def test_ig_batching_does_not_change_the_result(tiny_bert):
-    whole = explain(tiny_bert, REVIEW, method="ig", n_steps=12)
-    chunked = explain(tiny_bert, REVIEW, method="ig", n_steps=12, internal_batch_size=5)
+    whole = explain(tiny_bert, REVIEW, method="ig", n_steps=12, tolerance=None)
+    chunked = explain(tiny_bert, REVIEW, method="ig", n_steps=12, internal_batch_size=5, tolerance=None)
     np.testing.assert_allclose(chunked.token_scores, whole.token_scores, atol=1e-5)
     assert whole.diagnostics["internal_batch_size"] == 12
     assert chunked.diagnostics["forward_passes"] == whole.diagnostics["forward_passes"] + 2  # 12 steps = 5 + 5 + 2
 
 
 def test_ig_converges_with_more_steps(expressive):
-    coarse = explain(expressive, REVIEW, method="ig", n_steps=50)
-    fine = explain(expressive, REVIEW, method="ig", n_steps=400)
+    coarse = explain(expressive, REVIEW, method="ig", n_steps=50, tolerance=None)
+    fine = explain(expressive, REVIEW, method="ig", n_steps=400, tolerance=None)
     assert fine.diagnostics["relative_delta"] < 5e-3
     scale = np.abs(fine.token_scores).max()
     np.testing.assert_allclose(coarse.token_scores, fine.token_scores, atol=0.02 * scale)  # seen: 0.003 * scale
 
 
-@pytest.mark.parametrize("params", [{"baseline": "zeros"}, {"n_steps": 0}, {"internal_batch_size": 0}])
+def test_ig_doubles_its_steps_until_the_completeness_gap_is_within_tolerance(expressive):
+    rough = explain(expressive, REVIEW, method="ig", n_steps=2, tolerance=None)
+    assert rough.diagnostics["relative_delta"] > 0.01 and rough.diagnostics["n_steps"] == 2
+    refined = explain(expressive, REVIEW, method="ig", n_steps=2, tolerance=0.01)
+    steps = refined.diagnostics["n_steps"]
+    assert steps > 2 and steps & (steps - 1) == 0  # 2, 4, 8, ...: doubled until within tolerance
+    assert refined.diagnostics["relative_delta"] <= 0.01
+    same = explain(expressive, REVIEW, method="ig", n_steps=steps, tolerance=None)
+    np.testing.assert_allclose(refined.token_scores, same.token_scores, atol=1e-6)  # the result at those steps
+    capped = explain(expressive, REVIEW, method="ig", n_steps=2, tolerance=1e-9, max_steps=8)
+    assert capped.diagnostics["n_steps"] == 8
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"baseline": "zeros"},
+        {"n_steps": 0},
+        {"n_steps": None},  # only parameters annotated "| None" take None
+        {"internal_batch_size": 0},
+        {"tolerance": 2.0},
+        {"tolerance": "tight"},
+        {"max_steps": 0},
+    ],
+)
 def test_ig_bad_parameters_are_user_errors(tiny_bert, params):
     with pytest.raises(UserError):
         explain(tiny_bert, REVIEW, method="ig", **params)

@@ -58,6 +58,16 @@ class Method:
         sig = inspect.signature(self.function)
         return {p.name: p.default for p in sig.parameters.values() if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
+    @property
+    def optional(self) -> frozenset[str]:
+        """Keyword parameters that also take None (annotated `... | None`)."""
+        sig = inspect.signature(self.function)
+        return frozenset(
+            p.name
+            for p in sig.parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and "None" in str(p.annotation)
+        )
+
     def resolve(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Every parameter this call would use (defaults filled in); an unknown name is a user error."""
         params = dict(params or {})
@@ -68,6 +78,8 @@ class Method:
         defaults = self.parameters
         for name, value in params.items():
             expected = _expected_type(defaults[name])
+            if value is None and name in self.optional:
+                continue
             if expected is not None and not _is_a(value, expected):
                 raise UserError(
                     f"{self.name}'s {name} must be {_TYPE_WORDS[expected]} (got {value!r}); default {defaults[name]!r}"

@@ -31,7 +31,7 @@ import torch
 from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.limits import check_window_evaluations
+from explain.limits import check_window_evaluations, window_evaluations_allowed
 from explain.methods import new_explanation, register
 from explain.target import Target
 from explain.windows import WindowedText
@@ -90,13 +90,17 @@ def logits_from_embeddings(
         return classifier.forward(inputs, head_only=True).logits
 
 
-def _check_ig_parameters(n_steps: object, internal_batch_size: object) -> None:
+def _check_ig_parameters(n_steps: object, internal_batch_size: object, tolerance: object, max_steps: object) -> None:
     if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
         raise UserError(f"n_steps must be a positive integer (got {n_steps!r}); 50 is a good default")
     if internal_batch_size is not None and (
         not isinstance(internal_batch_size, numbers.Integral) or internal_batch_size < 1
     ):
         raise UserError(f"internal_batch_size must be a positive integer or None (got {internal_batch_size!r})")
+    if tolerance is not None and (not isinstance(tolerance, numbers.Real) or not 0 < float(tolerance) < 1):
+        raise UserError(f"tolerance must be between 0 and 1, or None (got {tolerance!r})")
+    if not isinstance(max_steps, numbers.Integral) or max_steps < 1:
+        raise UserError(f"max_steps must be a positive integer (got {max_steps!r})")
 
 
 def _integrate(
@@ -232,6 +236,27 @@ def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
+def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pass, tolerance, max_steps):
+    """IG's integral at `n_steps` points, doubled while the completeness gap exceeds `tolerance` (relative), up to
+    `max_steps` (and, for a long text, the window-evaluation limit). Returns (token scores, f(x), f(baseline),
+    delta, relative delta, steps used, rows per pass)."""
+    windows = 1 if embedded.windowed is None else len(embedded.windowed.windows)
+    spent = 0  # window evaluations so far (a long text's refinements stay within the limit)
+    while True:
+        rows = min(per_pass, n_steps)
+        total, fx, base_value = _integrate(classifier, embedded, target, base, path, gauss_legendre(n_steps), rows)
+        token_scores = (path[0] * total).sum(dim=-1).double().cpu().numpy()
+        delta = float(token_scores.sum()) - (fx - base_value)
+        gap = abs(fx - base_value)
+        relative = abs(delta) / gap if gap > 0 else None
+        if tolerance is None or relative is None or relative <= tolerance or 2 * n_steps > max_steps:
+            return token_scores, fx, base_value, delta, relative, n_steps, rows
+        spent += 3 * windows * (n_steps + 2)
+        if windows > 1 and not window_evaluations_allowed(spent + 3 * windows * (2 * n_steps + 2)):
+            return token_scores, fx, base_value, delta, relative, n_steps, rows  # the gap is reported
+        n_steps *= 2
+
+
 @register(
     "ig",
     summary="integrated gradients on the word embeddings, from a [PAD] (or [MASK]) baseline",
@@ -249,6 +274,8 @@ def integrated_gradients(
     n_steps: int = 50,
     baseline: str = "pad",
     internal_batch_size: int | None = None,
+    tolerance: float | None = 0.01,
+    max_steps: int = 400,
 ) -> Explanation:
     """Integrated gradients (Sundararajan et al. 2017) of the explained output w.r.t. the word embeddings.
 
@@ -261,37 +288,32 @@ def integrated_gradients(
     score_t = sum_h (e(x) - b)_th * sum_i w_i * d f(b + a_i (e(x) - b)) / d e_th.
     Token scores add up to f(x) - f(baseline) up to the convergence delta: diagnostics `fx`,
     `base_value`, `delta` = sum(scores) - (fx - base_value) and `relative_delta` = |delta| / |fx - base_value|.
+    When `relative_delta` exceeds `tolerance` (default 1 %; None: never) the integral is recomputed with
+    twice the points, up to `max_steps`; diagnostics `n_steps` says how many points the result used
+    (with `tolerance=None`, or when 50 suffice, the result is Captum's at `n_steps`).
 
     Cost: one forward and one backward over the path points (the text and the baseline ride along in
     the first batch, so f(x) and f(b) need no pass of their own). Steps run in batches of
     `internal_batch_size` rows (default: as many as the classifier's token budget,
     `max_tokens_per_batch`, allows for this text's length; usually all in one pass).
     """
-    _check_ig_parameters(n_steps, internal_batch_size)
+    _check_ig_parameters(n_steps, internal_batch_size, tolerance, max_steps)
     n_steps = int(n_steps)
     embedded = embed_text(classifier, text)
+    windows = 1 if embedded.windowed is None else len(embedded.windowed.windows)
     if embedded.windowed is not None:
         # a forward and a backward pass (about two forwards) per window and path point
-        check_window_evaluations("ig", 3 * len(embedded.windowed.windows) * (n_steps + 2), "lower n_steps")
+        check_window_evaluations("ig", 3 * windows * (n_steps + 2), "lower n_steps")
     seq_len = embedded.input_ids.shape[1] if embedded.windowed is None else classifier.max_length
-    rows = min(int(internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len)), n_steps)
+    per_pass = int(internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len))
     with torch.no_grad():
         x = word_embeddings(classifier, embedded.input_ids)  # (1, seq, hidden)
         base = word_embeddings(classifier, baseline_ids(classifier, embedded, baseline))
         path = x - base
-    total, fx, base_value = _integrate(classifier, embedded, target, base, path, gauss_legendre(n_steps), rows)
-    token_scores = (path[0] * total).sum(dim=-1).double().cpu().numpy()
-    delta = float(token_scores.sum()) - (fx - base_value)
-    gap = abs(fx - base_value)
-    diagnostics = {
-        "fx": fx,
-        "base_value": base_value,
-        "delta": delta,
-        "relative_delta": abs(delta) / gap if gap > 0 else None,
-        "explained_output": _output_name(target),
-        "internal_batch_size": rows,
-        "windows": 1 if embedded.windowed is None else len(embedded.windowed.windows),
-    }
+    result = _refined_integral(classifier, embedded, target, base, path, n_steps, per_pass, tolerance, max_steps)
+    token_scores, fx, base_value, delta, relative, n_steps, rows = result
+    diagnostics = {"fx": fx, "base_value": base_value, "delta": delta, "relative_delta": relative, "n_steps": n_steps}
+    diagnostics |= {"explained_output": _output_name(target), "internal_batch_size": rows, "windows": windows}
     return new_explanation(
         classifier,
         text,

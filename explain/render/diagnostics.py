@@ -76,7 +76,14 @@ _GLOSSARY: dict[str, tuple[str, str, Callable[[Any], str] | None]] = {
     ),
     "relative_delta": (
         "relative completeness gap",
-        "The completeness gap divided by the output change; above 0.05, raise n_steps.",
+        "The completeness gap divided by the output change; IG doubles its path points until it is at most "
+        "0.01 (up to max_steps).",
+        _number,
+    ),
+    "n_steps": (
+        "path points",
+        "Integrated gradients: points on the path from the baseline to the review (doubled from 50 while the "
+        "completeness gap was too large).",
         _number,
     ),
     "explained_output": ("scores explain", "Which model output the gradients were taken of.", str),
