@@ -209,7 +209,11 @@ def _id(argv: list[str]) -> str:
     return " ".join(a for a in argv[1:4] if not a.startswith(".venv")) or argv[0]
 
 
-@pytest.mark.parametrize("argv", COMMANDS, ids=[_id(c) for c in COMMANDS])
+@pytest.mark.parametrize(
+    "argv",
+    [pytest.param(c, marks=pytest.mark.default_model) if c[1:2] == ["build-default"] else c for c in COMMANDS],
+    ids=[_id(c) for c in COMMANDS],
+)
 def test_readme_command(argv, tmp_path, tiny_bert_dir):
     if tuple(argv) in SKIP:
         pytest.skip(f"`{' '.join(argv)}` {SKIP[tuple(argv)]}")
