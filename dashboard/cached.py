@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import numpy as np
 import streamlit as st
 from allowed_models import resolve
 
-from explain import whatif
+from explain import default_model, whatif
 from explain.classifier import Classifier, Trace, TruncationWarning
 from explain.corpus import load_results, run_corpus
 from explain.explanation import Explanation
@@ -50,6 +51,17 @@ def loaded_model(key: str) -> LoadedModel:
     classifier = load_classifier(choice.source)
     classifier.name = choice.label  # one model name everywhere: the picker's, also in explanations and reports
     return LoadedModel(classifier, threading.Lock())
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def build_default_model(progress: Callable[[int, int], None]) -> None:
+    """Build the missing default model (once: a second session waits for the first one's build)."""
+    with _BUILD_LOCK:
+        path = default_model.default_model_dir(build=False)
+        if not (path / "config.json").exists():
+            default_model.build_default_model(path, progress=progress)
 
 
 def classifier(key: str) -> Classifier:

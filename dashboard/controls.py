@@ -98,18 +98,35 @@ def model_label(key: str) -> str:
 
 def require_classifier(selection: Selection) -> Classifier:
     """The selected model, or a clear message and a stopped page."""
-    message = "Loading the model..."
-    if selection.model_key == DEFAULT_KEY and not (default_model_dir(build=False) / "config.json").exists():
-        message = (
-            "Building the default model once (MiniLM-L6 fine-tuned on human-rated review sentences): about "
-            "4-5 minutes on 2 CPU cores; its progress bar is in the terminal. Later starts load it in a second."
-        )
     try:
-        with st.spinner(message, show_time=True):
+        if selection.model_key == DEFAULT_KEY and not (default_model_dir(build=False) / "config.json").exists():
+            build_default_model_with_progress()
+        with st.spinner("Loading the model...", show_time=True):
             return cached.classifier(selection.model_key)
     except UserError as exc:
         st.error(f"Could not load the model: {exc}")
         st.stop()
+
+
+def build_default_model_with_progress() -> None:
+    """First run on this machine: build the default model here, with its progress and time left on the page."""
+    import time
+
+    intro = (
+        "Building the default model once (MiniLM-L6 fine-tuned on human-rated review sentences, about 5 minutes "
+        "on 2 CPU cores); later starts load it in a second."
+    )
+    slot = st.empty()
+    bar = slot.progress(0.0, text=f"{intro} Preparing the data...")
+    started = time.monotonic()
+
+    def update(done: int, total: int) -> None:
+        elapsed = time.monotonic() - started
+        left = elapsed / done * (total - done)
+        bar.progress(done / total, text=f"{intro} Training step {done:,} of {total:,}, about {left / 60:.0f} min left.")
+
+    cached.build_default_model(update)
+    slot.success(f"The default model was built in {(time.monotonic() - started) / 60:.1f} minutes.")
 
 
 def require_text(selection: Selection) -> str:

@@ -98,8 +98,9 @@ def heldout_reviews() -> list[HeldOutReview]:
     return reviews
 
 
-def build_default_model(out_dir: Path, progress: bool = True, config=None) -> dict:
-    """Fine-tune the default model into `out_dir` and write metrics.json beside the weights.
+def build_default_model(out_dir: Path, progress=True, config=None) -> dict:
+    """Fine-tune the default model into `out_dir` and write metrics.json beside the weights. `progress`: as
+    `fine_tune`'s (a bar on standard error, nothing, or a function of (steps done, total steps)).
 
     `config` (a `TrainingConfig`) defaults to `DEFAULT_MODEL_CONFIG`, the recipe of MODEL_VERSION:
     a different recipe must come with a new MODEL_VERSION so that old caches are rebuilt."""

@@ -382,6 +382,36 @@ def test_cli_dashboard_builds_a_missing_default_model_before_serving(monkeypatch
     assert "building it once now, before serving" in result.output
 
 
+def test_a_fresh_machine_shows_the_default_model_build_on_the_page(monkeypatch, tmp_path, tiny_bert_dir):
+    """`streamlit run dashboard/app.py` on an empty cache: the page builds the default model with its progress
+    and time left, says when it is done, then answers."""
+    import shutil
+
+    import explain.default_model as default_model
+
+    steps = []
+
+    def fake_build(path, progress):  # stands in for the 5-minute build: reports 3 steps, leaves the tiny model
+        for done in (1, 2, 3):
+            progress(done, 3)
+            steps.append(done)
+        shutil.copytree(tiny_bert_dir, path)
+
+    monkeypatch.delenv("REVIEW_EXPLAINER_DEFAULT_MODEL", raising=False)
+    monkeypatch.delenv("REVIEW_EXPLAINER_MODELS", raising=False)
+    monkeypatch.setenv("REVIEW_EXPLAINER_CACHE", str(tmp_path))  # an empty cache: a fresh machine
+    monkeypatch.setattr(default_model, "build_default_model", fake_build)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params["review"] = REVIEW
+    at.run()
+    assert not at.exception, at.exception
+    assert steps == [1, 2, 3] and (tmp_path / "models" / default_model.MODEL_VERSION / "config.json").exists()
+    assert any("The default model was built in" in s.value for s in at.success)
+    assert 'class="rx-answer"' in all_html(at)[0]  # then the page answers as usual
+    at.run()  # a rerun finds the model built: no second build
+    assert steps == [1, 2, 3]
+
+
 def test_the_url_sets_the_review_and_options(tiny_bert_dir, monkeypatch):
     """A shared link (?review=...&attr_methods=...) opens the same view: the review box and options come from it."""
     monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))

@@ -109,14 +109,15 @@ def fine_tune(
     train: Sequence[Example],
     out_dir: str | Path,
     config: TrainingConfig = TrainingConfig(),
-    progress: bool = True,
+    progress: bool | Callable[[int, int], None] = True,
     on_saved: Callable[[Path], dict] | None = None,
     overwrite: bool = False,
     owned: bool = False,
     labels: LabelSet | None = None,
 ) -> Path:
     """Fine-tune `base` into a `...ForSequenceClassification` over `labels` (default: 1-5 stars),
-    written atomically to `out_dir`; its config carries `id2label` and `label_values`.
+    written atomically to `out_dir`; its config carries `id2label` and `label_values`. `progress`: a bar on
+    standard error (True), nothing (False), or a function called with (steps done, total steps) after each step.
 
     The model is saved to a temporary sibling folder and renamed into place at the end, so a run
     killed halfway leaves nothing that later loads as a model. `on_saved(tmp_dir)` may write more
@@ -252,7 +253,7 @@ class _Run:
     fit: list
     val: list
     max_length: int
-    progress: bool
+    progress: bool | Callable[[int, int], None]
     deadline: float | None
 
     def __post_init__(self):
@@ -263,7 +264,8 @@ class _Run:
         self.weights = _class_weights(self.y, len(self.labels), self.config.class_weighting)
         total = math.ceil(len(self.fit) / self.config.batch_size) * self.config.max_epochs
         self.optimizer, self.scheduler = _optimizer(self.model, self.config, total)
-        self.bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=not self.progress)
+        self.bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=self.progress is not True)
+        self.steps, self.total = 0, total
         self.best_state, self.best_key, self.since_best = None, None, 0
 
     def epoch(self) -> tuple[list[float], bool]:
@@ -283,6 +285,9 @@ class _Run:
             losses.append(loss.item())
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{losses[-1]:.3f}")
+            self.steps += 1
+            if callable(self.progress):
+                self.progress(self.steps, self.total)
             if self.deadline is not None and time.monotonic() > self.deadline:
                 return losses, True
         return losses, False
@@ -300,7 +305,7 @@ class _Run:
             self.since_best += 1
 
 
-def _train(base: str, train: Sequence[Example], config: TrainingConfig, labels: LabelSet, progress: bool):
+def _train(base: str, train: Sequence[Example], config: TrainingConfig, labels: LabelSet, progress):
     """Train; returns (model with the best validation epoch's weights, tokenizer, info for the report)."""
     started, cpu_started = time.monotonic(), time.process_time()
     torch.manual_seed(config.seed)
@@ -317,7 +322,7 @@ def _train(base: str, train: Sequence[Example], config: TrainingConfig, labels: 
         if val:
             run.validate(record)
         history.append(record)
-        if progress:
+        if progress is True:
             tqdm.write(_epoch_line(record), file=sys.stderr)
         if out_of_time:
             stopped = "time budget (--max-minutes)"
