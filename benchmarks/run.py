@@ -429,7 +429,8 @@ def bench_ig(clf: Classifier, texts: dict[int, str], n_steps: int = 50, repeats:
     rows = []
     for target, text in texts.items():
         ours = min(
-            (timed(partial(explain, clf, text, "ig", n_steps=n_steps)) for _ in range(repeats)), key=lambda t: t.wall
+            (timed(partial(explain, clf, text, "ig", n_steps=n_steps, tolerance=None)) for _ in range(repeats)),
+            key=lambda t: t.wall,
         )
         label = ours.result.target
         theirs = min(
@@ -681,7 +682,11 @@ def main(argv: list[str] | None = None) -> int:
     texts = review_texts(clf.tokenizer, lengths or (QUICK_TOKENS if args.quick else TARGET_TOKENS))
     results["texts"] = {str(k): {"tokens": n_tokens(clf, t), "text": t} for k, t in texts.items()}
     warm = "Warm-up: imports, the inference view, first-call allocations."
-    for method, params in (("shap", {"max_evals": 40}), ("lime", {"num_samples": 40}), ("ig", {"n_steps": 4})):
+    for method, params in (
+        ("shap", {"max_evals": 40}),
+        ("lime", {"num_samples": 40}),
+        ("ig", {"n_steps": 4, "tolerance": None}),
+    ):
         if method in sections:
             explain(clf, warm, method, **params)
     started = time.perf_counter()

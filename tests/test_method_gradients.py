@@ -1,6 +1,7 @@
 """Saliency, gradient x input and integrated gradients: checked against hand computations and IG's completeness."""
 
 import copy
+import importlib
 
 import numpy as np
 import pytest
@@ -174,7 +175,9 @@ def test_ig_converges_with_more_steps(expressive):
     np.testing.assert_allclose(coarse.token_scores, fine.token_scores, atol=0.02 * scale)  # seen: 0.003 * scale
 
 
-def test_ig_doubles_its_steps_until_the_completeness_gap_is_within_tolerance(expressive):
+def test_ig_doubles_its_steps_until_the_completeness_gap_is_within_tolerance(expressive, monkeypatch):
+    gradients = importlib.import_module("explain.methods.gradients")  # `explain` is the function here
+    monkeypatch.setattr(gradients, "IG_DELTA_FLOOR", 0.0)  # the tiny model's gaps are below the real floor
     rough = explain(expressive, REVIEW, method="ig", n_steps=2, tolerance=None)
     assert rough.diagnostics["relative_delta"] > 0.01 and rough.diagnostics["n_steps"] == 2
     refined = explain(expressive, REVIEW, method="ig", n_steps=2, tolerance=0.01)
@@ -185,6 +188,8 @@ def test_ig_doubles_its_steps_until_the_completeness_gap_is_within_tolerance(exp
     np.testing.assert_allclose(refined.token_scores, same.token_scores, atol=1e-6)  # the result at those steps
     capped = explain(expressive, REVIEW, method="ig", n_steps=2, tolerance=1e-9, max_steps=8)
     assert capped.diagnostics["n_steps"] == 8
+    monkeypatch.setattr(gradients, "IG_DELTA_FLOOR", 10.0)  # a gap below the absolute floor needs no more points
+    assert explain(expressive, REVIEW, method="ig", n_steps=2).diagnostics["n_steps"] == 2
 
 
 @pytest.mark.parametrize(

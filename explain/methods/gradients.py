@@ -236,10 +236,13 @@ def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
+IG_DELTA_FLOOR = 0.005  # a gap this small (stars or logits) needs no more points, however small f(x) - f(b) is
+
+
 def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pass, tolerance, max_steps):
-    """IG's integral at `n_steps` points, doubled while the completeness gap exceeds `tolerance` (relative), up to
-    `max_steps` (and, for a long text, the window-evaluation limit). Returns (token scores, f(x), f(baseline),
-    delta, relative delta, steps used, rows per pass)."""
+    """IG's integral at `n_steps` points, doubled while the completeness gap exceeds `tolerance` (relative) and
+    `IG_DELTA_FLOOR` (absolute), up to `max_steps` (and, for a long text, the window-evaluation limit).
+    Returns (token scores, f(x), f(baseline), delta, relative delta, steps used, rows per pass)."""
     windows = 1 if embedded.windowed is None else len(embedded.windowed.windows)
     spent = 0  # window evaluations so far (a long text's refinements stay within the limit)
     while True:
@@ -249,7 +252,8 @@ def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pas
         delta = float(token_scores.sum()) - (fx - base_value)
         gap = abs(fx - base_value)
         relative = abs(delta) / gap if gap > 0 else None
-        if tolerance is None or relative is None or relative <= tolerance or 2 * n_steps > max_steps:
+        close = relative is None or relative <= tolerance or abs(delta) <= IG_DELTA_FLOOR if tolerance else True
+        if close or 2 * n_steps > max_steps:
             return token_scores, fx, base_value, delta, relative, n_steps, rows
         spent += 3 * windows * (n_steps + 2)
         if windows > 1 and not window_evaluations_allowed(spent + 3 * windows * (2 * n_steps + 2)):
