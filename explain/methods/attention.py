@@ -73,19 +73,13 @@ def attention_maps(classifier: Classifier, text: str, window: int = 0) -> Attent
         if window != 0:
             raise UserError(f"the review is read in one piece: there is no window {window + 1}")
         encoding = _encode(classifier, text)
-        inference = classifier.infer(encoding, output_attentions=True)
-        tokens, layers = tuple(encoding.tokens[0]), inference.attentions
-    else:
-        if not 0 <= window < len(windowed.windows):
-            raise UserError(f"the review is read in {len(windowed.windows)} windows: there is no window {window + 1}")
-        inputs, _ = classifier.window_inputs(windowed, windowed.windows[window])
-        with torch.no_grad():
-            layers = classifier.model(**inputs, output_attentions=True).attentions
-        tokens = tuple(classifier.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist()))
-    if not layers:
-        raise UserError(f"{classifier.name} returns no attention weights; load it with attn_implementation='eager'")
-    attentions = torch.stack([a[0] for a in layers]).double().cpu().numpy()
-    return AttentionMaps(tokens, attentions)
+        inputs = {k: v.to(classifier.device) for k, v in encoding.model_inputs().items()}
+        return AttentionMaps(tuple(encoding.tokens[0]), _maps(inputs, classifier))
+    if not 0 <= window < len(windowed.windows):
+        raise UserError(f"the review is read in {len(windowed.windows)} windows: there is no window {window + 1}")
+    inputs, _ = classifier.window_inputs(windowed, windowed.windows[window])
+    tokens = tuple(classifier.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist()))
+    return AttentionMaps(tokens, _maps(inputs, classifier))
 
 
 def rollout_matrix(attentions: np.ndarray) -> np.ndarray:

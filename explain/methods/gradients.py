@@ -252,8 +252,8 @@ def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pas
         delta = float(token_scores.sum()) - (fx - base_value)
         gap = abs(fx - base_value)
         relative = abs(delta) / gap if gap > 0 else None
-        close = relative is None or relative <= tolerance or abs(delta) <= IG_DELTA_FLOOR if tolerance else True
-        if close or 2 * n_steps > max_steps:
+        converged = tolerance is None or relative is None or relative <= tolerance or abs(delta) <= IG_DELTA_FLOOR
+        if converged or 2 * n_steps > max_steps:
             return token_scores, fx, base_value, delta, relative, n_steps, rows
         spent += 3 * windows * (n_steps + 2)
         if windows > 1 and not window_evaluations_allowed(spent + 3 * windows * (2 * n_steps + 2)):
