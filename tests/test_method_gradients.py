@@ -125,6 +125,9 @@ def test_ig_equals_captum_layer_integrated_gradients(expressive, baseline):
             expressive, word_embeddings(expressive, ids), dict(zip(keys, extra, strict=True))
         )[:, 2]
 
+    # Build the engine's exact view before Captum hooks the embedding layer: building it checks the view on a
+    # probe batch through that same (shared) layer, which the hook would record as part of the attribution.
+    _ = expressive.engine.exact_model
     lig = LayerIntegratedGradients(forward, expressive.model.get_input_embeddings())
     attributions, delta = lig.attribute(
         text.input_ids,
