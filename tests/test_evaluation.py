@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import warnings
@@ -58,6 +59,7 @@ def test_run_scores_every_method_and_the_random_baseline(tiny_bert, tmp_path):
     assert summary["leaderboard"]["tau_loo"]["method"] == "occlusion"
     assert "seconds" not in summary["methods"][RANDOM]
     assert summary["agreement"] == {}  # one real method: nothing to compare
+    assert summary["questions"] == ["the expected rating"]  # star labels: the rating is the default question
 
 
 def test_rerun_skips_finished_items_and_a_killed_run_loses_only_the_item_in_progress(tiny_bert, tmp_path):
@@ -159,6 +161,16 @@ def test_html_is_self_contained_and_escaped(tiny_bert):
     assert page.count("<svg") == 1 and page.count("<polyline") == 4  # deletion + insertion, method + random
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert any(line.startswith("best tau-LOO: occlusion") for line in leaderboard_lines(summary))
+    assert "explains\nthe expected rating (faithfulness in stars)" in page and "Expected rating as" in page
+
+
+def test_html_names_the_predicted_class_when_that_is_the_question(tiny_bert):
+    settings = dataclasses.replace(FAST, target="predicted")
+    records = run_evaluation(tiny_bert, items(1), ["occlusion"], settings, progress=False)
+    summary = summarize(records, ["occlusion"], settings, model="m", data="d", n_items=1)
+    assert summary["questions"] and "the expected rating" not in summary["questions"]
+    page = leaderboard_html(summary)
+    assert "explains\nthe predicted class." in page and "Probability of the predicted class as" in page
 
 
 def test_items_and_params(tmp_path):

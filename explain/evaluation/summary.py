@@ -61,6 +61,7 @@ def summarize(
         "baseline": RANDOM,  # the row holding the random-ranking baseline
         "n_items": n_items,
         "truncated_texts": len({r["key"].split("|")[1] for r in records if r.get("truncated")}),
+        "questions": sorted({r["question"] for rs in by_method.values() for r in rs if r.get("question")}),
         "settings": {
             "metrics": list(settings.metrics),
             "mode": settings.mode,

@@ -80,6 +80,7 @@ def leaderboard_html(summary: Mapping) -> str:
         bins=", ".join(f"{b:.0%}" for b in summary["settings"]["bins"]),
         params=params,
         lines=leaderboard_lines(summary),
+        question=_question(summary),
         columns=_columns(summary, names),
         rows=_rows(summary, names),
         plots=_plots(summary),
@@ -88,6 +89,15 @@ def leaderboard_html(summary: Mapping) -> str:
         H=_PLOT_H,
         pad=_PAD,
     )
+
+
+def _question(summary: Mapping) -> dict[str, str]:
+    """What every method explained, in words, and the output the curves follow (summaries written before
+    the rating existed hold no `questions`: they explained the predicted class)."""
+    questions = summary.get("questions") or []
+    if questions == ["the expected rating"]:
+        return {"asked": "the expected rating (faithfulness in stars)", "output": "Expected rating"}
+    return {"asked": "the predicted class", "output": "Probability of the predicted class"}
 
 
 def _columns(summary: Mapping, names: Sequence[str]) -> list[dict]:
