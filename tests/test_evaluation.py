@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import warnings
 
@@ -162,6 +163,18 @@ def test_html_is_self_contained_and_escaped(tiny_bert):
     assert "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert any(line.startswith("best tau-LOO: occlusion") for line in leaderboard_lines(summary))
     assert "explains\nthe expected rating (faithfulness in stars)" in page and "Expected rating as" in page
+
+
+def test_html_draws_rating_curves_on_a_star_axis(rated_classifier):
+    """Deletion curves in stars (1-5) are drawn on an axis around them, not clamped to the top of a 0-1 axis."""
+    text = "the screen is nice but the battery was terrible and support never answered my phone"
+    records = run_evaluation(rated_classifier, [EvalItem("t", text)], ["occlusion"], FAST, progress=False)
+    summary = summarize(records, ["occlusion"], FAST, model="m", data="d", n_items=1)
+    deletion = summary["curves"]["by_method"]["occlusion"]["deletion"]
+    assert max(deletion) - min(deletion) > 1.0  # deleting 'terrible' first moves the rating by stars
+    page = leaderboard_html(summary)
+    ys = [float(point.split(",")[1]) for points in re.findall(r'points="([^"]+)"', page) for point in points.split()]
+    assert max(ys) - min(ys) > 0.25 * (max(ys) + min(ys)) / 2  # the curves span the plot, not one line
 
 
 def test_html_names_the_predicted_class_when_that_is_the_question(tiny_bert):

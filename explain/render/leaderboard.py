@@ -53,12 +53,22 @@ _LONG = {
 }
 
 
-def _points(ys: Sequence[float]) -> str:
+def _y_range(summary: Mapping) -> tuple[float, float]:
+    """The curves' vertical axis: 0-1 for probabilities, else whole numbers around every curve (1-5 stars)."""
+    values = [y for curves in summary["curves"]["by_method"].values() for ys in curves.values() for y in ys]
+    finite = [y for y in values if y == y]
+    if not finite or (min(finite) >= 0.0 and max(finite) <= 1.0):
+        return 0.0, 1.0
+    low, high = float(np.floor(min(finite))), float(np.ceil(max(finite)))
+    return low, high if high > low else low + 1.0
+
+
+def _points(ys: Sequence[float], y_range: tuple[float, float]) -> str:
     xs = np.linspace(0.0, 1.0, len(ys))
     w, h = _PLOT_W - _PAD - 6, _PLOT_H - _PAD - 6
-    return " ".join(
-        f"{_PAD + x * w:.1f},{6 + (1.0 - min(max(y, 0.0), 1.0)) * h:.1f}" for x, y in zip(xs, ys, strict=True)
-    )
+    low, high = y_range
+    scaled = [(min(max(y, low), high) - low) / (high - low) for y in ys]
+    return " ".join(f"{_PAD + x * w:.1f},{6 + (1.0 - y) * h:.1f}" for x, y in zip(xs, scaled, strict=True))
 
 
 def _shade(v: float | None) -> str:
@@ -84,6 +94,7 @@ def leaderboard_html(summary: Mapping) -> str:
         columns=_columns(summary, names),
         rows=_rows(summary, names),
         plots=_plots(summary),
+        y_range=[f"{v:g}" for v in _y_range(summary)],
         agreement=_agreement(summary),
         W=_PLOT_W,
         H=_PLOT_H,
@@ -139,6 +150,7 @@ def _plots(summary: Mapping) -> list[dict]:
     baseline = summary.get("baseline", "random")
     by_method = summary["curves"]["by_method"]
     chance = by_method.get(baseline, {})
+    y_range = _y_range(summary)
     plots = []
     for method, curves in by_method.items():
         if method == baseline:
@@ -146,9 +158,9 @@ def _plots(summary: Mapping) -> list[dict]:
         drawn = []
         for kind, colour in (("deletion", _DELETION), ("insertion", _INSERTION)):
             if kind in chance:
-                drawn.append({"colour": colour, "dashed": True, "points": _points(chance[kind])})
+                drawn.append({"colour": colour, "dashed": True, "points": _points(chance[kind], y_range)})
             if kind in curves:
-                drawn.append({"colour": colour, "dashed": False, "points": _points(curves[kind])})
+                drawn.append({"colour": colour, "dashed": False, "points": _points(curves[kind], y_range)})
         plots.append({"method": method, "curves": drawn})
     return plots
 
