@@ -242,8 +242,10 @@ def test_cli_evaluate_writes_json_and_html_and_resumes(monkeypatch, capsys, tiny
     assert summary["methods"]["occlusion"]["tau_loo"]["mean"] == pytest.approx(1.0)
     assert "tau-LOO" in printed and "Leaderboard" in printed and html.read_text().startswith("<!DOCTYPE html>")
     n_lines = len(sidecar_path(out).read_text().splitlines())
+    assert summary["records_resumed"] == 0
     main()
     assert len(sidecar_path(out).read_text().splitlines()) == n_lines  # nothing recomputed
+    assert json.loads(out.read_text())["records_resumed"] == n_lines  # and the summary says its time is a re-read
     monkeypatch.setattr(sys, "argv", args[:-2] + ["--metrics", "accuracy"])
     with pytest.raises(SystemExit) as exc:
         main()

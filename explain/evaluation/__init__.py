@@ -105,10 +105,12 @@ def evaluate(classifier, options: EvaluateOptions, progress: Progress | None = N
         notes.append(f"{options.data} has {len(items)} texts; evaluating all of them")
     out = options.out
     log = ResultLog(sidecar_path(out) if out is not None else None)
+    resumed = len(log.records)  # finished by an earlier run of the same command
     started = time.perf_counter()
     records = run_evaluation(classifier, items, names, settings, log, progress=progress)
     summary = summarize(records, names, settings, model=classifier.name, data=options.data, n_items=len(items))
-    summary["wall_seconds"] = round(time.perf_counter() - started, 1)
+    summary["wall_seconds"] = round(time.perf_counter() - started, 1)  # this run's; see records_resumed
+    summary["records_resumed"] = resumed
     if out is not None:
         summary["records"] = str(sidecar_path(out))
         out.parent.mkdir(parents=True, exist_ok=True)
