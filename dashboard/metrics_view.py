@@ -90,6 +90,13 @@ def show_faithfulness(selection, explanations: dict[str, Explanation], budgets: 
             for m in metrics
         },
     )
+    asked = {exp.explains for exp in explanations.values() if exp.class_specific}
+    unit = (
+        "stars of the expected rating"
+        if asked == {"rating"}
+        else "probability of the explained class (for a contrast, the difference of two)"
+    )
+    st.caption(f"Comprehensiveness, sufficiency and the deletion/insertion areas are in {unit}.")
     with st.expander("What the measures mean"):
         for m in metrics:
             info = metric_info(m)

@@ -207,6 +207,7 @@ def test_compare_panel(app):
     assert faithfulness.loc["occlusion", "tau_loo"].endswith("(reference)")  # occlusion is leave-one-out itself
     assert not faithfulness.loc[second, "tau_loo"].endswith("(reference)")
     assert any(i.startswith("random ranking") for i in faithfulness.index)
+    assert any("in stars of the expected rating" in c.value for c in app.caption)  # the unit of the numbers
 
 
 def csv_upload(at: AppTest, name: str, data: bytes) -> AppTest:
