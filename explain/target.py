@@ -24,6 +24,7 @@ from explain.errors import UserError
 
 RATING = "rating"
 RATING_NAMES = ("rating", "expected rating", "stars", "expected stars")
+RATING_QUESTION = "the expected rating"  # how `Target.describe` names the rating (and evaluation records store it)
 
 
 def is_rating_name(value: object) -> bool:
@@ -95,7 +96,7 @@ class Target:
     def describe(self, labels: Sequence[str]) -> str:
         """Short words for the question: "the expected rating", "2 stars", "2 stars rather than 4 stars"."""
         if self.values is not None:
-            return "the expected rating"
+            return RATING_QUESTION
         if self.contrast is None:
             return labels[self.label]
         return f"{labels[self.label]} rather than {labels[self.contrast]}"

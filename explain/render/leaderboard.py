@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, hex_color, render_template, rgba
+from explain.target import RATING_QUESTION
 
 _DELETION, _INSERTION = hex_color(NEGATIVE_RGB), hex_color(POSITIVE_RGB)  # deletion curves fall, insertion rise
 
@@ -84,6 +85,7 @@ def leaderboard_html(summary: Mapping) -> str:
     params = "; ".join(
         f"{m}: " + ", ".join(f"{k}={v}" for k, v in p.items()) for m, p in summary["settings"]["params"].items() if p
     )
+    y_range = _y_range(summary)
     return render_template(
         "leaderboard.html.j2",
         s=summary,
@@ -93,8 +95,8 @@ def leaderboard_html(summary: Mapping) -> str:
         question=_question(summary),
         columns=_columns(summary, names),
         rows=_rows(summary, names),
-        plots=_plots(summary),
-        y_range=[f"{v:g}" for v in _y_range(summary)],
+        plots=_plots(summary, y_range),
+        y_range=[f"{v:g}" for v in y_range],
         agreement=_agreement(summary),
         W=_PLOT_W,
         H=_PLOT_H,
@@ -106,7 +108,7 @@ def _question(summary: Mapping) -> dict[str, str]:
     """What every method explained, in words, and the output the curves follow (summaries written before
     the rating existed hold no `questions`: they explained the predicted class)."""
     questions = summary.get("questions") or []
-    if questions == ["the expected rating"]:
+    if questions == [RATING_QUESTION]:
         return {"asked": "the expected rating (faithfulness in stars)", "output": "Expected rating"}
     return {"asked": "the predicted class", "output": "Probability of the predicted class"}
 
@@ -145,12 +147,11 @@ def _rows(summary: Mapping, names: Sequence[str]) -> list[dict]:
     return rows
 
 
-def _plots(summary: Mapping) -> list[dict]:
+def _plots(summary: Mapping, y_range: tuple[float, float]) -> list[dict]:
     """Per method its mean deletion and insertion curves, with the random ranking's dashed."""
     baseline = summary.get("baseline", "random")
     by_method = summary["curves"]["by_method"]
     chance = by_method.get(baseline, {})
-    y_range = _y_range(summary)
     plots = []
     for method, curves in by_method.items():
         if method == baseline:
