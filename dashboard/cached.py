@@ -59,9 +59,7 @@ _BUILD_LOCK = threading.Lock()
 def build_default_model(progress: Callable[[int, int], None]) -> None:
     """Build the missing default model (once: a second session waits for the first one's build)."""
     with _BUILD_LOCK:
-        path = default_model.default_model_dir(build=False)
-        if not (path / "config.json").exists():
-            default_model.build_default_model(path, progress=progress)
+        default_model.default_model_dir(build=True, progress=progress)
 
 
 def classifier(key: str) -> Classifier:

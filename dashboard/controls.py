@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import cached
@@ -12,7 +13,7 @@ from allowed_models import DEFAULT_CHOICE_LABEL, DEFAULT_KEY, MODELS_ENV, ModelC
 
 from explain.answer import answer
 from explain.classifier import Classifier
-from explain.default_model import default_model_dir
+from explain.default_model import default_model_built
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import MAX_TEXT_CHARS
@@ -99,7 +100,7 @@ def model_label(key: str) -> str:
 def require_classifier(selection: Selection) -> Classifier:
     """The selected model, or a clear message and a stopped page."""
     try:
-        if selection.model_key == DEFAULT_KEY and not (default_model_dir(build=False) / "config.json").exists():
+        if selection.model_key == DEFAULT_KEY and not default_model_built():
             build_default_model_with_progress()
         with st.spinner("Loading the model...", show_time=True):
             return cached.classifier(selection.model_key)
@@ -110,8 +111,6 @@ def require_classifier(selection: Selection) -> Classifier:
 
 def build_default_model_with_progress() -> None:
     """First run on this machine: build the default model here, with its progress and time left on the page."""
-    import time
-
     intro = (
         "Building the default model once (MiniLM-L6 fine-tuned on human-rated review sentences, about 5 minutes "
         "on 2 CPU cores); later starts load it in a second."

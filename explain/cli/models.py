@@ -144,12 +144,12 @@ def _ready_to_serve() -> None:
     before the page is served."""
     import importlib.util
 
-    from explain.default_model import default_model_dir
+    from explain.default_model import default_model_built, default_model_dir
 
     if importlib.util.find_spec("streamlit") is None:
         raise UserError("the dashboard needs Streamlit: pip install 'review-explainer[dashboard]'")
 
-    if (default_model_dir(build=False) / "config.json").exists():
+    if default_model_built():
         return
     out.print(
         "The default model is not built yet: building it once now, before serving (about 4-5 minutes on 2 cores)."
