@@ -91,7 +91,7 @@ class Classifier:
         config = model.config
         self.labels: list[str] = [config.id2label[i] for i in range(config.num_labels)]
         self.label_values = resolve_label_values(self.labels, label_values, getattr(config, "label_values", None))
-        self.rating_unit = rating_unit(self.labels)
+        self.rating_unit = rating_unit(self.labels, self.label_values)
         self.max_length = self._max_length()
         self.has_token_types = (
             "token_type_ids" in tokenizer.model_input_names and getattr(config, "type_vocab_size", 0) > 0

@@ -75,9 +75,12 @@ def resolve_label_values(
     return label_values_from_names(labels)
 
 
-def rating_unit(labels: Sequence[str]) -> str:
-    """ "stars" when the labels are star ratings, else "" (a plain number)."""
-    return "stars" if any("star" in str(label).lower() for label in labels) else ""
+def rating_unit(labels: Sequence[str], values: Sequence[float] | None = None) -> str:
+    """ "stars" when the labels are star ratings counted in stars (`values` None or the numbers their names
+    give), else "" (a plain number: e.g. star labels given the values 0, 25, ..., 100)."""
+    if not any("star" in str(label).lower() for label in labels):
+        return ""
+    return "stars" if values is None or tuple(map(float, values)) == label_values_from_names(labels) else ""
 
 
 def format_rating(value: float, unit: str = "stars", digits: int = 1) -> str:

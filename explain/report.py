@@ -270,7 +270,7 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
         "methods": methods,
         "answer": None
         if e.probabilities is None
-        else answer_line(labels, e.probabilities, _values(e), rating_unit(labels)),
+        else answer_line(labels, e.probabilities, _values(e), rating_unit(labels, _values(e))),
         "consensus": emphasis_html(consensus(list(e.explanations.values())).sentence)
         if len(e.explanations) > 1
         else None,

@@ -51,6 +51,8 @@ def test_given_label_values_and_models_without_a_rating(tiny_bert):
     given = Classifier(tiny_bert.model, tiny_bert.tokenizer, label_values="0,0,5,10,10")
     probs = given.predict_proba(["fine"]).astype(np.float64)
     assert given.expected_rating(["fine"])[0] == pytest.approx(float(probs[0] @ [0, 0, 5, 10, 10]))
+    assert given.rating_unit == "" and tiny_bert.rating_unit == "stars"  # star labels on another scale: no stars
+    assert explain(given, "fine", method="occlusion").unit == "rating points"
     with pytest.raises(UserError, match="2 label values given for 5 labels"):
         Classifier(tiny_bert.model, tiny_bert.tokenizer, label_values=[1, 2])
     unordered = Classifier(tiny_bert.model, tiny_bert.tokenizer)
