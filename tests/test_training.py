@@ -200,9 +200,12 @@ def test_same_seed_same_model(tiny_bert_dir, tmp_path):
 def test_time_budget_stops_training(tiny_bert_dir, tmp_path):
     m = train_and_report(
         tiny_bert_dir, imbalanced(200), imbalanced(20, seed=1), SENTIMENT, tmp_path / "m",
-        TrainingConfig(max_epochs=50, learning_rate=2e-3, max_minutes=0.002), progress=False,
+        TrainingConfig(max_epochs=50, learning_rate=2e-3, max_minutes=1e-9), progress=False,
     )  # fmt: skip
+    # The budget (60 ns) has passed before the first step ends, on any machine: training stops after that
+    # step, mid-epoch, instead of finishing the epoch (a fast machine once ran a whole epoch in 0.12 s).
     assert m["training"]["epochs_run"] == 1 and "time budget" in m["training"]["stopped"]
+    assert m["training"]["history"][0]["steps"] == 1
 
 
 def write_csv(path, rows, header=("text", "rating")):
