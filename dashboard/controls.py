@@ -229,6 +229,24 @@ def budget_inputs(chosen: list[Method], key: str) -> dict[str, dict[str, object]
     return params
 
 
+def removal_units(chosen: list[Method], level: str) -> dict[str, dict[str, object]]:
+    """Shown per sentence, perturbation methods that can (occlusion, lime) remove whole sentences: the sentence
+    question asked directly (on the held-out reviews lime's sentence scores follow people's sentence ratings
+    at 0.67 this way, 0.59 summed from words; see the README)."""
+    if level != "sentence":
+        return {}
+    return {m.name: {"units": "sentence"} for m in chosen if "units" in m.parameters}
+
+
+def merged_params(*per_method: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """Per-method parameter dicts merged (later ones win)."""
+    out: dict[str, dict[str, object]] = {}
+    for params in per_method:
+        for name, values in params.items():
+            out[name] = out.get(name, {}) | values
+    return out
+
+
 ANSWER_METHOD = "occlusion"  # one batched model call: the quickest word-level explanation of the prediction
 
 

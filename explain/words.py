@@ -8,10 +8,12 @@ default) `Classifier.align` covers the whole text. LIME is handed these
 words, so perturbation methods and token methods agree on what a word is.
 
 Units (`perturbation_units`): perturbation methods (occlusion, LIME) remove one word at a time up to
-`WORD_UNITS_UP_TO` (300) words; above that, whole sentences (runs ending in . ! ? or a line break) up to
+`WORD_UNITS_UP_TO` (300) words; above that, whole sentences (as `explain.sentences` splits them) up to
 `SENTENCE_UNITS_UP_TO` (150) sentences; above that, `CHUNK_UNITS` (150) chunks of consecutive words
-of about equal size. A unit's score is spread evenly over its words, so a sentence's score is still
-the sum of its words' scores. The unit used is in the explanation's diagnostics.
+of about equal size (`units="auto"`). `units="sentence"` removes whole sentences at any length (the
+question "which sentence cost stars?" asked directly), `units="word"` single words at any length. A unit's
+score is spread evenly over its words, so a sentence's score is still the sum of its words' scores. The unit
+used is in the explanation's diagnostics.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from explain.errors import UserError
+from explain.sentences import sentence_spans
 
 WORD_PATTERN = re.compile(r"\w+|[^\w\s]")
 REMOVAL_MODES = ("delete", "mask")  # how perturbation methods and metrics take a word out of a text
@@ -151,7 +156,7 @@ def remove_words(text: str, spans: Sequence[tuple[int, int]], replacement: str =
 WORD_UNITS_UP_TO = 300  # perturbation methods remove single words up to this many words...
 SENTENCE_UNITS_UP_TO = 150  # ...then whole sentences up to this many sentences...
 CHUNK_UNITS = 150  # ...then this many chunks of consecutive sentences (about equal in words)
-SENTENCE_PATTERN = re.compile(r"[^.!?\n]*(?:[.!?]+|\n|$)")
+UNIT_CHOICES = ("auto", "word", "sentence")
 
 
 @dataclass(frozen=True)
@@ -183,11 +188,12 @@ class Units:
 
 
 def sentence_word_ranges(text: str, alignment: Alignment) -> list[tuple[int, int]]:
-    """The words of each sentence (a run ending in `.`, `!`, `?` or a line break), as [first, last + 1) ranges."""
+    """The words of each sentence (`explain.sentences.sentence_spans`), as [first, last + 1) ranges; words
+    between sentences (none, unless the text holds only punctuation there) join the sentence before."""
     starts = [s for s, _ in alignment.word_offsets]
     ranges, first = [], 0
-    for match in SENTENCE_PATTERN.finditer(text):
-        last = bisect.bisect_left(starts, match.end())  # words starting before the sentence's end
+    for _, end in sentence_spans(text):
+        last = bisect.bisect_left(starts, end)  # words starting before the sentence's end
         if last > first:
             ranges.append((first, last))
             first = last
@@ -196,13 +202,16 @@ def sentence_word_ranges(text: str, alignment: Alignment) -> list[tuple[int, int
     return ranges
 
 
-def perturbation_units(text: str, alignment: Alignment) -> Units:
-    """Words up to `WORD_UNITS_UP_TO` words, else sentences up to `SENTENCE_UNITS_UP_TO`, else `CHUNK_UNITS` chunks."""
+def perturbation_units(text: str, alignment: Alignment, units: str = "auto") -> Units:
+    """`units="auto"`: words up to `WORD_UNITS_UP_TO` words, else sentences up to `SENTENCE_UNITS_UP_TO`, else
+    `CHUNK_UNITS` chunks; `"word"` or `"sentence"`: that unit at any length."""
+    if units not in UNIT_CHOICES:
+        raise UserError(f"units must be one of {', '.join(UNIT_CHOICES)} (got {units!r})")
     n = len(alignment.words)
-    if n <= WORD_UNITS_UP_TO:
+    if units == "word" or (units == "auto" and n <= WORD_UNITS_UP_TO):
         return Units("word", tuple((i, i + 1) for i in range(n)))
     sentences = sentence_word_ranges(text, alignment)
-    if len(sentences) <= SENTENCE_UNITS_UP_TO:
+    if units == "sentence" or len(sentences) <= SENTENCE_UNITS_UP_TO:
         return Units("sentence", tuple(sentences))
     bounds = np.linspace(0, n, CHUNK_UNITS + 1).round().astype(int)
     return Units("chunk", tuple((int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a))

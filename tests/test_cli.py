@@ -136,6 +136,20 @@ def test_why_writes_an_html_page(monkeypatch, capsys, tmp_path, tiny_bert_dir):
     assert "<script" not in html
 
 
+def test_why_with_sentence_units_lists_sentences_not_words(monkeypatch, capsys, tiny_bert_dir):
+    text = "The box arrived on Monday. The staff were rude. It rained."
+    args = ("why", "-m", tiny_bert_dir, text, "--method", "occlusion")
+    code, words, _ = run_cli(monkeypatch, capsys, *args)
+    assert code == 0 and "top words:" in words and "removed" not in words
+    code, out, _ = run_cli(monkeypatch, capsys, *args, "-p", "occlusion.units=sentence")
+    assert code == 0, out
+    assert "scored with whole sentences removed (3 sentences)" in out and "long review" not in out
+    assert "top words:" not in out  # a sentence's score is spread evenly over its words: no word stands out
+    code, _, err = run_cli(monkeypatch, capsys, *args, "-p", "occlusion.units=paragraph")
+    assert code == 2 and "units must be one of auto, word, sentence (got 'paragraph')" in err
+    assert "Traceback" not in err
+
+
 def test_ctrl_c_in_batch_says_what_is_safe_and_exits_130(monkeypatch, capsys, tmp_path, tiny_bert_dir):
     import explain.corpus.run as corpus_run
 

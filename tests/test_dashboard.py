@@ -138,6 +138,12 @@ def test_attributions_panel(app):
     assert 'title="Wall-clock time' in table  # each row's meaning on hover
     for developer_name in (">fx<", "forward_share", "model_evaluations", "base_values"):
         assert developer_name not in table
+    assert re.search(r"removed at a time</span></td><td[^>]*>word<", table)
+    app.radio(key="attr_level").set_value("sentences").run()  # per sentence, occlusion removes sentences
+    assert 'data-level="sentence"' in html_blocks(app)[0]
+    assert any("occlusion remove whole sentences" in c.value for c in app.caption)
+    table = next(b for b in all_html(app) if 'class="rx-diagnostics"' in b)
+    assert re.search(r"removed at a time</span></td><td[^>]*>sentence<", table)
 
 
 def test_attributions_show_every_chosen_method(app):

@@ -334,3 +334,35 @@ def test_trace_shows_every_window_and_the_aggregation(tiny_bert):
     shown = format_trace(trace)
     assert f"read whole in {len(windowed.windows)} overlapping windows" in shown
     assert shown.count("Stage 1: Preprocessing") == len(windowed.windows) and "Aggregation" in shown
+
+
+def test_units_asked_for_at_any_length(tiny_bert):
+    """`units="sentence"` removes sentences in a short review too (the sentence splitter of explain.sentences:
+    "Mr." and "3.5" do not end one); `units="word"` keeps words above the automatic limit."""
+    from explain import words
+    from explain.errors import UserError
+
+    text = "Mr. Smith paid 3.5 dollars.Terrible value! The box was fine"
+    alignment = tiny_bert.align(text)
+    units = words.perturbation_units(text, alignment, "sentence")
+    assert units.kind == "sentence"
+    assert [" ".join(alignment.words[a:b]) for a, b in units.word_ranges] == [
+        "Mr . Smith paid 3 . 5 dollars .",
+        "Terrible value !",
+        "The box was fine",
+    ]
+    assert words.perturbation_units(long_text(), tiny_bert.align(long_text()), "word").kind == "word"
+    with pytest.raises(UserError, match="units must be one of auto, word, sentence"):
+        words.perturbation_units(text, alignment, "paragraph")
+
+
+@pytest.mark.parametrize("method,params", [("occlusion", {}), ("lime", {"num_samples": 300})])
+def test_sentence_units_score_the_sentence_that_matters(keyword_bert, method, params):
+    from explain import explain
+
+    text = "The box arrived on Monday. The staff were rude and the food was awful. It rained."
+    exp = explain(keyword_bert, text, method, target="1 star", units="sentence", **params)
+    assert exp.diagnostics["unit"] == "sentence" and exp.diagnostics["units"] == 3
+    sentences = exp.sentences
+    assert max(range(3), key=lambda i: sentences[i].score) == 1  # removing the second sentence drops P(1 star)
+    assert sentences[1].score > 5 * max(abs(sentences[0].score), abs(sentences[2].score))

@@ -26,7 +26,10 @@ classifier, text, predicted = controls.review_context(selection)
 chosen = controls.method_picker(DEFAULT_METHODS, key="attr_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="attr")
 level = LEVELS[st.radio("Show scores per", list(LEVELS), horizontal=True, key="attr_level", bind="query-params")]
-budgets = controls.budget_inputs(chosen, key="attr")
+params = controls.merged_params(controls.budget_inputs(chosen, key="attr"), controls.removal_units(chosen, level))
+by_sentence = [m.name for m in chosen if "units" in params.get(m.name, {})]
+if by_sentence:
+    st.caption(f"Per sentence, {' and '.join(by_sentence)} remove whole sentences: each sentence's own effect.")
 if not chosen:
     st.info("Choose one or more methods.")
 
@@ -35,7 +38,7 @@ for method in chosen:
     try:
         with st.spinner(f"Running {method.name}..."):
             explanations[method.name] = cached.explanation(
-                selection.model_key, text, method.name, target, contrast, budgets.get(method.name)
+                selection.model_key, text, method.name, target, contrast, params.get(method.name)
             )
     except UserError as exc:
         st.error(f"{method.name}: {exc}")

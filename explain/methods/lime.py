@@ -76,8 +76,10 @@ def lime(
     num_samples: int = 1000,
     seed: int = 0,
     mode: str = "delete",
+    units: str = "auto",
 ) -> Explanation:
-    """Word coefficients for every label from LIME's local linear model (Ribeiro et al. 2016)."""
+    """Word coefficients for every label from LIME's local linear model (Ribeiro et al. 2016); `units`
+    ("auto", "word", "sentence"; see `explain.words.perturbation_units`) is what one feature removes."""
     from lime.lime_text import LimeTextExplainer
 
     if num_samples < 2:
@@ -91,12 +93,12 @@ def lime(
         return new_explanation(classifier, text, "lime", target, alignment=alignment, label_token_scores=nothing)
     truncated = _truncated(classifier, text)
     text_seen = text[: alignment.word_offsets[-1][1]] if truncated else text  # what the model sees, whole words
-    units = perturbation_units(text, alignment)
+    parts = perturbation_units(text, alignment, units)
     windowed = classifier.windows(text)
     if windowed is not None:
         check_window_evaluations("lime", len(windowed.windows) * num_samples, "lower num_samples, or use occlusion")
 
-    splitter = word_splitter(text_seen, alignment, units)
+    splitter = word_splitter(text_seen, alignment, parts)
     explainer = LimeTextExplainer(
         class_names=list(classifier.labels), split_expression=splitter, bow=False, mask_string=mask_string,
         feature_selection="none", random_state=seed,
@@ -105,11 +107,11 @@ def lime(
     labels = _labels_target_last(target, weights)
     last = labels[-1]
     result = explainer.explain_instance(
-        text_seen, partial(_predict, classifier), labels=labels, num_features=len(units), num_samples=num_samples
+        text_seen, partial(_predict, classifier), labels=labels, num_features=len(parts), num_samples=num_samples
     )
-    coefficients, intercepts = _coefficients(result, labels, len(units), n_labels)
+    coefficients, intercepts = _coefficients(result, labels, len(parts), n_labels)
     local_preds = intercepts + coefficients.sum(axis=0)  # the sample with every word kept is all ones
-    coefficients = units.spread(coefficients)  # per word (a unit's coefficient split evenly over its words)
+    coefficients = parts.spread(coefficients)  # per word (a unit's coefficient split evenly over its words)
     diagnostics = {
         "score": float(result.score),  # R^2 of the weighted fit of the label put last
         "score_label": classifier.labels[last],
@@ -118,8 +120,8 @@ def lime(
         "intercepts": intercepts.tolist(),
         "truncated": truncated,
         "mode": mode,
-        "unit": units.kind,
-        "units": len(units),
+        "unit": parts.kind,
+        "units": len(parts),
     }
     return new_explanation(
         classifier, text, "lime", target, alignment=alignment, word_scores=coefficients @ weights,

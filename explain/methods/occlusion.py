@@ -31,19 +31,22 @@ from explain.words import perturbation_units, removal_string, remove_words
     aliases=("loo", "leave_one_out"),
     per_label=True,
 )
-def occlusion(classifier: Classifier, text: str, target: Target, *, mode: str = "delete") -> Explanation:
+def occlusion(
+    classifier: Classifier, text: str, target: Target, *, mode: str = "delete", units: str = "auto"
+) -> Explanation:
+    """`units` ("auto", "word", "sentence"; see `explain.words.perturbation_units`) is what one variant removes."""
     replacement = removal_string(classifier.tokenizer, mode)
     alignment = classifier.align(text)
-    units = perturbation_units(text, alignment)
+    parts = perturbation_units(text, alignment, units)
     windowed = classifier.windows(text)
     if windowed is not None:  # the text's windows, then about 3 new windows per variant (see explain.windows)
         check_window_evaluations(
-            "occlusion", len(windowed.windows) + 3 * len(units), "split the review, or use ig or attention"
+            "occlusion", len(windowed.windows) + 3 * len(parts), "split the review, or use ig or attention"
         )
-    spans = units.spans(alignment)
+    spans = parts.spans(alignment)
     variants = (remove_words(text, [span], replacement) for span in spans)
     probs = classifier.predict_proba(chain([text], variants))
-    drops = units.spread(probs[0][None, :] - probs[1:])  # (n_words, n_labels)
+    drops = parts.spread(probs[0][None, :] - probs[1:])  # (n_words, n_labels)
     label_token_scores = spread(drops, alignment.token_to_word)
     return new_explanation(
         classifier,
@@ -54,5 +57,5 @@ def occlusion(classifier: Classifier, text: str, target: Target, *, mode: str = 
         label_token_scores=label_token_scores,
         word_scores=drops @ target.weights(drops.shape[1]),
         unit=probability_unit(classifier, target),
-        diagnostics={"variants": len(spans), "unit": units.kind, "units": len(units)},
+        diagnostics={"variants": len(spans), "unit": parts.kind, "units": len(parts)},
     )

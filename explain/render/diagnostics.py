@@ -111,8 +111,8 @@ _GLOSSARY: dict[str, tuple[str, str, Callable[[Any], str] | None]] = {
     "layers": ("layers in the model", "Number of transformer layers.", _number),
     "unit": (
         "removed at a time",
-        "Occlusion and LIME on long reviews: words, then whole sentences, then fixed chunks of text are removed "
-        "at a time (a sentence's or chunk's score is spread evenly over its words).",
+        "What occlusion and LIME removed at a time: words, or whole sentences when asked (units=sentence) and on "
+        "long reviews, then fixed chunks of text (a sentence's or chunk's score is spread evenly over its words).",
         str,
     ),
     "units": ("pieces removed", "How many words, sentences or chunks were removed one at a time.", _number),

@@ -14,6 +14,7 @@ from explain.classifier import Trace
 from explain.explanation import Explanation
 from explain.render.leaderboard import leaderboard_text
 from explain.render.plain import top_sentences
+from explain.words import WORD_UNITS_UP_TO
 
 # Terminal control sequences a review (or a model's label names) could carry to retitle the terminal, clear
 # it, move the cursor or write the clipboard (OSC 52): ESC and 8-bit C1 introducers with their parameters.
@@ -165,9 +166,10 @@ def explanation_notes(explanation: Explanation) -> list[str]:
     if d.get("truncated"):
         notes.append("the review was longer than the model's maximum; only the part it sees is explained")
     if d.get("unit") in ("sentence", "chunk"):
+        why = f"long review ({len(explanation.words):,} words): " if len(explanation.words) > WORD_UNITS_UP_TO else ""
         notes.append(
-            f"long review ({len(explanation.words):,} words): scored by removing one {d['unit']} at a time "
-            f"({d['units']} {d['unit']}s), each {d['unit']}'s score spread evenly over its words"
+            f"{why}scored with whole {d['unit']}s removed ({d['units']} {d['unit']}s), "
+            f"each {d['unit']}'s score spread evenly over its words"
         )
     if d.get("windows", 1) > 1:
         notes.append(f"long review: read in {d['windows']} overlapping windows")
