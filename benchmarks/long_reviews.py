@@ -62,18 +62,6 @@ def stars(probs: np.ndarray) -> float:
     return float(probs @ np.arange(1, len(probs) + 1))
 
 
-def sentence_scores(exp, word_scores: np.ndarray) -> list[tuple[str, float]]:
-    """Sum of word scores per sentence (sentences as the perturbation units split them)."""
-    from explain.words import sentence_word_ranges
-
-    ranges = sentence_word_ranges(exp.text, exp.alignment)
-    out = []
-    for a, b in ranges:
-        start, end = exp.alignment.word_offsets[a][0], exp.alignment.word_offsets[b - 1][1]
-        out.append((exp.text[start:end], float(word_scores[a:b].sum())))
-    return out
-
-
 def window_stars(clf, text: str) -> list[dict]:
     """Each window's weight and expected stars as the model reads it (to see what the aggregation averages)."""
     windowed = clf.windows(text)
@@ -108,7 +96,7 @@ def verdict(clf) -> dict:
         started = time.perf_counter()
         exp = explain(clf, text, method, target="rating")
         seconds = time.perf_counter() - started
-        scores = sentence_scores(exp, exp.word_scores)
+        scores = [(sentence.text, sentence.score) for sentence in exp.sentences]
         worst = min(range(len(scores)), key=lambda i: scores[i][1])
         result[method] = {
             "seconds": round(seconds, 2),
