@@ -184,7 +184,7 @@ def embedding_gradient(classifier: Classifier, text: EmbeddedText, target: Targe
 
 @register(
     "saliency",
-    summary="L2 norm of the explained logit's gradient w.r.t. each token's word embedding",
+    summary="L2 norm of the explained output's gradient w.r.t. each token's word embedding",
     reference="Simonyan, Vedaldi & Zisserman 2014, Deep Inside Convolutional Networks: Visualising Image "
     "Classification Models and Saliency Maps",
     aliases=("gradient_norm",),

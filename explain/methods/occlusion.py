@@ -26,7 +26,7 @@ from explain.words import perturbation_units, removal_string, remove_words
 
 @register(
     "occlusion",
-    summary="leave-one-out: drop in probability when a word is deleted or masked",
+    summary="leave-one-out: drop in the explained output (rating or probability) when a word or sentence is removed",
     reference="Li et al. 2016, Understanding Neural Networks through Representation Erasure",
     aliases=("loo", "leave_one_out"),
     per_label=True,

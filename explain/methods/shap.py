@@ -41,7 +41,7 @@ from explain.target import Target
 
 @register(
     "shap",
-    summary="Owen values of tokens (shap Partition explainer, Text masker); values + base = probability",
+    summary="Owen values of tokens (shap Partition explainer, Text masker); values + base = the explained output",
     reference="Lundberg & Lee 2017, A Unified Approach to Interpreting Model Predictions",
     additive=True,
     per_label=True,
