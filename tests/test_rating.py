@@ -184,3 +184,20 @@ def test_consensus_flags_disagreement(tiny_bert):
     assert all(w.disputed for w in answer.words if w.signs["occlusion"] != 0)
     assert "methods disagree on" in answer.sentence
     assert get_method("saliency").signed is False and get_method("attention").class_specific is False
+
+
+def test_consensus_over_sentences_when_a_method_scored_sentences(rated_classifier):
+    """With whole sentences removed, words share their sentence's score and no word stands out: the answer
+    names the sentence that lowered the rating (in every method's sentence roll-up), not arbitrary words."""
+    text = f"The screen is nice. The battery was {NEGATIVE_WORD} and support never answered. The sound is good."
+    by_sentence = [
+        explain(rated_classifier, text, method=m, units="sentence", **FAST.get(m, {})) for m in ("occlusion", "lime")
+    ]
+    by_word = explain(rated_classifier, text, method="ig", **FAST["ig"])
+    answer = consensus([*by_sentence, by_word])
+    assert answer.level == "sentence" and answer.methods == ("occlusion", "lime", "ig")
+    lowered = answer.agreed(-1)
+    assert lowered and lowered[0].word == f"The battery was {NEGATIVE_WORD} and support never answered."
+    assert lowered[0].agreeing == 3
+    assert answer.sentence.startswith(f'3 of 3 methods: "The battery was {NEGATIVE_WORD} and support never')
+    assert consensus([by_word]).level == "word"  # word units: the words themselves

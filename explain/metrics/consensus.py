@@ -9,6 +9,11 @@ and are left out. The result is data; `Consensus.sentence` is the one-line answe
 the dashboard show, e.g. "4 of 4 methods: *died* and *never* lowered the rating; methods disagree on
 *battery*".
 
+When a signed method scored whole sentences or chunks (`units="sentence"`, or occlusion and LIME on a
+review over 300 words), its words share their sentence's score evenly and no word stands out: the
+consensus is then taken over sentences (each method's sentence roll-up, `Explanation.sentences`), and the
+line names sentences: '2 of 2 methods: "The battery died after two days..." lowered the rating'.
+
 Close calls are a property of the prediction: `close_call` flags top-two probabilities within 0.05.
 """
 
@@ -24,15 +29,17 @@ from explain.explanation import Explanation
 
 AGREEMENT = 2 / 3  # share of signed methods that must agree on a word's sign
 TOP_WORDS = 5  # a method's top words (by |score|) that the answer considers
+TOP_SENTENCES = 2  # ...or its top sentences, when the consensus is over sentences
+SENTENCE_CHARS = 60  # a sentence is quoted up to this many characters in the line
 CLOSE_CALL = 0.05  # top-two probability gap below which a prediction is a close call
 
 
 @dataclass(frozen=True)
 class WordVerdict:
-    """What the signed methods say about one word."""
+    """What the signed methods say about one word (or one sentence, when the consensus is over sentences)."""
 
-    index: int  # word index in the explanations
-    word: str
+    index: int  # word (or sentence) index in the explanations
+    word: str  # the word, or the sentence's text
     signs: dict[str, int]  # method -> -1, 0 or +1
     ranks: dict[str, int]  # method -> rank by |score| (0 = most important)
     sign: int  # the consensus sign (0 when fewer than two thirds agree)
@@ -57,6 +64,7 @@ class Consensus:
     ignored: tuple[str, ...]  # explanations left out (no sign)
     words: tuple[WordVerdict, ...]  # the words some method ranks in its top words, most important first
     close_call: str | None = None
+    level: str = "word"  # "word", or "sentence" when a method scored whole sentences
 
     def agreed(self, sign: int) -> list[WordVerdict]:
         """Top words the methods agree push the output up (+1) or down (-1), most important first."""
@@ -78,14 +86,24 @@ class Consensus:
             if words:
                 least = min(w.agreeing for w in words)
                 who = f"{least} of {n} methods" if least == n or n == 1 else f"at least {least} of {n} methods"
-                parts.append(f"{who}: {_join(w.word for w in words)} {verb}")
+                parts.append(f"{who}: {self._join(words)} {verb}")
         disputed = self.disputed[:3]
         if disputed:
-            parts.append(f"methods disagree on {_join(w.word for w in disputed)}")
+            parts.append(f"methods disagree on {self._join(disputed)}")
         if not parts:
-            parts.append("the methods point to no word together")
+            parts.append(f"the methods point to no {self.level} together")
         line = "; ".join(parts)
         return f"{line} ({self.close_call})" if self.close_call else line
+
+    def _join(self, verdicts: Sequence[WordVerdict]) -> str:
+        if self.level == "sentence":
+            return _join([_quote(v.word) for v in verdicts], emphasis=False)
+        return _join([v.word for v in verdicts])
+
+
+def _quote(sentence: str) -> str:
+    sentence = " ".join(sentence.split())
+    return f'"{sentence if len(sentence) <= SENTENCE_CHARS else sentence[: SENTENCE_CHARS - 3] + "..."}"'
 
 
 def _is_word(word: str) -> bool:
@@ -93,8 +111,8 @@ def _is_word(word: str) -> bool:
     return any(c.isalnum() for c in word)
 
 
-def _join(words) -> str:
-    words = [f"*{w}*" for w in words]
+def _join(words, emphasis: bool = True) -> str:
+    words = [f"*{w}*" if emphasis else w for w in words]
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
@@ -130,8 +148,23 @@ def is_signed(exp: Explanation) -> bool:
         return bool(np.any(exp.word_scores < 0))
 
 
-def consensus(explanations: Sequence[Explanation], *, top: int = TOP_WORDS, agreement: float = AGREEMENT) -> Consensus:
-    """Per-word signs and ranks of the signed explanations of one text, and where they agree."""
+def _level(signed: Sequence[Explanation]) -> str:
+    """Sentences when any signed method scored whole sentences or chunks (its words carry no word-level rank)."""
+    return "sentence" if any(e.diagnostics.get("unit") in ("sentence", "chunk") for e in signed) else "word"
+
+
+def _items(exp: Explanation, level: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The explanation's words and word scores, or its sentences and their sums."""
+    if level == "word":
+        return exp.words, np.asarray(exp.word_scores)
+    sentences = exp.sentences
+    return tuple(s.text for s in sentences), np.array([s.score for s in sentences])
+
+
+def consensus(
+    explanations: Sequence[Explanation], *, top: int | None = None, agreement: float = AGREEMENT
+) -> Consensus:
+    """Per-word (or per-sentence) signs and ranks of the signed explanations of one text, and where they agree."""
     if not explanations:
         raise ValueError("consensus needs at least one explanation")
     first = explanations[0]
@@ -143,19 +176,21 @@ def consensus(explanations: Sequence[Explanation], *, top: int = TOP_WORDS, agre
     if len(questions) > 1:
         raise ValueError("the explanations answer different questions; explain every method with the same target")
     ignored = tuple(e.method for e in explanations if e not in signed)
+    level = _level(signed)
+    top = top if top is not None else TOP_WORDS if level == "word" else TOP_SENTENCES
     verdicts: list[WordVerdict] = []
     if signed:
-        ranks = {e.method: np.argsort(np.argsort(-np.abs(e.word_scores), kind="stable"), kind="stable") for e in signed}
-        candidates = sorted(
-            {int(i) for e in signed for i in np.flatnonzero(ranks[e.method] < top) if _is_word(first.words[i])}
-        )
+        items = _items(first, level)[0]
+        scores = {e.method: _items(e, level)[1] for e in signed}
+        ranks = {m: np.argsort(np.argsort(-np.abs(v), kind="stable"), kind="stable") for m, v in scores.items()}
+        candidates = sorted({int(i) for r in ranks.values() for i in np.flatnonzero(r < top) if _is_word(items[i])})
         need = math.ceil(agreement * len(signed) - 1e-9)
         for i in candidates:
-            signs = {e.method: int(np.sign(e.word_scores[i])) for e in signed}
+            signs = {m: int(np.sign(v[i])) for m, v in scores.items()}
             ups, downs = sum(s > 0 for s in signs.values()), sum(s < 0 for s in signs.values())
             sign = +1 if ups >= need and ups > downs else -1 if downs >= need and downs > ups else 0
             verdicts.append(
-                WordVerdict(i, first.words[i], signs, {m: int(r[i]) for m, r in ranks.items()}, sign, max(ups, downs))
+                WordVerdict(i, items[i], signs, {m: int(r[i]) for m, r in ranks.items()}, sign, max(ups, downs))
             )
         verdicts.sort(key=lambda v: (v.mean_rank, v.index))
     reference = signed[0] if signed else first
@@ -166,4 +201,5 @@ def consensus(explanations: Sequence[Explanation], *, top: int = TOP_WORDS, agre
         ignored=ignored,
         words=tuple(verdicts),
         close_call=close_call(first.probabilities, first.labels),
+        level=level,
     )
