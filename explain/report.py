@@ -248,7 +248,13 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
     """What the template shows of one review: prediction, given stars, the three stages, each method."""
     from explain.labels import rating_unit
     from explain.metrics.consensus import consensus
-    from explain.render.html import emphasis_html, explanation_html, prediction_bar_html, top_words_html
+    from explain.render.html import (
+        emphasis_html,
+        explanation_html,
+        natural_level,
+        prediction_bar_html,
+        top_words_html,
+    )
     from explain.render.plain import answer_line, top_sentences
 
     probs, t = e.probabilities, e.trace
@@ -257,8 +263,8 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
     methods = [
         {
             "name": name,
-            "tokens": Markup(explanation_html(x)),
-            "top": Markup(top_words_html(x, k=8)),
+            "tokens": Markup(explanation_html(x, natural_level(x))),
+            "top": Markup(top_words_html(x, k=8, level=natural_level(x))),
             "sentences": top_sentences(x),
             "diagnostics": sorted((str(k), _short(v)) for k, v in x.diagnostics.items()),
         }

@@ -217,3 +217,23 @@ def test_terminal_notes_accept_missing_deltas(evil_explanation):
     loud = replace(evil_explanation, diagnostics={"relative_delta": 0.2, "additivity_error": 0.01})
     notes = " ".join(explanation_notes(loud))
     assert "relative delta 0.200 > 0.05" in notes and "miss f(x) by 0.0100" in notes
+
+
+def test_sentence_unit_explanations_are_drawn_and_ranked_by_sentence(tiny_bert):
+    """An explanation that scored whole sentences (occlusion units=sentence) is drawn per sentence on the page,
+    its chart ranks sentences; a word-unit explanation of the same text keeps words."""
+    from explain import explain
+    from explain.render.html import explanations_page
+
+    text = "Great phone. Terrible battery, awful support! It is blue."
+    by_sentence = explain(tiny_bert, text, "occlusion", units="sentence")
+    html = explanations_page([by_sentence, explain(tiny_bert, text, "occlusion")])
+    cards = html.split('class="rx-explanation"')[1:]
+    assert 'data-level="sentence"' in cards[0] and 'data-level="word"' in cards[1]
+    assert "top sentences, what moved the rating" in html and "top words, what moved the rating" in html
+    chart = top_words_html(by_sentence, k=2, level="sentence")
+    ranked = sorted(by_sentence.sentences, key=lambda s: -abs(s.score))[:2]
+    assert [float(v) for v in re.findall(r">([+-]\d+\.\d{3})</span>", chart)] == pytest.approx(
+        [s.score for s in ranked], abs=1e-3
+    )
+    assert all(s.text in chart for s in ranked)

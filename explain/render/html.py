@@ -64,6 +64,12 @@ def _scored(text: str, label: str, score: float, scale: float) -> _Piece:
     return _Piece("scored", text, f"{score:.6g}", f"{label}: {score:+.4f}", background, color)
 
 
+def natural_level(explanation: Explanation) -> Level:
+    """Sentences for an explanation that scored whole sentences or chunks (its words only share their
+    sentence's score), else words."""
+    return "sentence" if explanation.diagnostics.get("unit") in ("sentence", "chunk") else "word"
+
+
 def level_scores(explanation: Explanation, level: Level) -> np.ndarray:
     """The scores drawn at `level`: words', ordinary (non-special) tokens', or sentences' (sums of words)."""
     if level == "word":
@@ -189,9 +195,14 @@ def prediction_bar_html(labels: Sequence[str], probabilities: Sequence[float] | 
     return render_template("prediction.html.j2", card=_CARD, rows=rows, label_width=width, positive=POSITIVE_RGB)
 
 
-def top_words_html(explanation: Explanation, k: int = 10) -> str:
-    """A ranked bar chart of the k words with the largest |score|, bars diverging from 0."""
-    top = explanation.top_words(k)
+def top_words_html(explanation: Explanation, k: int = 10, level: Level = "word") -> str:
+    """A ranked bar chart of the k words (or sentences, `level="sentence"`) with the largest |score|, bars
+    diverging from 0."""
+    if level == "sentence":
+        ranked = sorted(explanation.sentences, key=lambda s: -abs(s.score))[:k]
+        top, longest = [(s.text, s.score) for s in ranked], 48
+    else:
+        top, longest = explanation.top_words(k), 18
     scale = max((abs(s) for _, s in top), default=0.0) or 1.0
     rows = [
         {
@@ -203,12 +214,13 @@ def top_words_html(explanation: Explanation, k: int = 10) -> str:
         }
         for word, score in top
     ]
-    width = min(18, max((len(w) for w, _ in top), default=4) + 1)
+    width = min(longest, max((len(w) for w, _ in top), default=4) + 1)
     return render_template(
         "top_words.html.j2",
         card=_CARD,
         method=explanation.method,
         question=explanation.question,
+        what="top sentences" if level == "sentence" else "top words",
         rows=rows,
         word_width=width,
         positive=POSITIVE_RGB,
@@ -234,8 +246,8 @@ def explanations_page(
         methods = [
             {
                 "name": exp.method,
-                "words": Markup(explanation_html(exp)),
-                "top": Markup(top_words_html(exp, k=8)),
+                "words": Markup(explanation_html(exp, natural_level(exp))),
+                "top": Markup(top_words_html(exp, k=8, level=natural_level(exp))),
                 "note": _diagnostics_note(exp.diagnostics),
             }
             for exp in group
