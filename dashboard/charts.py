@@ -45,18 +45,20 @@ def prediction_chart(labels: Sequence[str], probabilities: np.ndarray) -> alt.Ch
     return (bars + text).properties(height=alt.Step(26))
 
 
-def top_words_chart(explanation: Explanation, k: int = 10) -> alt.Chart:
-    """The k words with the largest |score|, ranked, bars diverging from 0 (blue toward, red away)."""
-    top = explanation.top_words(k)
+def top_words_chart(explanation: Explanation, k: int = 10, level: str = "word") -> alt.Chart:
+    """The k words (or sentences, `level="sentence"`) with the largest |score|, ranked, bars diverging from 0
+    (blue toward, red away)."""
+    top = explanation.top_sentences(k) if level == "sentence" else explanation.top_words(k)
     df = pd.DataFrame({"rank": range(1, len(top) + 1), "word": [w for w, _ in top], "score": [s for _, s in top]})
     df["item"] = [f"{r}. {w}" for r, w in zip(df["rank"], df["word"], strict=True)]  # words can repeat in a review
     df["colour"] = [BLUE if s > 0 else RED for s in df["score"]]
+    axis = alt.Axis(labelOverlap=False, labelLimit=320 if level == "sentence" else 160)
     return (
         alt.Chart(df)
         .mark_bar()
         .encode(
             x=alt.X("score:Q", title=f"score ({explanation.question})"),
-            y=alt.Y("item:N", sort=list(df["item"]), title=None, axis=alt.Axis(labelOverlap=False, labelLimit=160)),
+            y=alt.Y("item:N", sort=list(df["item"]), title=None, axis=axis),
             color=alt.Color("colour:N", scale=None),
             tooltip=["word", alt.Tooltip("score:Q", format="+.4f")],
         )

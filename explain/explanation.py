@@ -215,6 +215,11 @@ class Explanation:
             for (start, end), total in zip(spans, totals, strict=True)
         )
 
+    def top_sentences(self, k: int = 3) -> list[tuple[str, float]]:
+        """The k sentences with the largest |score| (the sum of their words' scores), largest first."""
+        ranked = sorted(self.sentences, key=lambda s: -abs(s.score))[:k]
+        return [(s.text, s.score) for s in ranked]
+
     def top_words(self, k: int = 10, positive: bool | None = None) -> list[tuple[str, float]]:
         """The k words with the largest |score| (or largest / smallest score when `positive` is set)."""
         scores = self.word_scores

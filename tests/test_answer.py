@@ -59,3 +59,10 @@ def test_a_close_call_is_the_line_s_flag(tiny_bert):
     a = answer([replace(exp, probabilities=tied)], "stars")
     assert a.close_call == "close call: 5 stars 0.33 nearly tied with 4 stars 0.32"
     assert a.sentence().startswith("5 stars (3.4 stars expected) · close call: 5 stars 0.33 nearly tied")
+
+
+def test_one_method_is_named_not_counted(tiny_bert):
+    """With one method there is no agreement to count: the line names it ("occlusion: ..."), never "1 of 1"."""
+    exp = explain(tiny_bert, "I hate very cold, and cloudy winter days", method="occlusion")
+    words = answer([exp], tiny_bert.rating_unit).words
+    assert words.startswith("occlusion: *") and " of 1 " not in words

@@ -144,6 +144,8 @@ def test_attributions_panel(app):
     assert any("occlusion remove whole sentences" in c.value for c in app.caption)
     table = next(b for b in all_html(app) if 'class="rx-diagnostics"' in b)
     assert re.search(r"removed at a time</span></td><td[^>]*>sentence<", table)
+    chart = str(app.get("vega_lite_chart")[0].proto)  # the ranked chart ranks sentences, not words
+    assert f"1. {REVIEW}" in chart
 
 
 def test_attributions_show_every_chosen_method(app):

@@ -237,3 +237,14 @@ def test_sentence_unit_explanations_are_drawn_and_ranked_by_sentence(tiny_bert):
         [s.score for s in ranked], abs=1e-3
     )
     assert all(s.text in chart for s in ranked)
+
+
+def test_top_sentences_rank_by_size(tiny_bert):
+    from explain import explain
+    from explain.render.plain import top_sentences
+
+    exp = explain(tiny_bert, "Great phone. Terrible battery, awful support! It is blue.", "occlusion", units="sentence")
+    top = exp.top_sentences(3)
+    assert sorted(text for text, _ in top) == sorted(s.text for s in exp.sentences)
+    assert [abs(score) for _, score in top] == sorted((abs(s.score) for s in exp.sentences), reverse=True)
+    assert [text for _, text in top_sentences(exp, 2)] == [text for text, score in top if score][:2]

@@ -63,6 +63,6 @@ for method in chosen:
     controls.explanation_card(exp, level=level, scale=scales[unit] or None)  # same unit, same colour scale
     words_col, diag_col = st.columns([3, 2])
     with words_col:
-        st.altair_chart(charts.top_words_chart(exp, k=10))
+        st.altair_chart(charts.top_words_chart(exp, k=10, level="sentence" if level == "sentence" else "word"))
     with diag_col:
         st.html(charts.diagnostics_html(readable_diagnostics(exp)))

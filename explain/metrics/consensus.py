@@ -85,7 +85,13 @@ class Consensus:
         for words, verb in ((down, self.direction_words[1]), (up, self.direction_words[0])):
             if words:
                 least = min(w.agreeing for w in words)
-                who = f"{least} of {n} methods" if least == n or n == 1 else f"at least {least} of {n} methods"
+                who = (
+                    self.methods[0]  # one method: no agreement to count ("occlusion: *died* lowered the rating")
+                    if n == 1
+                    else f"{least} of {n} methods"
+                    if least == n
+                    else f"at least {least} of {n} methods"
+                )
                 parts.append(f"{who}: {self._join(words)} {verb}")
         disputed = self.disputed[:3]
         if disputed:

@@ -199,8 +199,7 @@ def top_words_html(explanation: Explanation, k: int = 10, level: Level = "word")
     """A ranked bar chart of the k words (or sentences, `level="sentence"`) with the largest |score|, bars
     diverging from 0."""
     if level == "sentence":
-        ranked = sorted(explanation.sentences, key=lambda s: -abs(s.score))[:k]
-        top, longest = [(s.text, s.score) for s in ranked], 48
+        top, longest = explanation.top_sentences(k), 48
     else:
         top, longest = explanation.top_words(k), 18
     scale = max((abs(s) for _, s in top), default=0.0) or 1.0

@@ -32,5 +32,5 @@ def top_sentences(explanation, limit: int = 3) -> list[tuple[str, str]]:
     class-agnostic explanation or a one-sentence text."""
     if not explanation.class_specific or len(explanation.sentences) < 2:
         return []
-    ranked = sorted((s for s in explanation.sentences if s.score), key=lambda s: -abs(s.score))[:limit]
-    return [(score_text(s.score, explanation.unit), s.text) for s in ranked]
+    ranked = [(text, score) for text, score in explanation.top_sentences(len(explanation.sentences)) if score]
+    return [(score_text(score, explanation.unit), text) for text, score in ranked[:limit]]
