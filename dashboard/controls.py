@@ -171,7 +171,7 @@ def label_pickers(classifier: Classifier, predicted: int, key: str) -> tuple[str
     options: list[str | int] = ([RATING] if classifier.label_values is not None else []) + list(range(len(labels)))
     left, right = st.columns(2)
     target = left.selectbox(
-        "Explain",
+        "What to explain",
         options,
         index=0 if options[0] == RATING else predicted,
         key=f"{key}_target",
