@@ -215,8 +215,15 @@ class Explanation:
             for (start, end), total in zip(spans, totals, strict=True)
         )
 
-    def top_sentences(self, k: int = 3) -> list[tuple[str, float]]:
-        """The k sentences with the largest |score| (the sum of their words' scores), largest first."""
+    @property
+    def scored_whole_sentences(self) -> bool:
+        """Did the method remove whole sentences or chunks (occlusion and LIME `units`)? Then each one's score
+        is spread evenly over its words: its words carry no ranking of their own, its sentences do."""
+        return self.diagnostics.get("unit") in ("sentence", "chunk")
+
+    def top_sentences(self, k: int | None = 3) -> list[tuple[str, float]]:
+        """The k sentences (all of them for None) with the largest |score| (the sum of their words' scores),
+        largest first."""
         ranked = sorted(self.sentences, key=lambda s: -abs(s.score))[:k]
         return [(s.text, s.score) for s in ranked]
 

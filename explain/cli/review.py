@@ -181,7 +181,7 @@ def _print_explanation(exp, top: int) -> None:
     out.print(colored_words(exp))
     for note in explanation_notes(exp):
         out.print(f"  [yellow]note:[/] {note}", highlight=False)
-    if d.get("unit", "word") == "word":  # a sentence's or chunk's score is spread evenly: no word stands out
+    if not exp.scored_whole_sentences:  # else a sentence's score is spread evenly: no word stands out
         top_words = ", ".join(f"{w} {score_text(s, exp.unit)}" for w, s in exp.top_words(top))
         out.print("  top words: " + escape(printable(top_words)), highlight=False)
     for line in sentence_lines(exp):

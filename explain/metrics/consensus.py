@@ -156,7 +156,7 @@ def is_signed(exp: Explanation) -> bool:
 
 def _level(signed: Sequence[Explanation]) -> str:
     """Sentences when any signed method scored whole sentences or chunks (its words carry no word-level rank)."""
-    return "sentence" if any(e.diagnostics.get("unit") in ("sentence", "chunk") for e in signed) else "word"
+    return "sentence" if any(e.scored_whole_sentences for e in signed) else "word"
 
 
 def _items(exp: Explanation, level: str) -> tuple[tuple[str, ...], np.ndarray]:
@@ -186,8 +186,9 @@ def consensus(
     top = top if top is not None else TOP_WORDS if level == "word" else TOP_SENTENCES
     verdicts: list[WordVerdict] = []
     if signed:
-        items = _items(first, level)[0]
-        scores = {e.method: _items(e, level)[1] for e in signed}
+        per_method = {e.method: _items(e, level) for e in signed}
+        items = per_method[signed[0].method][0]  # the same words (checked above), so the same sentences
+        scores = {m: values for m, (_, values) in per_method.items()}
         ranks = {m: np.argsort(np.argsort(-np.abs(v), kind="stable"), kind="stable") for m, v in scores.items()}
         candidates = sorted({int(i) for r in ranks.values() for i in np.flatnonzero(r < top) if _is_word(items[i])})
         need = math.ceil(agreement * len(signed) - 1e-9)

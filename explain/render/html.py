@@ -67,7 +67,7 @@ def _scored(text: str, label: str, score: float, scale: float) -> _Piece:
 def natural_level(explanation: Explanation) -> Level:
     """Sentences for an explanation that scored whole sentences or chunks (its words only share their
     sentence's score), else words."""
-    return "sentence" if explanation.diagnostics.get("unit") in ("sentence", "chunk") else "word"
+    return "sentence" if explanation.scored_whole_sentences else "word"
 
 
 def level_scores(explanation: Explanation, level: Level) -> np.ndarray:

@@ -30,7 +30,9 @@ def score_text(score: float, unit: str) -> str:
 def top_sentences(explanation, limit: int = 3) -> list[tuple[str, str]]:
     """The sentences that moved the explained output most, as (signed score with unit, sentence); none for a
     class-agnostic explanation or a one-sentence text."""
-    if not explanation.class_specific or len(explanation.sentences) < 2:
+    if not explanation.class_specific:
         return []
-    ranked = [(text, score) for text, score in explanation.top_sentences(len(explanation.sentences)) if score]
-    return [(score_text(score, explanation.unit), text) for text, score in ranked[:limit]]
+    ranked = explanation.top_sentences(None)  # every sentence, computed once
+    if len(ranked) < 2:
+        return []
+    return [(score_text(score, explanation.unit), text) for text, score in ranked if score][:limit]

@@ -165,7 +165,7 @@ def explanation_notes(explanation: Explanation) -> list[str]:
         )
     if d.get("truncated"):
         notes.append("the review was longer than the model's maximum; only the part it sees is explained")
-    if d.get("unit") in ("sentence", "chunk"):
+    if explanation.scored_whole_sentences:
         why = f"long review ({len(explanation.words):,} words): " if len(explanation.words) > WORD_UNITS_UP_TO else ""
         notes.append(
             f"{why}scored with whole {d['unit']}s removed ({d['units']} {d['unit']}s), "
