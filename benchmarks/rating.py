@@ -41,6 +41,12 @@ def spearman(a, b) -> float:
     return score_agreement(np.asarray(a), np.asarray(b), "spearman")
 
 
+def mean_pairwise(explanations: dict[str, object]) -> float:
+    """Mean Spearman of the word scores over every pair of FOUR's explanations of one text, for one question."""
+    pairs = itertools.combinations(FOUR, 2)
+    return float(np.nanmean([spearman(explanations[a].word_scores, explanations[b].word_scores) for a, b in pairs]))
+
+
 def run_methods(clf, text: str, names, params, **common) -> dict[str, dict[str, object]]:
     """Each method's explanation for the rating and for the predicted class (`common`: parameters for all)."""
     from explain import Target, explain
@@ -110,11 +116,7 @@ def main() -> None:
                 runs = run_methods(clf, review.text, FOUR, params)
                 record = {"key": key, "kind": "review"}
                 for q in runs:
-                    pairs = [
-                        spearman(runs[q][a].word_scores, runs[q][b].word_scores)
-                        for a, b in itertools.combinations(FOUR, 2)
-                    ]
-                    record[q] = float(np.nanmean(pairs))
+                    record[q] = mean_pairwise(runs[q])
                     record[f"plausibility_{q}"] = {
                         m: plausibility(clf, runs[q][m], review.sentences, review.ratings) for m in FOUR
                     }

@@ -14,14 +14,13 @@ results/rating-budget.jsonl (a re-run resumes); the summary in results/rating-bu
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import platform
 import time
 
 import numpy as np
-from rating import FOUR, RESULTS, load_done, run_methods, spearman
+from rating import FOUR, RESULTS, load_done, mean_pairwise, run_methods
 
 MAX_WORDS = 120
 
@@ -48,17 +47,7 @@ def main() -> None:
             key = f"budget|{args.budget}|{review.review_id}"
             if key not in done:
                 runs = run_methods(clf, review.text, FOUR, params)
-                done[key] = {"key": key} | {
-                    q: float(
-                        np.nanmean(
-                            [
-                                spearman(runs[q][a].word_scores, runs[q][b].word_scores)
-                                for a, b in itertools.combinations(FOUR, 2)
-                            ]
-                        )
-                    )
-                    for q in runs
-                }
+                done[key] = {"key": key} | {q: mean_pairwise(runs[q]) for q in runs}
                 log.write(json.dumps(done[key]) + "\n")
                 log.flush()
             low = at_300[f"review|300|300|{review.review_id}"]
