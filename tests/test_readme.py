@@ -1,10 +1,11 @@
-"""Every shell command in the README's code blocks runs, and the README's Python API block runs too.
+"""Every shell command in the code blocks of the README and of the manual (docs/*.md) runs, and so do their Python
+blocks that use the library.
 
 Commands are extracted from the ```bash blocks (continuation lines joined, comments dropped, `a && b` split,
-an optional `[--flag value]` part run both without and with it), then made small by one explicit table
-below: a tiny model instead of the default one, a 3-row CSV for `reviews.csv`, small method budgets and
-`--n`, a cache file in the test's folder. Each runs with the venv's `explain` (this checkout first on the
-path) and must exit 0 and write the output file it promises (`--html`, `-o/--output`, `--out`).
+an optional `[--flag value]` part run both without and with it; a command shown on several pages runs once), then
+made small by one explicit table below: a tiny model instead of the default one, a 3-row CSV for `reviews.csv`,
+small method budgets and `--n`, a cache file in the test's folder. Each runs with the venv's `explain` (this
+checkout first on the path) and must exit 0 and write the output file it promises (`--html`, `-o/--output`, `--out`).
 A command this table does not know fails the test: add it to the table.
 """
 
@@ -27,6 +28,14 @@ import typer
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+
+
+def documentation() -> str:
+    """The README and every page of the manual, one after the other."""
+    pages = [README, *sorted(DOCS.glob("*.md"))]
+    return "\n".join(page.read_text(encoding="utf-8") for page in pages)
+
 
 # ------------------------------------------------------------------ the substitution table
 PROGRAM = ".venv/bin/explain"
@@ -52,7 +61,7 @@ ROWS = [
 
 # ------------------------------------------------------------------ extraction
 def code_blocks(language: str, text: str | None = None) -> list[str]:
-    text = README.read_text(encoding="utf-8") if text is None else text
+    text = documentation() if text is None else text
     return re.findall(rf"^```{language}\n(.*?)^```", text, flags=re.S | re.M)
 
 
@@ -202,7 +211,7 @@ def _serves_dashboard(args: list[str], workdir: Path) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-COMMANDS = shell_commands()
+COMMANDS = [list(c) for c in dict.fromkeys(tuple(c) for c in shell_commands())]  # each distinct command once
 
 
 def _id(argv: list[str]) -> str:
@@ -250,13 +259,13 @@ def test_readme_command(argv, tmp_path, tiny_bert_dir):
 
 def test_readme_python_api_block(tiny_bert_dir):
     blocks = [b for b in code_blocks("python") if "from explain" in b]
-    assert blocks, "the README has no Python API block"
+    assert blocks, "neither the README nor the manual has a Python block"
     for block in blocks:
         code = block
         for old, new in PY_SUBSTITUTIONS:
             code = code.replace(old, new)
         namespace = {"TINY_MODEL": str(tiny_bert_dir)}
-        exec(compile(code, "README.md (Python block)", "exec"), namespace)  # noqa: S102 - the README's own code
+        exec(compile(code, "README.md / docs (Python block)", "exec"), namespace)  # noqa: S102 - the README's own code
         if "exp" in namespace:
             from explain.explanation import Explanation
 
