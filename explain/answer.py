@@ -1,8 +1,11 @@
-"""The answer first: one line saying what the model predicted, how sure it is, which words drove it and how
-that was found ("1 star (1.6 stars expected) · close call: ... · *died* and *never* lowered the rating ·
-occlusion 0.21 s").
+"""The answer first: one line saying what the model predicted, how sure it is, which words drove it by how
+much, and how that was found ('1 star (1.6 stars expected) · probability 0.62 · "died" (-0.90 stars) and
+"never" (-0.41 stars) lowered the rating · occlusion, 0.21 s').
 
-The words are the consensus of the given explanations (`explain.metrics.consensus`); the close-call flag
+The words are the consensus of the given explanations with its noise floor (`explain.metrics.consensus`,
+the one rule: a word is named only when the methods agree on its direction and it moves the output by at
+least the floor, checked by removing it); below the floor the line says so ('no single word moves this
+4.9-star rating by more than 0.02 stars ...'). `Answer.named` lists what the line names. The close-call flag
 is consensus's too (top two probabilities within 0.05).
 """
 
@@ -30,6 +33,12 @@ class Answer:
     words: str  # the consensus sentence, without its close-call note
     methods: tuple[str, ...]
     seconds: float
+    named: tuple[tuple[str, float], ...] = ()  # (word or sentence, effect in `unit`) the line names; () below the floor
+    named_at: tuple[int, ...] = ()  # their word (or sentence, `level`) indices in the explanations
+    level: str = "word"
+    unit: str = ""  # the effects' unit ("stars", "probability")
+    floor: float = 0.0  # the noise floor in that unit
+    checked: bool = False  # were the named words' effects checked by removing them from the text?
 
     @property
     def predicted(self) -> int:
@@ -48,12 +57,18 @@ class Answer:
         return f"{p['rating']} · {p['certainty']} · {p['words']}" + (f" · {p['method']}" if p["method"] else "")
 
 
-def answer(explanations: Sequence[Explanation], rating_unit: str = "") -> Answer:
-    """The answer for one review from one or more explanations of it (same text, same question)."""
+def answer(explanations: Sequence[Explanation], rating_unit: str = "", *, classifier=None, removal=None) -> Answer:
+    """The answer for one review from one or more explanations of it (same text, same question).
+
+    With `classifier` (or an occlusion explanation among them, or `removal` effects given) each candidate
+    word's removal effect is measured, so the line never names a word that does not move the output by the
+    floor, or names it in the wrong direction.
+    """
     if not explanations:
         raise ValueError("the answer needs at least one explanation of the review")
     first = explanations[0]
-    agreed: Consensus = consensus(explanations)
+    agreed: Consensus = consensus(explanations, classifier=classifier, removal=removal)
+    named = agreed.named
     return Answer(
         labels=tuple(first.labels),
         probabilities=np.asarray(first.probabilities, dtype=np.float64),
@@ -63,4 +78,10 @@ def answer(explanations: Sequence[Explanation], rating_unit: str = "") -> Answer
         words=replace(agreed, close_call=None).sentence,
         methods=tuple(e.method for e in explanations),
         seconds=float(sum(e.diagnostics.get("seconds", 0.0) for e in explanations)),
+        named=tuple((v.word, v.effect) for v in named),
+        named_at=tuple(v.index for v in named),
+        level=agreed.level,
+        unit=agreed.unit,
+        floor=agreed.floor,
+        checked=agreed.checked,
     )

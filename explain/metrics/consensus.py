@@ -1,18 +1,34 @@
-"""One answer from many methods: per word, which way each signed method points, and where they agree.
+"""One answer from many methods: per word, which way each signed method points, how much it moves the output,
+and whether that clears the noise floor.
 
 A word's *consensus sign* is the sign that at least two thirds of the signed methods give it (methods
-with a zero score for it abstain from neither side: they count against agreement). Words that some
-methods rank among their top words but that the methods do not agree on are *disputed*. Punctuation is left out
-of the answer. Class-agnostic
-(attention, rollout) and magnitude-only methods (saliency, gradient-weighted attention) carry no sign
-and are left out. The result is data; `Consensus.sentence` is the one-line answer the CLI, reports and
-the dashboard show, e.g. "4 of 4 methods: *died* and *never* lowered the rating; methods disagree on
-*battery*".
+with a zero score for it abstain from neither side: they count against agreement). Its *effect* is the
+signed methods' mean score in the question's unit (stars for the rating, probability for a class; methods in
+another unit, such as integrated gradients' logits for a class, count for the sign only). Its *removal effect*
+is the drop in the explained output when the word (or sentence) is deleted from the text, measured with
+`predict_proba` (`removal_effects`) or read from an occlusion explanation among the given ones.
+
+The rule (one place; the CLI, reports and the dashboard only draw its result):
+
+- Only content words are candidates: punctuation and stopwords (`explain.stopwords`) are left out, negations
+  kept; a method's top `TOP_WORDS` candidates by |score| (or `TOP_SENTENCES` sentences) are considered.
+- A word is *named* when the methods agree on its sign, its effect is at least the noise floor in that
+  direction, and its removal effect (when known) is at least the floor in the same direction.
+- A word the methods disagree on, or whose removal moves the output the other way, is *disputed* when its
+  removal effect (or, unmeasured, its largest score) clears the floor; every other word is *below the floor*.
+- The noise floor (`noise_floor`) is 0.05 stars on a 1-5 rating (1.25 % of the rating's range), 0.01 for a
+  probability, 0.05 for a logit. Below it the line says that no single word moves the output, with the largest
+  measured amount, instead of naming noise: near a saturated 4.9-star rating every word's effect is a few
+  hundredths of a star and its sign is noise.
+
+Class-agnostic (attention, rollout) and magnitude-only methods (saliency, gradient-weighted attention) carry
+no sign and are left out. The result is data; `Consensus.sentence` is the line, e.g.
+'"died" (-0.90 stars) and "never" (-0.41 stars) lowered the rating; methods disagree on "battery"'.
 
 When a signed method scored whole sentences or chunks (`units="sentence"`, or occlusion and LIME on a
 review over 300 words), its words share their sentence's score evenly and no word stands out: the
 consensus is then taken over sentences (each method's sentence roll-up, `Explanation.sentences`), and the
-line names sentences: '2 of 2 methods: "The battery died after two days..." lowered the rating'.
+line names sentences with their effects.
 
 Close calls are a property of the prediction: `close_call` flags top-two probabilities within 0.05.
 """
@@ -20,18 +36,50 @@ Close calls are a property of the prediction: `close_call` flags top-two probabi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from explain.explanation import Explanation
+from explain.stopwords import STOPWORDS
 
 AGREEMENT = 2 / 3  # share of signed methods that must agree on a word's sign
 TOP_WORDS = 5  # a method's top words (by |score|) that the answer considers
 TOP_SENTENCES = 2  # ...or its top sentences, when the consensus is over sentences
 SENTENCE_CHARS = 60  # a sentence is quoted up to this many characters in the line
 CLOSE_CALL = 0.05  # top-two probability gap below which a prediction is a close call
+NAMED_PER_DIRECTION = 3  # the line names at most this many words that lowered (and that raised) the output
+RATING_FLOOR_SHARE = 0.0125  # noise floor on the rating: this share of its range (0.05 stars on 1-5 stars)
+UNIT_FLOORS = {"probability": 0.01, "logit": 0.05}  # noise floors of the other units
+
+
+def noise_floor(explanation: Explanation, unit: str) -> float:
+    """The smallest effect (in `unit`) the answer names: 0.05 stars on a 1-5 rating, 0.01 probability."""
+    if explanation.explains == "rating" and unit not in UNIT_FLOORS:
+        values = explanation.label_values or (0.0, 1.0)
+        return RATING_FLOOR_SHARE * (max(values) - min(values))
+    return UNIT_FLOORS.get(unit, 0.0)
+
+
+def amount(value: float, unit: str = "") -> str:
+    """An effect's size for a sentence: "0.90 stars", "0.021 stars", "0.004 probability"."""
+    value = abs(float(value))
+    digits = f"{value:.2f}" if value >= 0.095 else f"{value:.2g}" if value >= 0.001 else f"{value:.4f}"
+    return f"{digits} {unit}".rstrip()
+
+
+def at_most(value: float, unit: str = "") -> str:
+    """An upper bound for a sentence, rounded up to two significant digits: 0.0234 -> "0.024 stars"."""
+    value = max(abs(float(value)), 0.001)
+    step = 10.0 ** (math.floor(math.log10(value)) - 1)
+    bound = math.ceil(value / step - 1e-9) * step
+    return f"{bound:.{max(0, -math.floor(math.log10(step)))}f} {unit}".rstrip()
+
+
+def signed_amount(value: float, unit: str = "") -> str:
+    """ "-0.90 stars", "+0.021 stars"."""
+    return ("-" if value < 0 else "+") + amount(value, unit)
 
 
 @dataclass(frozen=True)
@@ -41,9 +89,12 @@ class WordVerdict:
     index: int  # word (or sentence) index in the explanations
     word: str  # the word, or the sentence's text
     signs: dict[str, int]  # method -> -1, 0 or +1
-    ranks: dict[str, int]  # method -> rank by |score| (0 = most important)
+    ranks: dict[str, int]  # method -> rank by |score| among the candidates (0 = most important)
     sign: int  # the consensus sign (0 when fewer than two thirds agree)
     agreeing: int  # how many methods give the consensus sign (or the larger side when there is none)
+    effect: float = 0.0  # the methods' mean score in the question's unit
+    removal: float | None = None  # the drop in the output without this word (None: not measured)
+    status: str = "below"  # "named", "disputed" or "below" (the floor), by the rule above
 
     @property
     def disputed(self) -> bool:
@@ -52,6 +103,11 @@ class WordVerdict:
     @property
     def mean_rank(self) -> float:
         return float(np.mean(list(self.ranks.values())))
+
+    @property
+    def moves(self) -> float:
+        """How far this word moves the output: |removal effect| when measured, else |effect|."""
+        return abs(self.removal) if self.removal is not None else abs(self.effect)
 
 
 @dataclass(frozen=True)
@@ -62,49 +118,61 @@ class Consensus:
     direction_words: tuple[str, str]  # (what a positive score did, what a negative one did)
     methods: tuple[str, ...]  # the signed methods counted
     ignored: tuple[str, ...]  # explanations left out (no sign)
-    words: tuple[WordVerdict, ...]  # the words some method ranks in its top words, most important first
+    words: tuple[WordVerdict, ...]  # the candidate words some method ranks in its top words, most important first
     close_call: str | None = None
     level: str = "word"  # "word", or "sentence" when a method scored whole sentences
+    unit: str = ""  # the unit of the effects ("stars", "probability", ...)
+    floor: float = 0.0  # the noise floor in that unit
+    output: str = "the output"  # what the effects move, for the line: "this 4.9-star rating"
+    checked: bool = False  # were removal effects known for every candidate?
 
     def agreed(self, sign: int) -> list[WordVerdict]:
         """Top words the methods agree push the output up (+1) or down (-1), most important first."""
         return [w for w in self.words if w.sign == sign]
 
     @property
+    def named(self) -> list[WordVerdict]:
+        """The words the line names with an effect, in its order: up to 3 that lowered the output, then up to 3
+        that raised it, most important first."""
+        clear = [w for w in self.words if w.status == "named"]
+        return [w for sign in (-1, +1) for w in [v for v in clear if v.sign == sign][:NAMED_PER_DIRECTION]]
+
+    @property
     def disputed(self) -> list[WordVerdict]:
-        return [w for w in self.words if w.disputed]
+        """Words that move the output past the floor, but the methods (or removal) disagree on which way."""
+        return [w for w in self.words if w.status == "disputed"]
 
     @property
     def sentence(self) -> str:
-        """One line: which words the methods agree on, which way, and where they disagree."""
+        """One line: the words that clear the floor with their effects, where methods disagree, or that none does."""
         n = len(self.methods)
         if n == 0:
             return "no signed method to compare (attention and rollout only say where the model looked)"
-        up, down = self.agreed(+1)[:3], self.agreed(-1)[:3]
         parts = []
-        for words, verb in ((down, self.direction_words[1]), (up, self.direction_words[0])):
+        named = self.named
+        for sign, verb in ((-1, self.direction_words[1]), (+1, self.direction_words[0])):
+            words = [w for w in named if w.sign == sign]
             if words:
                 least = min(w.agreeing for w in words)
-                who = (
-                    self.methods[0]  # one method: no agreement to count ("occlusion: *died* lowered the rating")
-                    if n == 1
-                    else f"{least} of {n} methods"
-                    if least == n
-                    else f"at least {least} of {n} methods"
-                )
-                parts.append(f"{who}: {self._join(words)} {verb}")
-        disputed = self.disputed[:3]
+                who = "" if least == n else f" ({least} of {n} methods)"
+                parts.append(f"{_join([self._phrase(w) for w in words])} {verb}{who}")
+        disputed = self.disputed[:NAMED_PER_DIRECTION]
         if disputed:
-            parts.append(f"methods disagree on {self._join(disputed)}")
+            parts.append(f"methods disagree on {_join([self._quote(w) for w in disputed])}")
         if not parts:
-            parts.append(f"the methods point to no {self.level} together")
+            most = max((w.moves for w in self.words), default=0.0)
+            parts.append(
+                f"no single {self.level} moves {self.output} by more than {at_most(most, self.unit)} "
+                f"(the floor is {amount(self.floor, self.unit)}); the whole review does"
+            )
         line = "; ".join(parts)
         return f"{line} ({self.close_call})" if self.close_call else line
 
-    def _join(self, verdicts: Sequence[WordVerdict]) -> str:
-        if self.level == "sentence":
-            return _join([_quote(v.word) for v in verdicts], emphasis=False)
-        return _join([v.word for v in verdicts])
+    def _quote(self, verdict: WordVerdict) -> str:
+        return _quote(verdict.word) if self.level == "sentence" else f'"{verdict.word}"'
+
+    def _phrase(self, verdict: WordVerdict) -> str:
+        return f"{self._quote(verdict)} ({signed_amount(verdict.effect, self.unit)})"
 
 
 def _quote(sentence: str) -> str:
@@ -112,13 +180,12 @@ def _quote(sentence: str) -> str:
     return f'"{sentence if len(sentence) <= SENTENCE_CHARS else sentence[: SENTENCE_CHARS - 3] + "..."}"'
 
 
-def _is_word(word: str) -> bool:
-    """Words with a letter or digit; punctuation is scored but left out of the answer."""
-    return any(c.isalnum() for c in word)
+def is_content_word(word: str) -> bool:
+    """May the answer name this word? It has a letter or digit and is no stopword (negations always may)."""
+    return any(c.isalnum() for c in word) and word.lower() not in STOPWORDS
 
 
-def _join(words, emphasis: bool = True) -> str:
-    words = [f"*{w}*" if emphasis else w for w in words]
+def _join(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
@@ -139,6 +206,18 @@ def _direction_words(exp: Explanation) -> tuple[str, str]:
     if exp.contrast is not None:
         return f"pointed to {exp.target_label} over {exp.contrast_label}", f"pointed to {exp.contrast_label}"
     return f"pushed toward {exp.target_label}", f"pushed away from {exp.target_label}"
+
+
+def _output(exp: Explanation, unit: str) -> str:
+    """What the effects move, for the line: "this 4.9-star rating", "the probability of 5 stars (0.97)"."""
+    probs = exp.probabilities
+    if exp.explains == "rating":
+        rating = float(exp.expected_rating)
+        return f"this {rating:.1f}-star rating" if unit == "stars" else f"this rating ({rating:.1f} {unit})".strip()
+    if exp.contrast is not None:
+        gap = probs[exp.target] - probs[exp.contrast]
+        return f"the probability of {exp.target_label} over {exp.contrast_label} ({gap:+.2f})"
+    return f"the probability of {exp.target_label} ({probs[exp.target]:.2f})"
 
 
 def is_signed(exp: Explanation) -> bool:
@@ -167,10 +246,74 @@ def _items(exp: Explanation, level: str) -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(s.text for s in sentences), np.array([s.score for s in sentences])
 
 
+def question_unit(signed: Sequence[Explanation]) -> str:
+    """The unit effects are stated in: the rating's (stars) for the rating, "probability" for a class; the
+    methods' own unit when none of them is in it (e.g. only integrated gradients' logits)."""
+    first = signed[0]
+    wanted = first.unit if first.explains == "rating" else "probability"
+    units = [e.unit for e in signed]
+    return wanted if wanted in units else units[0]
+
+
+def _occlusion_removal(signed: Sequence[Explanation], level: str) -> np.ndarray | None:
+    """Removal effects read from an occlusion explanation that deleted exactly these units, else None."""
+    for e in signed:
+        deleted = e.method == "occlusion" and e.params.get("mode", "delete") == "delete"
+        if deleted and e.diagnostics.get("unit", "word") == level:
+            return _items(e, level)[1]
+    return None
+
+
+def removal_effects(
+    classifier, explanation: Explanation, indices: Sequence[int], level: str = "word"
+) -> dict[int, float]:
+    """Each word's (or sentence's) removal effect: the drop in the explained output when it is deleted from
+    the text, measured with one batched `predict_proba` call (index -> effect in the question's unit)."""
+    from explain.words import remove_words
+
+    indices = list(indices)
+    if not indices:
+        return {}
+    if level == "word":
+        spans = [explanation.alignment.word_offsets[i] for i in indices]
+    else:
+        sentences = explanation.sentences
+        spans = [(sentences[i].start, sentences[i].end) for i in indices]
+    variants = [remove_words(explanation.text, [span]) for span in spans]
+    probs = np.asarray(classifier.predict_proba(variants), dtype=np.float64)
+    weights = explanation.target_spec.weights(len(explanation.labels))
+    drops = (explanation.probabilities[None, :] - probs) @ weights
+    return {i: float(d) for i, d in zip(indices, drops, strict=True)}
+
+
+def _status(sign: int, effect: float, removal: float | None, floor: float) -> str:
+    """named / disputed / below, by the rule in the module docstring."""
+    moves = abs(removal) if removal is not None else abs(effect)
+    if moves < floor or moves == 0:
+        return "below"
+    if sign != 0 and sign * effect >= floor and (removal is None or sign * removal >= floor):
+        return "named"
+    if sign == 0 or (removal is not None and sign * removal < 0):
+        return "disputed"
+    return "below"  # agreed, but smaller than the floor by the methods' own account
+
+
 def consensus(
-    explanations: Sequence[Explanation], *, top: int | None = None, agreement: float = AGREEMENT
+    explanations: Sequence[Explanation],
+    *,
+    top: int | None = None,
+    agreement: float = AGREEMENT,
+    classifier=None,
+    removal: Mapping[int, float] | None = None,
+    floor: float | None = None,
 ) -> Consensus:
-    """Per-word (or per-sentence) signs and ranks of the signed explanations of one text, and where they agree."""
+    """Per-word (or per-sentence) signs, effects and ranks of the signed explanations of one text, where they
+    agree, and which words clear the noise floor.
+
+    Removal effects come from `removal` (index -> effect), else from an occlusion explanation among the given
+    ones that deleted the same units, else are measured for the candidates with `classifier` (one batched call);
+    without any of these the floor is applied to the methods' mean score alone (`Consensus.checked` is False).
+    """
     if not explanations:
         raise ValueError("consensus needs at least one explanation")
     first = explanations[0]
@@ -185,19 +328,48 @@ def consensus(
     level = _level(signed)
     top = top if top is not None else TOP_WORDS if level == "word" else TOP_SENTENCES
     verdicts: list[WordVerdict] = []
+    unit, limit, checked = "", 0.0, False
     if signed:
+        reference = signed[0]
+        unit = question_unit(signed)
+        limit = noise_floor(reference, unit) if floor is None else floor
         per_method = {e.method: _items(e, level) for e in signed}
-        items = per_method[signed[0].method][0]  # the same words (checked above), so the same sentences
+        items = per_method[reference.method][0]  # the same words (checked above), so the same sentences
+        eligible = np.array([level == "sentence" or is_content_word(w) for w in items], dtype=bool)
         scores = {m: values for m, (_, values) in per_method.items()}
-        ranks = {m: np.argsort(np.argsort(-np.abs(v), kind="stable"), kind="stable") for m, v in scores.items()}
-        candidates = sorted({int(i) for r in ranks.values() for i in np.flatnonzero(r < top) if _is_word(items[i])})
+        in_unit = [e.method for e in signed if e.unit == unit]
+        ranks = {}
+        for m, v in scores.items():  # rank among the eligible items only: "and" takes no top-5 place
+            key = np.where(eligible, -np.abs(v), np.inf)
+            ranks[m] = np.argsort(np.argsort(key, kind="stable"), kind="stable")
+        candidates = sorted({int(i) for r in ranks.values() for i in np.flatnonzero((r < top) & eligible)})
+        known = dict(removal) if removal is not None else None
+        if known is None:
+            read = _occlusion_removal(signed, level)
+            if read is not None:
+                known = {i: float(read[i]) for i in candidates}
+            elif classifier is not None:
+                known = removal_effects(classifier, reference, candidates, level)
+        checked = known is not None and all(i in known for i in candidates)
         need = math.ceil(agreement * len(signed) - 1e-9)
         for i in candidates:
             signs = {m: int(np.sign(v[i])) for m, v in scores.items()}
             ups, downs = sum(s > 0 for s in signs.values()), sum(s < 0 for s in signs.values())
             sign = +1 if ups >= need and ups > downs else -1 if downs >= need and downs > ups else 0
+            effect = float(np.mean([scores[m][i] for m in in_unit]))
+            measured = None if known is None or i not in known else float(known[i])
             verdicts.append(
-                WordVerdict(i, items[i], signs, {m: int(r[i]) for m, r in ranks.items()}, sign, max(ups, downs))
+                WordVerdict(
+                    i,
+                    items[i],
+                    signs,
+                    {m: int(r[i]) for m, r in ranks.items()},
+                    sign,
+                    max(ups, downs),
+                    effect=effect,
+                    removal=measured,
+                    status=_status(sign, effect, measured, limit),
+                )
             )
         verdicts.sort(key=lambda v: (v.mean_rank, v.index))
     reference = signed[0] if signed else first
@@ -209,4 +381,8 @@ def consensus(
         words=tuple(verdicts),
         close_call=close_call(first.probabilities, first.labels),
         level=level,
+        unit=unit,
+        floor=limit,
+        output=_output(reference, unit) if signed else "the output",
+        checked=checked,
     )
