@@ -113,18 +113,18 @@ def tiny_roberta_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tiny_bert(tiny_bert_dir) -> Classifier:
-    return Classifier.from_pretrained(tiny_bert_dir)
+def tiny_bert(tiny_bert_dir, amortized_heads) -> Classifier:
+    return fit_test_head(Classifier.from_pretrained(tiny_bert_dir))
 
 
 @pytest.fixture(scope="session")
-def tiny_distilbert(tiny_distilbert_dir) -> Classifier:
-    return Classifier.from_pretrained(tiny_distilbert_dir)
+def tiny_distilbert(tiny_distilbert_dir, amortized_heads) -> Classifier:
+    return fit_test_head(Classifier.from_pretrained(tiny_distilbert_dir))
 
 
 @pytest.fixture(scope="session")
-def tiny_roberta(tiny_roberta_dir) -> Classifier:
-    return Classifier.from_pretrained(tiny_roberta_dir)
+def tiny_roberta(tiny_roberta_dir, amortized_heads) -> Classifier:
+    return fit_test_head(Classifier.from_pretrained(tiny_roberta_dir))
 
 
 @pytest.fixture(scope="session", params=["bert", "distilbert", "roberta"])
@@ -148,8 +148,53 @@ RATED_VOCABULARY = (
 )
 
 
+def rated_salads(n: int, seed: int) -> list[str]:
+    """Word salads of the rated vocabulary, every other one with the negative word at a random place."""
+    import random
+
+    rng = random.Random(seed)
+    vocab, texts = RATED_VOCABULARY.split(), []
+    for i in range(n):
+        words = [rng.choice(vocab) for _ in range(rng.randint(4, 16))]
+        if i % 2:
+            words.insert(rng.randint(0, len(words)), NEGATIVE_WORD)
+        texts.append(" ".join(words))
+    return texts
+
+
 @pytest.fixture(scope="session")
-def rated_classifier() -> Classifier:
+def amortized_heads(tmp_path_factory) -> Path:
+    """A session folder for the amortized heads tests fit (`$REVIEW_EXPLAINER_HEADS`), never the user's cache."""
+    from explain.word_head import HEADS_ENV
+
+    folder = tmp_path_factory.mktemp("heads")
+    previous = os.environ.get(HEADS_ENV)
+    os.environ[HEADS_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(HEADS_ENV, None)
+    else:
+        os.environ[HEADS_ENV] = previous
+
+
+def fit_test_head(classifier: Classifier, texts: list[str] | None = None) -> Classifier:
+    """Give a tiny model an amortized head (occlusion teacher: cheap; a second or two), so every method runs."""
+    from explain.amortize import fit_head, teacher
+    from explain.store import ExplanationStore
+
+    with ExplanationStore(":memory:") as store:
+        fit_head(
+            classifier,
+            texts or sorted(set(CORPUS)) + rated_salads(18, seed=3),
+            chosen=teacher("occlusion"),
+            store=store,
+            validation_fraction=0.25,
+        )
+    return classifier
+
+
+@pytest.fixture(scope="session")
+def rated_classifier(amortized_heads) -> Classifier:
     """A tiny BERT trained for a few seconds so that one word, 'terrible', pulls a review to 1 star and its
     absence leaves it at 5 stars (random word salads, the word inserted at random places): a known answer."""
     import random
@@ -191,7 +236,7 @@ def rated_classifier() -> Classifier:
         optimizer.zero_grad()
     model.eval()
     model.set_attn_implementation("eager")  # attention methods need the weights
-    return Classifier(model, tok, name="tiny-bert-terrible")
+    return fit_test_head(Classifier(model, tok, name="tiny-bert-terrible"), rated_salads(40, seed=1))
 
 
 @pytest.fixture(autouse=True)

@@ -33,7 +33,7 @@ from explain.limits import check_text
 from explain.target import Target
 
 # Every module that registers methods; imported when the registry is first used.
-METHOD_MODULES = ("occlusion", "shap", "lime", "attention", "gradients")
+METHOD_MODULES = ("occlusion", "shap", "lime", "attention", "gradients", "amortized")
 
 
 @dataclass(frozen=True)
@@ -221,13 +221,14 @@ def new_explanation(
     params: dict | None = None,
     diagnostics: dict | None = None,
     alignment=None,
+    probabilities=None,
 ) -> Explanation:
     """Build an Explanation from token scores or word scores (the other is derived).
 
     Token scores -> word scores by `aggregation`; word scores -> token scores split evenly. With
     `label_token_scores` (n_tokens, n_labels) the explained scores are `label_token_scores @
     target.weights(...)`. `target=None`: a class-agnostic explanation (no question, no direction).
-    Probabilities are the classifier's own for this text.
+    Probabilities are the classifier's own for this text (`probabilities`: already computed by the method).
     """
     from explain.explanation import aggregate, spread
 
@@ -250,7 +251,7 @@ def new_explanation(
         labels=tuple(classifier.labels),
         target=None if target is None else target.label,
         contrast=None if target is None else target.contrast,
-        probabilities=classifier.predict_proba([text])[0],
+        probabilities=classifier.predict_proba([text])[0] if probabilities is None else probabilities,
         alignment=alignment,
         token_scores=token_scores,
         word_scores=word_scores,
