@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from explain.cli.common import (
     app,
     batch_texts,
     err,
+    json_text,
     load_classifier,
     out,
     progress_bar,
@@ -199,3 +201,80 @@ def batch(
     )
     for method, text, error in stats.failed[:5]:
         out.print(f"  failed: {method} on {text[:60]!r}: {error}", highlight=False)
+
+
+@app.command()
+def drivers(
+    file: Annotated[Path, typer.Argument(help="Reviews: a CSV (with --text-col) or a text file, one review per line.")],
+    text_col: TextColOpt = None,
+    stars_col: Annotated[
+        str | None,
+        typer.Option(
+            "--stars-col",
+            help="CSV column with the given stars: adds drivers per given star level, "
+            "given vs predicted stars and the most surprising reviews.",
+        ),
+    ] = None,
+    method: Annotated[
+        str | None,
+        typer.Option(
+            "--method",
+            help="Method for the per-review explanations; default: amortized when its head exists, else occlusion.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="text, json, csv or html; default from -o's suffix, else text.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here (atomically) instead of printing.")
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, help="Drivers listed per direction.")] = 20,
+    engine: Annotated[str, typer.Option("--engine", help="local, or ray (as in `explain batch`).")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster address (with --engine ray).")] = None,
+    actors: Annotated[int | None, typer.Option("--actors", min=1, help="Ray actors (model replicas).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reviews per Ray batch.")] = 4,
+    cache: CacheOpt = None,
+    param: ParamOpt = None,
+    model: ModelOpt = None,
+    trust_remote_code: RemoteOpt = False,
+    allow_untrained_head: UntrainedOpt = False,
+) -> None:
+    """What lowers and raises the rating across a corpus: phrases with effects in stars, intervals and examples."""
+    from explain.corpus.drivers import check_method
+    from explain.data import Review, read_reviews_csv
+    from explain.drivers_report import DriversOptions, render_drivers, resolve_format, run_drivers, write_atomic
+    from explain.render.terminal import printable
+
+    fmt = resolve_format(fmt, output)
+    writable_output(output)
+    if method is not None:
+        check_method(method)  # a class-agnostic method fails before any work
+    if stars_col and not text_col:
+        raise UserError("--stars-col needs a CSV file and --text-col")
+    if stars_col:
+        reviews = read_reviews_csv(file, text_col, stars_col)
+    else:
+        reviews = [Review(t) for t in batch_texts(file, text_col)]
+    options = DriversOptions(method, tuple(param or ()), engine, address, actors, batch_size, cache, top_k)
+    clf = load_classifier(model, trust_remote_code, allow_untrained_head=allow_untrained_head)
+    with progress_bar(f"explain [{engine}]", "review") as progress:
+        run = run_drivers(clf, reviews, options, progress=progress)
+    text = render_drivers(run.drivers, fmt)
+    if output is None:
+        if fmt == "text":
+            out.print(printable(text.rstrip("\n")), markup=False, highlight=False)
+        elif fmt == "json":  # control characters in reviews escaped, so the terminal stays safe
+            sys.stdout.write(json_text(run.drivers.to_dict()) + "\n")
+        else:
+            sys.stdout.write(printable(text))
+    else:
+        write_atomic(output, text)
+    d = run.drivers
+    err.print(
+        f"drivers of {d.n_reviews} review(s) by {d.method}: {run.computed} explanation(s) computed, "
+        f"{run.cached} cached"
+        + (f", {len(run.failures)} failed" if run.failures else "")
+        + (f"; written to {output}" if output is not None else ""),
+        highlight=False,
+        markup=False,
+    )

@@ -1,0 +1,226 @@
+"""Corpus drivers: a planted phrase found first with an interval that covers its known effect, phrases kept
+whole, stopwords never ranked, the JSON shape, cached re-runs, and bad input as one line with exit 2."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from conftest import NEGATIVE_WORD, RATED_VOCABULARY
+from fakes import run_cli
+
+from explain.corpus.drivers import compute_drivers, corpus_drivers, review_phrases, support_needed
+from explain.data import Review
+from explain.errors import UserError
+from explain.stopwords import STOPWORDS
+from explain.store import ExplanationStore
+
+
+def planted_corpus(n: int = 60, seed: int = 0) -> list[Review]:
+    """Word salads from the known-answer model's vocabulary, every one with "the"; every third one carries
+    the planted word. Given stars: 1 with the word, 5 without (a few swapped, to be surprising)."""
+    rng = random.Random(seed)
+    vocab = [w for w in RATED_VOCABULARY.split() if w != "the"]
+    reviews = []
+    for i in range(n):
+        words = [rng.choice(vocab) for _ in range(rng.randint(5, 10))]
+        words.insert(rng.randint(0, len(words)), "the")
+        planted = i % 3 == 0
+        if planted:
+            words.insert(rng.randint(0, len(words)), NEGATIVE_WORD)
+        stars = 1 if planted else 5
+        if i in (4, 5):
+            stars = 1  # no planted word, but given 1 star: surprising
+        reviews.append(Review(" ".join(words), stars))
+    return reviews
+
+
+@pytest.fixture(scope="module")
+def planted(rated_classifier):
+    reviews = planted_corpus()
+    store = ExplanationStore(":memory:")
+    run = corpus_drivers(rated_classifier, reviews, store, method="occlusion", progress=None)
+    return reviews, store, run
+
+
+def test_planted_word_ranks_first_and_its_interval_covers_the_known_effect(planted, rated_classifier):
+    reviews, _, run = planted
+    d = run.drivers
+    first = d.lowering[0]
+    assert first.phrase == NEGATIVE_WORD
+    with_word = [r.text for r in reviews if NEGATIVE_WORD in r.text.split()]
+    assert first.reviews == len(with_word) == 20
+    # the known answer: the model's own rating with and without the word, review by review
+    without = [" ".join(w for w in t.split() if w != NEGATIVE_WORD) for t in with_word]
+    planted_effect = float(
+        np.mean(rated_classifier.expected_rating(with_word) - rated_classifier.expected_rating(without))
+    )
+    assert planted_effect < -2.0  # the model was trained so that the word takes 5 stars to 1
+    low, high = first.ci
+    assert high < 0, first.ci  # the interval excludes 0
+    assert low <= planted_effect <= high, (planted_effect, first.ci)
+    assert abs(first.effect - planted_effect) < 1e-6  # occlusion removes the word: the same number, averaged
+    assert all(NEGATIVE_WORD in e.text.split() for e in first.examples) and len(first.examples) == 3
+    assert first.examples[0].effect <= first.examples[-1].effect  # most lowering example first
+
+
+def test_stopwords_punctuation_and_rare_phrases_never_rank(planted):
+    reviews, _, run = planted
+    d = run.drivers
+    assert sum("the" in r.text.split() for r in reviews) == len(reviews)  # the most frequent word of all
+    for group in (d.overall, *d.by_predicted, *d.by_given):
+        top = [x.phrase for x in (*group.lowering[:20], *group.raising[:20])]
+        assert not any(w in STOPWORDS for p in top for w in p.split()), top
+        assert all(x.reviews >= group.min_support for x in (*group.lowering, *group.raising))
+    assert d.min_support == support_needed(len(reviews)) == 5
+    assert "at least max(5, 0.5% of the reviews)" in d.support_rule
+
+
+def test_levels_given_vs_predicted_and_surprising_reviews(planted, rated_classifier):
+    reviews, _, run = planted
+    d = run.drivers
+    probs = rated_classifier.predict_proba([r.text for r in reviews])
+    predicted = probs.argmax(axis=1)
+    assert [g.name for g in d.by_predicted] == [
+        f"predicted {rated_classifier.labels[i]}" for i in sorted(set(predicted.tolist()))
+    ]
+    assert sum(g.n_reviews for g in d.by_predicted) == len(reviews)
+    gvp = d.given_vs_predicted
+    assert gvp.counts[0][0] + gvp.counts[0][4] == sum(r.stars == 1 for r in reviews)
+    assert sum(map(sum, gvp.counts)) == len(reviews)
+    expected = probs @ np.asarray(rated_classifier.label_values)
+    surprise = np.abs(np.array([r.stars for r in reviews]) - expected)
+    top = sorted(range(len(reviews)), key=lambda i: -surprise[i])[: len(d.surprising)]
+    assert [s.index for s in d.surprising] == top
+    assert {4, 5} <= {s.index for s in d.surprising[:2]}  # given 1 star without the planted word
+    assert d.surprising[0].surprise == pytest.approx(surprise[top[0]])
+
+
+def test_json_shape(planted):
+    _, _, run = planted
+    data = json.loads(json.dumps(run.drivers.to_dict()))
+    assert set(data) >= {"lowering", "raising", "settings"}
+    for item in data["lowering"] + data["raising"]:
+        assert set(item) == {"phrase", "effect", "reviews", "ci", "examples"}
+        assert len(item["ci"]) == 2 and item["ci"][0] <= item["effect"] <= item["ci"][1]
+        assert all(set(e) == {"index", "text", "effect"} for e in item["examples"])
+    settings = data["settings"]
+    assert settings["method"] == "occlusion" and settings["question"] == "what moved the rating"
+    assert settings["min_support"] == 5 and settings["n_reviews"] == 60
+    assert all(x["effect"] < 0 for x in data["lowering"]) and all(x["effect"] > 0 for x in data["raising"])
+
+
+def test_a_rerun_recomputes_nothing(planted, rated_classifier):
+    reviews, store, first = planted
+    assert first.computed == len({r.text for r in reviews})
+    before = rated_classifier.texts_evaluated
+    again = corpus_drivers(rated_classifier, reviews, store, method="occlusion")
+    assert again.computed == 0 and again.cached == first.computed
+    assert rated_classifier.texts_evaluated == before
+    assert again.drivers.to_dict() == first.drivers.to_dict()  # same seed, same intervals
+
+
+@pytest.mark.parametrize(
+    "words, kept, never",
+    [
+        ("it was not worth the money", {"not worth", "money"}, {"the", "was", "worth the"}),
+        ("support never answered my emails", {"never answered", "answered"}, {"support never", "my"}),
+        ("I didn ' t like it", {"didn't like", "didn't"}, {"didn", "t", "i"}),
+        ("not a good buy", {"not a good", "good buy"}, {"a", "not a"}),
+        ("great , terrible", {"great", "terrible"}, {"great terrible", ","}),
+    ],
+)
+def test_phrases_keep_negations_whole(words, kept, never):
+    words = words.split(" ")
+    phrases = review_phrases(words, np.linspace(-1, 1, len(words)))
+    assert kept <= set(phrases), phrases
+    assert not (never & set(phrases)), phrases
+    scores = dict(zip(words, np.linspace(-1, 1, len(words)), strict=True))
+    if "not worth" in phrases:
+        assert phrases["not worth"] == pytest.approx(scores["not"] + scores["worth"])
+
+
+def test_effect_is_the_mean_over_reviews_it_occurs_in():
+    """Stand-in explanations with chosen scores: 'bad' scores -1 in each of 6 reviews (twice in one: -2)."""
+    from types import SimpleNamespace
+
+    def fake(words, scores):
+        return SimpleNamespace(
+            explains="rating",
+            method="fake",
+            question="what moved the rating",
+            unit="stars",
+            scored_whole_sentences=False,
+            words=words,
+            word_scores=np.asarray(scores, dtype=float),
+            probabilities=np.array([0.1, 0.1, 0.2, 0.3, 0.3]),
+            expected_rating=3.6,
+        )
+
+    reviews, exps = [], []
+    for i in range(6):
+        words = ["bad", "food", "bad"] if i == 0 else ["bad", "food"]
+        reviews.append(Review(" ".join(words)))
+        exps.append(fake(words, [-1.0, 0.5, -1.0] if i == 0 else [-1.0, 0.5]))
+    d = compute_drivers(reviews, exps, ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"], resamples=200)
+    bad = next(x for x in d.lowering if x.phrase == "bad")
+    assert bad.effect == pytest.approx((-2 - 5) / 6) and bad.reviews == 6
+    assert d.raising[0].phrase == "food" and d.raising[0].effect == pytest.approx(0.5)
+    assert d.raising[0].ci == pytest.approx((0.5, 0.5))
+    # "bad food": -1 + 0.5 in each of the 6 reviews; "food bad" occurs in one review only (below support)
+    assert [(x.phrase, round(x.effect, 6)) for x in d.lowering] == [("bad", round(-7 / 6, 6)), ("bad food", -0.5)]
+    assert d.given_vs_predicted is None and d.by_given == ()
+
+
+def test_class_agnostic_method_is_refused(rated_classifier):
+    with pytest.raises(UserError, match="class-agnostic"):
+        corpus_drivers(rated_classifier, planted_corpus(6), ExplanationStore(":memory:"), method="attention")
+
+
+@pytest.mark.parametrize(
+    "content, args, message",
+    [
+        ("body,stars\ngreat,5\n", ["--text-col", "text"], "no column 'text'"),
+        ("", ["--text-col", "text"], "no column"),
+        ("text\n", ["--text-col", "text"], "no non-empty text"),
+        ("text\ngreat\n", ["--text-col", "text", "--method", "attention"], "class-agnostic"),
+        ("text\ngreat\n", ["--text-col", "text", "--format", "pdf"], "unknown format"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(monkeypatch, capsys, tiny_bert_dir, tmp_path, content, args, message):
+    data = tmp_path / "reviews.csv"
+    data.write_text(content, encoding="utf-8")
+    code, _, err = run_cli(
+        monkeypatch, capsys, "drivers", data, *args, "--model", tiny_bert_dir, "--cache", tmp_path / "c.sqlite"
+    )
+    assert code == 2, err
+    assert err.lower().startswith("error:") and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_cli_writes_every_format_atomically(monkeypatch, capsys, tiny_bert_dir, tmp_path):
+    data = tmp_path / "reviews.csv"
+    rows = [f"great sound number {i},5" if i % 2 else f"terrible price number {i},1" for i in range(12)]
+    data.write_text("text,stars\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    common = ["--text-col", "text", "--stars-col", "stars", "--model", tiny_bert_dir, "--cache", tmp_path / "c.db"]
+    for suffix in ("json", "csv", "html", "txt"):
+        target = tmp_path / f"drivers.{suffix}"
+        code, _, err = run_cli(monkeypatch, capsys, "drivers", data, *common, "-o", target)
+        assert code == 0, err
+        assert target.exists() and not list(tmp_path.glob(".drivers.*"))  # no temporary file left behind
+        if suffix == "txt":
+            assert "computed" in err
+    assert "12 explanation(s) computed" not in err and "0 explanation(s) computed, 12 cached" in err
+    data_json = json.loads((tmp_path / "drivers.json").read_text())
+    assert data_json["settings"]["n_reviews"] == 12 and data_json["settings"]["method"] == "occlusion"
+    page = (tmp_path / "drivers.html").read_text()
+    assert (
+        "<svg" in page
+        and "rx-drivers-plot" in page
+        and "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    )
+    assert (tmp_path / "drivers.csv").read_text().splitlines()[0].startswith("group,direction,rank,phrase,effect")
+    code, out, _ = run_cli(monkeypatch, capsys, "drivers", data, *common, "--format", "text")
+    assert code == 0 and "Drivers of the expected rating over 12 reviews" in out and "Support:" in out
