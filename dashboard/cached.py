@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ import streamlit as st
 from allowed_models import resolve
 
 from explain import default_model, whatif
+from explain.answer import Answer, answer
 from explain.classifier import Classifier, Trace, TruncationWarning
 from explain.corpus import load_results, run_corpus
 from explain.explanation import Explanation
@@ -113,6 +114,36 @@ def explanation(
     """`explain.explain(...)` for an allowed model, cached on all of its arguments."""
     items = tuple(sorted((params or {}).items()))
     return Explanation.from_dict(_explanation_dict(key, text, method, target, contrast, items))
+
+
+@st.cache_data(max_entries=1000, show_spinner=False)
+def _answer(
+    key: str,
+    text: str,
+    methods: tuple[str, ...],
+    target: str | int | None,
+    contrast: int | None,
+    params: tuple[tuple[str, tuple[tuple[str, object], ...]], ...],
+) -> Answer:
+    per_method = {name: dict(values) for name, values in params}
+    explanations = [explanation(key, text, m, target, contrast, per_method.get(m)) for m in methods]
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", TruncationWarning)
+        return answer(explanations, model.classifier.rating_unit, classifier=model.classifier)
+
+
+def review_answer(
+    key: str,
+    text: str,
+    methods: Sequence[str],
+    target: str | int | None = None,
+    contrast: int | None = None,
+    params: dict[str, dict] | None = None,
+) -> Answer:
+    """`explain.answer` from these methods' explanations (cached), each named word checked by removing it."""
+    frozen = tuple(sorted((m, tuple(sorted(v.items()))) for m, v in (params or {}).items() if m in methods))
+    return _answer(key, text, tuple(methods), target, contrast, frozen)
 
 
 @st.cache_data(max_entries=100, show_spinner=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cached
@@ -11,13 +12,13 @@ import numpy as np
 import streamlit as st
 from allowed_models import DEFAULT_CHOICE_LABEL, DEFAULT_KEY, MODELS_ENV, ModelChoice, allowed_models
 
-from explain.answer import answer
 from explain.classifier import Classifier
 from explain.default_model import default_model_built
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import MAX_TEXT_CHARS
 from explain.methods import Method, methods
+from explain.metrics.consensus import is_signed
 from explain.render.html import explanation_html
 
 MAX_REVIEW_CHARS = MAX_TEXT_CHARS.value()  # the same limit as the CLI and the API (REVIEW_EXPLAINER_MAX_CHARS)
@@ -151,12 +152,16 @@ def truncation_note(selection: Selection) -> None:
         )
 
 
-def review_context(selection: Selection) -> tuple[Classifier, str, int]:
-    """(classifier, review, predicted label index) for a panel, with the truncation note shown."""
+def review_context(selection: Selection, preview: bool = False) -> tuple[Classifier, str, int]:
+    """(classifier, review, predicted label index) for a panel, with the answer line and the truncation note
+    shown. `preview`: the page explains with its own methods later (`page_answer` replaces the line); until
+    then the line is occlusion's, labelled as a preview."""
     classifier = require_classifier(selection)
     text = require_text(selection)
-    with st.spinner("Explaining the review..."):
-        answer_line(selection)
+    slot = st.empty()
+    st.session_state[ANSWER_SLOT] = slot
+    with slot.container(), st.spinner("Explaining the review..."):
+        answer_line(selection, note=PREVIEW_NOTE if preview else "")
     truncation_note(selection)
     return classifier, text, int(np.argmax(cached.trace(selection.model_key, text).probabilities))
 
@@ -248,16 +253,47 @@ def merged_params(*per_method: dict[str, dict[str, object]]) -> dict[str, dict[s
 
 
 ANSWER_METHOD = "occlusion"  # one batched model call: the quickest word-level explanation of the prediction
+ANSWER_SLOT = "_answer_slot"  # this run's answer line, replaced by `page_answer` once the page's methods are done
+PREVIEW_NOTE = "quick preview from occlusion; the answer from this page's methods follows"
 
 
-def answer_line(selection: Selection) -> None:
-    """The page's first line: predicted rating, close-call flag, the words that drove it, method and time."""
+def answer_line(
+    selection: Selection,
+    methods: Sequence[str] = (ANSWER_METHOD,),
+    target: str | int | None = None,
+    contrast: int | None = None,
+    params: dict[str, dict] | None = None,
+    *,
+    note: str = "",
+) -> None:
+    """The page's first line: predicted rating, close-call flag, the words that drove it with their effects (or
+    that none clears the noise floor), methods and time: `explain.answer`'s one rule, drawn."""
     text = selection.text
     if not text.strip():
         return
-    classifier = require_classifier(selection)
-    exp = cached.explanation(selection.model_key, text, ANSWER_METHOD)
-    st.html(charts.answer_html(answer([exp], classifier.rating_unit)))
+    require_classifier(selection)
+    line = cached.review_answer(selection.model_key, text, methods, target, contrast, params)
+    st.html(charts.answer_html(line, note=note))
+
+
+def page_answer(
+    selection: Selection,
+    explanations: dict[str, Explanation],
+    target: str | int | None,
+    contrast: int | None,
+    params: dict[str, dict] | None = None,
+) -> None:
+    """Replace the preview line with the answer from the methods this page shows (its signed ones, on its
+    question); a page with no signed method keeps occlusion's line, no longer called a preview."""
+    slot = st.session_state.get(ANSWER_SLOT)
+    if slot is None:
+        return
+    signed = [name for name, exp in explanations.items() if is_signed(exp)]
+    with slot.container():
+        if signed:
+            answer_line(selection, signed, target, contrast, params)
+        else:
+            answer_line(selection)
 
 
 def explanation_card(exp: Explanation, level: str = "word", scale: float | None = None) -> None:

@@ -277,8 +277,8 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
         "answer": None
         if e.probabilities is None
         else answer_line(labels, e.probabilities, _values(e), rating_unit(labels, _values(e))),
-        "consensus": emphasis_html(consensus(list(e.explanations.values())).sentence)
-        if len(e.explanations) > 1
+        "consensus": emphasis_html(consensus(list(e.explanations.values())).sentence)  # the answer's one rule
+        if e.explanations
         else None,
         "predicted": None if predicted is None else labels[predicted],
         "given": None

@@ -191,3 +191,15 @@ def test_a_class_question_uses_a_probability_floor(tiny_bert):
     a = answer([exp], clf.rating_unit)
     assert a.unit == "probability" and a.floor == pytest.approx(0.01) and a.named == ()
     assert a.words.startswith("no single word moves the probability of 5 stars (")
+
+
+def test_explain_why_prints_the_rule_s_line_for_one_method(monkeypatch, capsys, tiny_bert_dir):
+    """The CLI shows the same line as the library, for one method too (the random tiny model moves nothing)."""
+    from fakes import run_cli
+
+    code, out, _ = run_cli(
+        monkeypatch, capsys, "why", "-m", tiny_bert_dir, "Great phone, awful battery", "--method", "occlusion"
+    )
+    clf = Classifier.from_pretrained(tiny_bert_dir)
+    expected = answer([explain(clf, "Great phone, awful battery", method="occlusion")], clf.rating_unit).words
+    assert code == 0 and f"Answer: {expected}" in " ".join(out.split())

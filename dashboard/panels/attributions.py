@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 selection = st.session_state["selection"]
 st.header("Attributions")
-classifier, text, predicted = controls.review_context(selection)
+classifier, text, predicted = controls.review_context(selection, preview=True)
 
 chosen = controls.method_picker(DEFAULT_METHODS, key="attr_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="attr")
@@ -45,6 +45,8 @@ for method in chosen:
     except Exception as exc:  # a failing method must not take the other panels down; details go to the log
         log.exception("method %s failed", method.name)
         st.error(f"{method.name} failed: {type(exc).__name__}: {exc}")
+
+controls.page_answer(selection, explanations, target, contrast, params)  # the answer from the methods shown
 
 # one colour scale per unit: cards in the same unit (e.g. probability) are drawn on the same numbers
 scales: dict[str, float] = {}

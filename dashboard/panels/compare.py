@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 selection = st.session_state["selection"]
 st.header("Compare methods")
-classifier, text, predicted = controls.review_context(selection)
+classifier, text, predicted = controls.review_context(selection, preview=True)
 
 chosen = controls.method_picker(DEFAULT_METHODS, key="cmp_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="cmp")
@@ -36,6 +36,8 @@ for method in chosen:
     except Exception as exc:  # one failing method must not hide the others; details go to the log
         log.exception("method %s failed", method.name)
         st.error(f"{method.name} failed: {type(exc).__name__}: {exc}")
+
+controls.page_answer(selection, explanations, target, contrast, budgets)  # the answer from the methods shown
 
 if len(explanations) < 2:
     st.info("Choose at least two methods to compare.")

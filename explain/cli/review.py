@@ -120,9 +120,9 @@ def why(
     long: LongOpt = "windows",
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
+    from explain.answer import answer
     from explain.methods import explain as run_method
     from explain.methods import method_names, parse_params
-    from explain.metrics.consensus import consensus
 
     items = read_texts(texts, file, text_col)
     names = method_names(method, option="--method")
@@ -142,10 +142,9 @@ def why(
             if not as_json:
                 _print_explanation(exp, top)
         explanations += ours
-        if not as_json:
-            if len(ours) > 1:
-                answer = consensus(ours).sentence.replace("*", "")
-                out.print("\n[bold]Answer:[/] " + escape(printable(answer)), highlight=False)
+        if not as_json:  # the one rule's line: words with their effects, or that none clears the noise floor
+            line = answer(ours, clf.rating_unit, classifier=clf).words
+            out.print("\n[bold]Answer:[/] " + escape(printable(line)), highlight=False)
             out.print()
     if as_json:
         write_json_array(e.to_dict() for e in explanations)
