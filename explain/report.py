@@ -33,10 +33,12 @@ from explain.corpus import (
     split_methods,
     summarize,
 )
+from explain.corpus.drivers import Drivers, check_method, compute_drivers, stream_explanations
 from explain.data import Review
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.progress import Progress
+from explain.render.drivers_view import drivers_html
 from explain.render.templating import POSITIVE_RGB, render_template, tint
 from explain.report_csv import neutralize_cell as neutralize_cell  # re-exported: the dashboard's CSV uses it
 from explain.report_csv import report_csv
@@ -78,6 +80,7 @@ class Report:
     run: RunStats
     created: str
     failures: tuple[tuple[str, str, str], ...] = field(default_factory=tuple)
+    drivers: Drivers | None = None  # what lowers and raises the rating across the corpus (explain.corpus.drivers)
 
 
 # ---------------------------------------------------------------------------- building
@@ -110,6 +113,7 @@ def build_report(
         view, note = _attention(classifier, review.text) if i < attention_views else (None, None)
         entries.append(ReviewEntry(i, review, per_method, trace, view, note))
     summary = summarize(reviews, results, classifier.labels, top_k=top_k, min_reviews=min(2, len(reviews)))
+    drivers = report_drivers(classifier, reviews, specs, store)
     return Report(
         model=classifier.name,
         fingerprint=fingerprint(classifier),
@@ -120,7 +124,28 @@ def build_report(
         run=run,
         created=time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         failures=tuple(run.failed),
+        drivers=drivers,
     )
+
+
+def report_drivers(
+    classifier: Classifier, reviews: Sequence[Review], specs: Sequence[MethodSpec], store: ExplanationStore
+) -> Drivers | None:
+    """The drivers section of a corpus report, from the stored explanations of the first method that scores the
+    rating with a sign (None for one review, a model without a rating, or only class-agnostic methods)."""
+    if len(reviews) < 2 or not classifier.has_rating:
+        return None
+    for spec in specs:
+        try:
+            check_method(spec.name)
+        except UserError:
+            continue
+        texts = [r.text for r in reviews]
+        try:
+            return compute_drivers(reviews, stream_explanations(store, classifier, texts, spec), classifier.labels)
+        except UserError:  # no review could be explained: the failures section says why
+            return None
+    return None
 
 
 def stored_traces(store: ExplanationStore, classifier: Classifier, texts: Sequence[str]) -> list[Trace]:
@@ -185,6 +210,7 @@ def report_dict(report: Report) -> dict[str, Any]:
             for e in report.entries
         ],
         "summary": report.summary.to_dict(),
+        "drivers": None if report.drivers is None else report.drivers.to_dict(),
     }
 
 
@@ -211,6 +237,7 @@ def report_html(report: Report) -> str:
         dist=_distribution(report.summary, report.labels),
         confusion=_confusion_rows(report.summary, report.labels),
         entries=[_entry_view(e, report.labels, star_to_label) for e in report.entries],
+        drivers_html=None if report.drivers is None else Markup(drivers_html(report.drivers, link="#review-{index}")),
         min_reviews=min(2, len(report.entries)),
     )
 

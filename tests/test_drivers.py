@@ -224,3 +224,17 @@ def test_cli_writes_every_format_atomically(monkeypatch, capsys, tiny_bert_dir, 
     assert (tmp_path / "drivers.csv").read_text().splitlines()[0].startswith("group,direction,rank,phrase,effect")
     code, out, _ = run_cli(monkeypatch, capsys, "drivers", data, *common, "--format", "text")
     assert code == 0 and "Drivers of the expected rating over 12 reviews" in out and "Support:" in out
+
+
+def test_report_has_the_drivers_section(planted, rated_classifier):
+    from explain.report import build_report, report_dict, report_html
+
+    reviews, store, run = planted
+    report = build_report(rated_classifier, reviews, ["occlusion"], store, attention_views=0)
+    assert report.run.computed == 0  # the drivers' explanations were already in the store
+    assert report.drivers.to_dict() == run.drivers.to_dict()
+    page = report_html(report)
+    assert 'class="rx-drivers"' in page and 'class="rx-drivers-plot"' in page
+    first = run.drivers.lowering[0].examples[0].index
+    assert f'href="#review-{first}"' in page and f'id="review-{first}"' in page  # an example opens its review
+    assert report_dict(report)["drivers"]["lowering"][0]["phrase"] == NEGATIVE_WORD
