@@ -27,8 +27,16 @@ def train(
         str | None, typer.Option("--label-col", help="Column with any rating (1-10, 0-4, ...) or named labels.")
     ] = None,
     label_order: Annotated[str | None, typer.Option(help="Named labels, lowest first: bad,ok,good.")] = None,
-    base: Annotated[str | None, typer.Option("--base", help="Base checkpoint folder; default: MiniLM-L6.")] = None,
-    epochs: Annotated[int, typer.Option(min=1, help="Most epochs; the best on the validation split is kept.")] = 10,
+    base: Annotated[
+        str | None, typer.Option("--base", help="Base checkpoint folder (a new head); default: see --start.")
+    ] = None,
+    start: Annotated[
+        str, typer.Option(help="auto: the default star model for ordered labels (head re-mapped); default; minilm.")
+    ] = "auto",
+    freeze_layers: Annotated[int, typer.Option(min=0, help="Keep the lowest N transformer layers fixed.")] = 0,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Most epochs (default: 4 from the star model, else 10).")
+    ] = None,
     learning_rate: Annotated[float, typer.Option("--lr")] = 1e-4,
     test_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = 0.2,
     validation_fraction: Annotated[float, typer.Option(min=0.0, max=0.5)] = 0.15,
@@ -41,15 +49,16 @@ def train(
     ] = False,
 ) -> None:
     """Fine-tune a checkpoint on your own rated reviews and compare it with simple baselines."""
-    from explain.default_model import base_model_dir
-    from explain.training import TrainingConfig, csv_examples, report_lines, train_and_report
+    from explain.training import TrainingConfig, choose_start, csv_examples, report_lines, train_and_report
 
     if bool(stars_col) == bool(label_col):
         raise UserError("name the rating column with --stars-col (1-5 stars) or --label-col (any rating), not both")
     order = label_order.split(",") if label_order else None
     labels, train_set, test_set, about = csv_examples(data, text_col, stars_col, label_col, order, test_fraction, seed)
+    begin = choose_start(labels, base, start)
     config = TrainingConfig(
-        max_epochs=epochs,
+        max_epochs=epochs or begin.max_epochs,
+        freeze_layers=freeze_layers,
         learning_rate=learning_rate,
         seed=seed,
         validation_fraction=validation_fraction,
@@ -57,9 +66,7 @@ def train(
         max_length=max_length,
         class_weighting=class_weights,
     )
-    metrics = train_and_report(
-        base or base_model_dir(), train_set, test_set, labels, out_dir, config, overwrite=overwrite, about=about
-    )
+    metrics = train_and_report(begin, train_set, test_set, labels, out_dir, config, overwrite=overwrite, about=about)
     out.print(f"Model written to {out_dir}", highlight=False)
     for line in report_lines(metrics):
         out.print(line, highlight=False)

@@ -8,7 +8,8 @@ against a majority and a TF-IDF + logistic-regression baseline (`train_and_repor
 
 Modules: `label_sets` (labels from a rating column), `recipe` (TrainingConfig, fine_tune), `output`
 (the output folder: checked before training, never someone else's), `scores` (held-out metrics),
-`report` (baselines, warnings, the report).
+`report` (baselines, warnings, the report), `start` (where a run starts: the default star model with its
+head re-mapped to ordered labels, or a base checkpoint).
 """
 
 from explain.training.label_sets import MAX_LABELS, STAR_LABELS, LabelSet, infer_labels
@@ -28,13 +29,22 @@ from explain.training.report import (
     heldout_report,
     report_lines,
     tfidf_baseline,
+    tfidf_probabilities,
     train_and_report,
     training_warnings,
 )
 from explain.training.scores import evaluate_labels, evaluate_stars
+from explain.training.start import START_CHOICES, Start, choose_start, head_map, labels_ordered, load_start
 
 __all__ = [
     "COLLAPSE_SHARE",
+    "START_CHOICES",
+    "Start",
+    "choose_start",
+    "head_map",
+    "labels_ordered",
+    "load_start",
+    "tfidf_probabilities",
     "DEFAULT_MODEL_CONFIG",
     "LEGACY_DEFAULT_CONFIG",
     "MAX_LABELS",

@@ -15,10 +15,13 @@ MAX_LABELS = 20
 
 @dataclass(frozen=True)
 class LabelSet:
-    """The labels a model predicts, in order, and the rating value of each (its `config.label_values`)."""
+    """The labels a model predicts, in order, and the rating value of each (its `config.label_values`).
+    `ordered=False` marks categories with no order: training then starts from MiniLM-L6 with a new head,
+    not from the default star model (see `explain.training.start`)."""
 
     names: tuple[str, ...]
     values: tuple[float, ...]
+    ordered: bool = True
 
     @classmethod
     def stars(cls) -> LabelSet:

@@ -21,6 +21,7 @@ from explain.errors import DataError, ModelNotFoundError
 from explain.training.label_sets import LabelSet
 from explain.training.output import prepare_output, save_model
 from explain.training.scores import evaluate_labels
+from explain.training.start import Start, load_start
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class TrainingConfig:
     training texts' token lengths (rounded up to a multiple of 8); longer texts are trained on their
     first `max_length` tokens. `class_weighting` weighs the loss by inverse class frequency so that a
     majority class cannot win by default. `max_minutes` stops training (the best epoch so far kept).
+    `freeze_layers` keeps the embeddings and the lowest N transformer layers as they are (0: train all).
     """
 
     max_epochs: int = 10
@@ -47,6 +49,7 @@ class TrainingConfig:
     patience: int = 3
     select_on: str = "macro_f1"
     max_minutes: float | None = None
+    freeze_layers: int = 0
 
 
 # The recipe the first default model was built with (minilm-l6-vader-stars-v1): fixed epochs, nothing held out.
@@ -105,7 +108,7 @@ def _length_bucketed_batches(lengths: Sequence[int], batch_size: int, rng: rando
 
 
 def fine_tune(
-    base: str | Path,
+    base: str | Path | Start,
     train: Sequence[Example],
     out_dir: str | Path,
     config: TrainingConfig = TrainingConfig(),
@@ -116,7 +119,9 @@ def fine_tune(
     labels: LabelSet | None = None,
 ) -> Path:
     """Fine-tune `base` into a `...ForSequenceClassification` over `labels` (default: 1-5 stars),
-    written atomically to `out_dir`; its config carries `id2label` and `label_values`. `progress`: a bar on
+    written atomically to `out_dir`; its config carries `id2label` and `label_values`. `base` is a checkpoint
+    (a new head) or a `Start` (`explain.training.start.choose_start`: the default star model's head re-mapped
+    to `labels`, recorded under "start" in the recipe). `progress`: a bar on
     standard error (True), nothing (False), or a function called with (steps done, total steps) after each step.
 
     The model is saved to a temporary sibling folder and renamed into place at the end, so a run
@@ -134,15 +139,17 @@ def fine_tune(
         raise DataError(f"label indices must be 0-{len(labels) - 1}; got {bad[:5]}")
     if len({ex.label for ex in train}) < 2:
         raise DataError(f"all {len(train)} training reviews have the same label; nothing to learn")
-    base = str(base)
+    start = base if isinstance(base, Start) else Start(str(base), "given checkpoint", False, "base given")
+    base = start.checkpoint
     if not Path(base).exists() and "/" not in base:
         raise ModelNotFoundError(f"base checkpoint {base!r} is not a folder")
 
     out_dir = Path(out_dir)
     tmp = prepare_output(out_dir, overwrite=overwrite, owned=owned)
     try:
-        model, tokenizer, info = _train(base, train, config, labels, progress)
+        model, tokenizer, info = _train(start, train, config, labels, progress)
         recipe = asdict(config) | {"base": base, "n_train": len(train), "data_sha256": data_hash(train, labels)}
+        recipe["start"] = start.as_dict()
         save_model(model, tokenizer, out_dir, tmp, on_saved, recipe | info, overwrite or owned, owned)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -208,22 +215,22 @@ def _epoch_line(record: dict) -> str:
     return line
 
 
-def _load(base: str, labels: LabelSet):
-    """Tokenizer and a fresh classification head over `labels` (config carries id2label and label_values)."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base,
-        num_labels=len(labels),
-        id2label=dict(enumerate(labels.names)),
-        label2id={label: i for i, label in enumerate(labels.names)},
-        attn_implementation="eager",
-        ignore_mismatched_sizes=True,
-    )
-    model.config.label_values = list(labels.values)
-    model.config.problem_type = "single_label_classification"
-    return tokenizer, model
+def _freeze(model, n_layers: int) -> int:
+    """Freeze the embeddings and the lowest `n_layers` transformer layers; returns the layers frozen."""
+    if n_layers <= 0:
+        return 0
+    backbone = getattr(model, getattr(model, "base_model_prefix", ""), None) or model.base_model
+    stack = getattr(getattr(backbone, "encoder", None), "layer", None)
+    if stack is None:
+        stack = getattr(getattr(backbone, "transformer", None), "layer", None)  # DistilBERT
+    if stack is None:
+        raise DataError(f"cannot freeze layers of a {type(model).__name__}: no encoder layer stack found")
+    if n_layers > len(stack):
+        raise DataError(f"--freeze-layers {n_layers}: the model has {len(stack)} layers")
+    for module in [backbone.embeddings, *stack[:n_layers]]:
+        for p in module.parameters():
+            p.requires_grad_(False)
+    return n_layers
 
 
 def _optimizer(model, config: TrainingConfig, total: int):
@@ -231,7 +238,8 @@ def _optimizer(model, config: TrainingConfig, total: int):
     warmup = max(1, int(total * config.warmup_fraction))
     decay, no_decay = [], []
     for p in model.parameters():
-        (no_decay if p.ndim == 1 else decay).append(p)
+        if p.requires_grad:
+            (no_decay if p.ndim == 1 else decay).append(p)
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.learning_rate,
@@ -305,11 +313,12 @@ class _Run:
             self.since_best += 1
 
 
-def _train(base: str, train: Sequence[Example], config: TrainingConfig, labels: LabelSet, progress):
+def _train(start: Start, train: Sequence[Example], config: TrainingConfig, labels: LabelSet, progress):
     """Train; returns (model with the best validation epoch's weights, tokenizer, info for the report)."""
     started, cpu_started = time.monotonic(), time.process_time()
     torch.manual_seed(config.seed)
-    tokenizer, model = _load(base, labels)
+    tokenizer, model = load_start(start.checkpoint, labels, start.remap_head)
+    _freeze(model, config.freeze_layers)
     fit, val = _validation_split(train, config)
     max_length, length_rule = _choose_max_length(tokenizer, [ex.text for ex in fit], config)
     deadline = started + 60 * config.max_minutes if config.max_minutes else None

@@ -13,6 +13,7 @@ from explain.errors import DataError
 from explain.training.label_sets import LabelSet, infer_labels
 from explain.training.recipe import Example, TrainingConfig, fine_tune, grouped_split
 from explain.training.scores import evaluate_labels
+from explain.training.start import Start
 
 COLLAPSE_SHARE = 0.9  # warn when this share of held-out predictions is one class
 
@@ -44,6 +45,14 @@ def csv_examples(
 
 def tfidf_baseline(train: Sequence[Example], test: Sequence[Example], seed: int = 0) -> list[int]:
     """Predictions of a class-balanced TF-IDF (words and word pairs) + logistic regression on `test`."""
+    return tfidf_probabilities(train, test, seed).argmax(1).tolist()
+
+
+def tfidf_probabilities(
+    train: Sequence[Example], test: Sequence[Example], seed: int = 0, n_labels: int | None = None
+) -> np.ndarray:
+    """Class probabilities (n_test, n_labels; labels absent from `train` get 0) of the class-balanced TF-IDF
+    (words and word pairs) + logistic regression trained on `train`."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
@@ -51,7 +60,10 @@ def tfidf_baseline(train: Sequence[Example], test: Sequence[Example], seed: int 
     x_train = vectorizer.fit_transform([ex.text for ex in train])
     clf = LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed)
     clf.fit(x_train, [ex.label for ex in train])
-    return [int(p) for p in clf.predict(vectorizer.transform([ex.text for ex in test]))]
+    seen = clf.predict_proba(vectorizer.transform([ex.text for ex in test]))
+    probs = np.zeros((len(test), max(n_labels or 0, int(clf.classes_.max()) + 1)))
+    probs[:, clf.classes_] = seen
+    return probs
 
 
 def training_warnings(heldout: dict) -> list[str]:
@@ -90,7 +102,7 @@ def heldout_report(
 
 
 def train_and_report(
-    base: str | Path,
+    base: str | Path | Start,
     train: Sequence[Example],
     test: Sequence[Example],
     labels: LabelSet,
@@ -100,8 +112,9 @@ def train_and_report(
     overwrite: bool = False,
     about: dict | None = None,
 ) -> dict:
-    """Fine-tune on `train`, report on `test` against the baselines; metrics.json in `out_dir` holds
-    the same dict (labels, data hash, split, recipe and history, held-out metrics, warnings)."""
+    """Fine-tune `base` (a checkpoint, or a `Start`: see `fine_tune`) on `train`, report on `test` against the
+    baselines; metrics.json in `out_dir` holds the same dict (labels, data hash, split, recipe with the start
+    and history, held-out metrics, warnings)."""
     config = config or TrainingConfig()
 
     def report(folder: Path) -> dict:
@@ -129,7 +142,16 @@ def train_and_report(
 def report_lines(metrics: dict) -> list[str]:
     """The training report as text lines (the CLI prints them): recipe, per-system metrics, confusion."""
     t = metrics["training"]
-    lines = [
+    start = t.get("start")
+    lines = (
+        [
+            f"Started from the {start['kind']} ({start['checkpoint']}; head {start['head']}): {start['reason']}"
+            + (f"; lowest {t['freeze_layers']} layers frozen" if t.get("freeze_layers") else "")
+        ]
+        if start
+        else []
+    )
+    lines += [
         f"Trained on {t['n_fit']} reviews (validation {t['n_validation']}), labels {', '.join(metrics['labels'])}; "
         f"{t['epochs_run']} epoch(s), best epoch {t['best_epoch']} ({t['stopped']}); max length "
         f"{t['max_length_used']} tokens ({t['max_length_rule']}; {t['long_texts']}); {t['train_seconds']} s",
