@@ -179,14 +179,14 @@ def amortized_heads(tmp_path_factory) -> Path:
 
 def fit_test_head(classifier: Classifier, texts: list[str] | None = None) -> Classifier:
     """Give a tiny model an amortized head (occlusion teacher: cheap; a second or two), so every method runs."""
-    from explain.amortize import fit_head, teacher
+    from explain.amortize import choose_teacher, fit_head
     from explain.store import ExplanationStore
 
     with ExplanationStore(":memory:") as store:
         fit_head(
             classifier,
             texts or sorted(set(CORPUS)) + rated_salads(18, seed=3),
-            chosen=teacher("occlusion"),
+            chosen=choose_teacher("occlusion"),
             store=store,
             validation_fraction=0.25,
         )

@@ -17,7 +17,7 @@ import random
 
 from explain.amortize.fidelity import Fidelity, fidelity, mean_fidelity, top_overlap, top_sign_agreement
 from explain.amortize.fit import FitResult, fit_head
-from explain.amortize.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_PARAMS, Teacher, teacher
+from explain.amortize.teacher import DEFAULT_TEACHER, DEFAULT_TEACHER_PARAMS, Teacher, choose_teacher
 from explain.classifier import Classifier
 from explain.progress import Progress
 from explain.store import ExplanationStore
@@ -42,7 +42,7 @@ __all__ = [
     "head_path",
     "is_default_model",
     "mean_fidelity",
-    "teacher",
+    "choose_teacher",
     "top_overlap",
     "top_sign_agreement",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from explain.amortize.fidelity import fidelity, mean_fidelity
-from explain.amortize.teacher import LabelCounts, Teacher, teacher, teacher_labels
+from explain.amortize.teacher import LabelCounts, Teacher, choose_teacher, teacher_labels
 from explain.classifier import Classifier
 from explain.errors import DataError, UserError, quiet_truncation
 from explain.explanation import Explanation, aggregate
@@ -88,7 +88,7 @@ def fit_head(
     """
     started = time.perf_counter()
     deadline = None if max_minutes is None else started + 60.0 * max_minutes
-    chosen = chosen or teacher()
+    chosen = chosen or choose_teacher()
     target = classifier.target(question) if question is not None else None  # an unrated "rating": one line
     path = Path(path) if path is not None else head_path(classifier)
     if path.exists():
@@ -112,7 +112,7 @@ def fit_head(
 
     counts = LabelCounts()
     own_store = store is None
-    store = store or ExplanationStore()
+    store = ExplanationStore() if own_store else store  # (an empty store is falsy: `or` would skip it)
     stop_labels = (
         (lambda: False)
         if deadline is None

@@ -37,7 +37,7 @@ class Teacher:
         return {k: v for k, v in self.params.items() if defaults.get(k) != v}
 
 
-def teacher(method: str = DEFAULT_TEACHER, params: dict[str, Any] | None = None) -> Teacher:
+def choose_teacher(method: str = DEFAULT_TEACHER, params: dict[str, Any] | None = None) -> Teacher:
     """A checked teacher: a registered, class-specific method that scores every label in one run."""
     m = get_method(method)
     if not m.class_specific:
