@@ -21,6 +21,7 @@ PANELS = [
     st.Page("panels/compare.py", title="Compare"),
     st.Page("panels/whatif.py", title="What if"),
     st.Page("panels/batch.py", title="Batch"),
+    st.Page("panels/corpus.py", title="Corpus"),
 ]
 
 page = st.navigation(PANELS)

@@ -272,3 +272,14 @@ def smallest_change(key: str, text: str, method: str) -> whatif.SmallestChange |
     with model.lock, warnings.catch_warnings():
         warnings.simplefilter("ignore", TruncationWarning)
         return whatif.smallest_change(model.classifier, exp)
+
+
+def corpus_drivers(key: str, reviews: tuple, method: str, progress: Callable[[int, int, str], None] | None = None):
+    """`explain.corpus.drivers.corpus_drivers` for a corpus, through the SQLite store (what it holds is not
+    recomputed, so a rerun only re-reads it); not st.cache_data, since `progress` draws on the page."""
+    from explain.corpus.drivers import corpus_drivers as compute
+
+    model = loaded_model(key)
+    with model.lock, warnings.catch_warnings(), ExplanationStore() as store:
+        warnings.simplefilter("ignore", TruncationWarning)
+        return compute(model.classifier, list(reviews), store, method=method, progress=progress).drivers
