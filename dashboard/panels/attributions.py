@@ -7,12 +7,11 @@ import logging
 import cached
 import charts
 import controls
-import numpy as np
 import streamlit as st
 
 from explain.errors import UserError
-from explain.render.diagnostics import readable_diagnostics, score_unit
-from explain.render.html import level_scores
+from explain.render.diagnostics import readable_diagnostics
+from explain.render.html import scale_key, shared_scales
 
 DEFAULT_METHODS = ("shap", "occlusion")
 LEVELS = {"words": "word", "subword tokens": "token", "sentences": "sentence"}
@@ -48,12 +47,9 @@ for method in chosen:
 
 controls.page_answer(selection, explanations, target, contrast, params)  # the answer from the methods shown
 
-# one colour scale per unit: cards in the same unit (e.g. probability) are drawn on the same numbers
-scales: dict[str, float] = {}
-for exp in explanations.values():
-    scores = level_scores(exp, level)
-    unit = score_unit(exp)
-    scales[unit] = max(scales.get(unit, 0.0), float(np.abs(scores).max(initial=0.0)))
+# one colour scale per unit: cards in the same unit (e.g. stars) are drawn on the same numbers, never on less
+# than the unit's fixed minimum range (a 0.01-star effect stays pale)
+scales = shared_scales(list(explanations.values()), level)
 
 for method in chosen:
     exp = explanations.get(method.name)
@@ -61,8 +57,7 @@ for method in chosen:
         continue
     st.subheader(method.name)
     st.caption(f"{method.summary}" + (f" · {method.reference}" if method.reference else ""))
-    unit = score_unit(exp)
-    controls.explanation_card(exp, level=level, scale=scales[unit] or None)  # same unit, same colour scale
+    controls.explanation_card(exp, level=level, scale=scales[scale_key(exp)])  # same unit, same colour scale
     words_col, diag_col = st.columns([3, 2])
     with words_col:
         st.altair_chart(charts.top_words_chart(exp, k=10, level="sentence" if level == "sentence" else "word"))

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from explain.errors import UserError
+from explain.render.html import scale_key, shared_scales
 
 DEFAULT_METHODS = ("occlusion", "shap", "ig", "rollout")
 PER_ROW = 2
@@ -42,10 +43,11 @@ controls.page_answer(selection, explanations, target, contrast, budgets)  # the 
 if len(explanations) < 2:
     st.info("Choose at least two methods to compare.")
 names = list(explanations)
+scales = shared_scales(list(explanations.values()))  # cards in one unit share one colour scale
 for start in range(0, len(names), PER_ROW):
     for column, name in zip(st.columns(PER_ROW), names[start : start + PER_ROW], strict=False):
         with column:
-            controls.explanation_card(explanations[name])
+            controls.explanation_card(explanations[name], scale=scales[scale_key(explanations[name])])
 
 if explanations:
     first = next(iter(explanations.values()))

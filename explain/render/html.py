@@ -7,7 +7,10 @@ containing `<script>` shows those characters and runs nothing.
 
 Scores use a diverging scale centred at 0: blue pushes toward the explained label, red pushes away,
 the strength scaled by the largest |score| shown (ColorBrewer RdBu end points, readable by people
-with red-green colour blindness).
+with red-green colour blindness), but never by less than a fixed range per unit (`minimum_scale`: 0.25
+stars on a 1-5 rating, 0.1 probability, 1 logit), so a 0.01-star effect is pale, never full colour. Cards in
+one unit can share one scale (`shared_scales`); each card's legend shows the scale's numbers. Magnitude-only
+scores (saliency, gradient-weighted attention, attention: no direction) get a one-sided purple scale from 0.
 """
 
 from __future__ import annotations
@@ -21,11 +24,14 @@ import numpy as np
 from markupsafe import Markup
 
 from explain.explanation import Explanation
-from explain.render.templating import NEGATIVE_RGB, POSITIVE_RGB, render_template, tint
+from explain.metrics.consensus import is_signed
+from explain.render.templating import MAGNITUDE_RGB, NEGATIVE_RGB, POSITIVE_RGB, render_template, tint
 
 Level = Literal["word", "token", "sentence"]
 LEVELS: tuple[str, ...] = ("word", "token", "sentence")
 FAINT = 0.02  # |score| / scale below this is drawn uncoloured
+MIN_RATING_SCALE_SHARE = 0.0625  # full colour at no less than this share of the rating's range: 0.25 stars on 1-5
+MIN_SCALES = {"probability": 0.1, "logit": 1.0}  # ...and at no less than these in the other units
 
 _CARD = (
     "font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:2.1;"
@@ -44,12 +50,13 @@ class _Piece:
     color: str = "inherit"
 
 
-def score_color(score: float, scale: float) -> tuple[str, str]:
-    """(background, text colour) CSS for `score` on a diverging scale where |score| = `scale` is full colour."""
+def score_color(score: float, scale: float, magnitude: bool = False) -> tuple[str, str]:
+    """(background, text colour) CSS for `score` on a diverging scale where |score| = `scale` is full colour
+    (`magnitude`: the one-sided scale of scores without a direction)."""
     strength = 0.0 if scale <= 0 else min(1.0, abs(float(score)) / scale)
     if strength < FAINT:
         return "transparent", "inherit"
-    base = POSITIVE_RGB if score > 0 else NEGATIVE_RGB
+    base = MAGNITUDE_RGB if magnitude else POSITIVE_RGB if score > 0 else NEGATIVE_RGB
     r, g, b = tint(base, strength)
     return f"rgb({r},{g},{b})", "#ffffff" if strength > 0.55 else "#111111"
 
@@ -59,8 +66,42 @@ def _scale(scores: np.ndarray) -> float:
     return float(finite.max()) if finite.size else 0.0
 
 
-def _scored(text: str, label: str, score: float, scale: float) -> _Piece:
-    background, color = score_color(score, scale)
+def minimum_scale(explanation: Explanation) -> float:
+    """The smallest |score| drawn at full colour in this explanation's unit: 0.25 stars on a 1-5 rating, 0.1
+    probability, 1 logit; 0 (the largest score shown) for units without a natural size (attention, saliency)."""
+    if not explanation.class_specific or not is_signed(explanation):
+        return 0.0
+    if explanation.explains == "rating" and explanation.unit not in MIN_SCALES:
+        values = explanation.label_values or (0.0, 1.0)
+        return MIN_RATING_SCALE_SHARE * (max(values) - min(values))
+    return MIN_SCALES.get(explanation.unit, 0.0)
+
+
+def display_scale(explanation: Explanation, level: Level = "word", scale: float | None = None) -> float:
+    """The |score| drawn at full colour: `scale` (or the largest |score| shown), never below `minimum_scale`."""
+    own = _scale(level_scores(explanation, level)) if scale is None else float(scale)
+    return max(own, minimum_scale(explanation))
+
+
+def shared_scales(explanations: Sequence[Explanation], level: Level = "word") -> dict[str, float]:
+    """One full-colour |score| per unit: explanations in the same unit (and direction) are drawn on the same
+    numbers. Keys are `scale_key(explanation)`."""
+    scales: dict[str, float] = {}
+    for exp in explanations:
+        key = scale_key(exp)
+        scales[key] = max(scales.get(key, 0.0), display_scale(exp, level))
+    return scales
+
+
+def scale_key(explanation: Explanation) -> str:
+    """Which shared scale an explanation is drawn on: its unit, and whether its scores have a direction (a
+    magnitude is never drawn on a signed scale, nor attention weights on another method's)."""
+    kind = "signed" if is_signed(explanation) else f"magnitude:{explanation.method}"
+    return f"{explanation.unit}|{kind}"
+
+
+def _scored(text: str, label: str, score: float, scale: float, magnitude: bool = False) -> _Piece:
+    background, color = score_color(score, scale, magnitude)
     return _Piece("scored", text, f"{score:.6g}", f"{label}: {score:+.4f}", background, color)
 
 
@@ -79,14 +120,14 @@ def level_scores(explanation: Explanation, level: Level) -> np.ndarray:
     return np.array([s.score for s in explanation.sentences], dtype=np.float64)
 
 
-def _word_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
+def _word_pieces(explanation: Explanation, scale: float | None, magnitude: bool = False) -> list[_Piece]:
     text, offsets, scores = explanation.text, explanation.alignment.word_offsets, explanation.word_scores
     scale = _scale(scores) if scale is None else scale
     pieces, last = [], 0
     for (start, end), word, score in zip(offsets, explanation.words, scores, strict=True):
         if start > last:
             pieces.append(_Piece("gap", text[last:start]))
-        pieces.append(_scored(word, word, float(score), scale))
+        pieces.append(_scored(word, word, float(score), scale, magnitude))
         last = end
     rest = text[last:]
     if rest.strip():  # every non-space character is in some word: the model never saw these (truncated)
@@ -96,7 +137,7 @@ def _word_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
     return pieces
 
 
-def _token_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
+def _token_pieces(explanation: Explanation, scale: float | None, magnitude: bool = False) -> list[_Piece]:
     a, scores = explanation.alignment, explanation.token_scores
     scale = _scale(level_scores(explanation, "token")) if scale is None else scale  # not [CLS]: it would swamp
     pieces = []
@@ -109,11 +150,11 @@ def _token_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]
             start, end = a.token_offsets[i]
             span = explanation.text[start:end]
             label = token if span == token else f"{token} ({span!r})"
-            pieces.append(_scored(token, label, float(score), scale))
+            pieces.append(_scored(token, label, float(score), scale, magnitude))
     return pieces
 
 
-def _sentence_pieces(explanation: Explanation, scale: float | None) -> list[_Piece]:
+def _sentence_pieces(explanation: Explanation, scale: float | None, magnitude: bool = False) -> list[_Piece]:
     """Each sentence coloured by the sum of its words' scores (a long review's overview)."""
     text, sentences = explanation.text, explanation.sentences
     scale = _scale(level_scores(explanation, "sentence")) if scale is None else scale
@@ -121,7 +162,7 @@ def _sentence_pieces(explanation: Explanation, scale: float | None) -> list[_Pie
     for sentence in sentences:
         if sentence.start > last:
             pieces.append(_Piece("gap", text[last : sentence.start]))
-        pieces.append(_scored(sentence.text, "sentence", sentence.score, scale))
+        pieces.append(_scored(sentence.text, "sentence", sentence.score, scale, magnitude))
         last = sentence.end
     if last < len(text):
         pieces.append(_Piece("gap", text[last:]))
@@ -138,13 +179,16 @@ def explanation_html(
     hovering shows the score.
 
     `scale` fixes the |score| drawn at full colour (default: the largest |score| shown), so several
-    explanations can share one scale.
+    explanations can share one scale (`shared_scales`); it is never below the unit's `minimum_scale`. The
+    legend shows the scale's numbers, one-sided for scores without a direction.
     """
     if level not in LEVELS:
         raise ValueError(f"level must be one of {LEVELS}, not {level!r}")
-    pieces = _PIECES[level](explanation, scale)
+    magnitude = not is_signed(explanation)
+    full = display_scale(explanation, level, scale)
+    pieces = _PIECES[level](explanation, full, magnitude)
     toward, away = direction_words(explanation)
-    full = _scale(level_scores(explanation, level)) if scale is None else scale
+    unit = f" {explanation.unit}" if explanation.unit else ""
     return render_template(
         "explanation.html.j2",
         card=_CARD,
@@ -154,9 +198,14 @@ def explanation_html(
         question=explanation.question,
         toward=toward,
         away=away,
-        scale_text=f"{full:.3g} {explanation.unit}".strip(),
+        scale_text=f"{full:.3g}{unit}",
+        scale=f"{full:.6g}",
+        signed=not magnitude,
+        low="0" if magnitude else f"-{full:.3g}",
+        high=f"{'' if magnitude else '+'}{full:.3g}{unit}",
         positive=POSITIVE_RGB,
         negative=NEGATIVE_RGB,
+        magnitude_rgb=MAGNITUDE_RGB,
         pieces=pieces,
     )
 
@@ -174,6 +223,8 @@ def direction_words(explanation: Explanation) -> tuple[str, str]:
     """What the two colours mean for this explanation's question: (positive scores, negative scores)."""
     if not explanation.class_specific:
         return "where the model looked (no direction)", ""
+    if not is_signed(explanation):  # saliency, gradient-weighted attention: how much, never which way
+        return f"how much it matters for {explanation.question.removeprefix('what moved ')} (no direction)", ""
     if explanation.explains == "rating":
         return "raises the rating", "lowers the rating"
     if explanation.contrast is not None:
@@ -202,7 +253,7 @@ def top_words_html(explanation: Explanation, k: int = 10, level: Level = "word")
         top, longest = explanation.top_sentences(k), 48
     else:
         top, longest = explanation.top_words(k), 18
-    scale = max((abs(s) for _, s in top), default=0.0) or 1.0
+    scale = max(max((abs(s) for _, s in top), default=0.0), minimum_scale(explanation)) or 1.0
     rows = [
         {
             "word": word,
@@ -242,10 +293,13 @@ def explanations_page(
     reviews = []
     for text, group in groups.items():
         first = group[0]
+        scales = {lv: shared_scales(group, lv) for lv in {natural_level(e) for e in group}}  # one scale per unit
         methods = [
             {
                 "name": exp.method,
-                "words": Markup(explanation_html(exp, natural_level(exp))),
+                "words": Markup(
+                    explanation_html(exp, natural_level(exp), scale=scales[natural_level(exp)][scale_key(exp)])
+                ),
                 "top": Markup(top_words_html(exp, k=8, level=natural_level(exp))),
                 "note": _diagnostics_note(exp.diagnostics),
             }

@@ -13,6 +13,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 POSITIVE_RGB = (33, 102, 172)  # ColorBrewer RdBu dark blue: pushes toward the explained label
 NEGATIVE_RGB = (178, 24, 43)  # RdBu dark red: pushes away from it
+MAGNITUDE_RGB = (84, 39, 143)  # ColorBrewer Purples: how much, with no direction (saliency, attention)
 
 
 def hex_color(rgb: tuple[int, int, int]) -> str:
