@@ -29,7 +29,7 @@ def app(tiny_bert_dir, monkeypatch, tmp_path) -> AppTest:
 
 def test_corpus_page_from_an_upload(app, tiny_bert_dir):
     from explain.classifier import Classifier
-    from explain.corpus.drivers import corpus_drivers
+    from explain.corpus.drivers import corpus_drivers, default_method
     from explain.data import Review
     from explain.store import ExplanationStore
 
@@ -38,15 +38,16 @@ def test_corpus_page_from_an_upload(app, tiny_bert_dir):
     assert not app.exception, app.exception
     app.file_uploader(key="corpus_file").set_value(("reviews.csv", data, "text/csv")).run()
     assert app.selectbox(key="corpus_text").value == "text" and app.selectbox(key="corpus_stars").value == "stars"
-    assert app.selectbox(key="corpus_method").value == "occlusion"  # no amortized head for the tiny model
+    clf = Classifier.from_pretrained(tiny_bert_dir)
+    assert app.selectbox(key="corpus_method").value == default_method(clf)  # amortized when it has a head
     assert "attention" not in app.selectbox(key="corpus_method").options  # class-agnostic: no drivers
     app.button(key="corpus_run").click().run()
     assert not app.exception, app.exception
     section = next(h.proto.body for h in app.main.get("html") if 'class="rx-drivers"' in h.proto.body)
     assert 'class="rx-drivers-plot"' in section and "rx-given-vs-predicted" in section
     # the page draws what the library computes
-    clf = Classifier.from_pretrained(tiny_bert_dir)
-    expected = corpus_drivers(clf, [Review(t, s) for t, s in ROWS], ExplanationStore(":memory:"), method="occlusion")
+    chosen = app.selectbox(key="corpus_method").value
+    expected = corpus_drivers(clf, [Review(t, s) for t, s in ROWS], ExplanationStore(":memory:"), method=chosen)
     assert [f'data-phrase="{d.phrase}"' in section for d in expected.drivers.lowering[:5]] == [True] * min(
         5, len(expected.drivers.lowering)
     )

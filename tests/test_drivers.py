@@ -205,6 +205,7 @@ def test_cli_writes_every_format_atomically(monkeypatch, capsys, tiny_bert_dir, 
     rows = [f"great sound number {i},5" if i % 2 else f"terrible price number {i},1" for i in range(12)]
     data.write_text("text,stars\n" + "\n".join(rows) + "\n", encoding="utf-8")
     common = ["--text-col", "text", "--stars-col", "stars", "--model", tiny_bert_dir, "--cache", tmp_path / "c.db"]
+    common += ["--method", "occlusion"]
     for suffix in ("json", "csv", "html", "txt"):
         target = tmp_path / f"drivers.{suffix}"
         code, _, err = run_cli(monkeypatch, capsys, "drivers", data, *common, "-o", target)
@@ -238,3 +239,20 @@ def test_report_has_the_drivers_section(planted, rated_classifier):
     first = run.drivers.lowering[0].examples[0].index
     assert f'href="#review-{first}"' in page and f'id="review-{first}"' in page  # an example opens its review
     assert report_dict(report)["drivers"]["lowering"][0]["phrase"] == NEGATIVE_WORD
+
+
+def test_default_method_is_amortized_when_the_model_has_a_head(
+    planted, rated_classifier, tiny_bert_dir, monkeypatch, tmp_path
+):
+    from explain.amortize import has_head
+    from explain.classifier import Classifier
+    from explain.corpus.drivers import default_method
+    from explain.word_head import HEADS_ENV
+
+    reviews, store, _ = planted
+    assert has_head(rated_classifier)  # conftest fits one (occlusion as the teacher)
+    run = corpus_drivers(rated_classifier, reviews, store)
+    assert run.drivers.method == "amortized" and run.drivers.lowering[0].phrase == NEGATIVE_WORD
+    assert run.drivers.lowering[0].ci[1] < 0
+    monkeypatch.setenv(HEADS_ENV, str(tmp_path))  # no head here
+    assert default_method(Classifier.from_pretrained(tiny_bert_dir)) == "occlusion"
