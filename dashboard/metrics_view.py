@@ -34,11 +34,15 @@ def show_agreement(explanations: dict[str, Explanation]) -> None:
         matrix = agreement_matrix(explanations, measure)
         tab.caption(meaning + ". Agreement is not correctness: two methods can agree and both be wrong.")
         tab.dataframe(pd.DataFrame(matrix.values, index=list(matrix.methods), columns=list(matrix.methods)).round(3))
-    for reversal in sign_reversals(explanations):
-        words = ", ".join(f"*{w}*" for w in reversal.words)
+    for reversal in sign_reversals(explanations):  # both beyond the noise floor, wherever they rank
+        unit = f" {reversal.unit}" if reversal.unit else ""
+        words = ", ".join(
+            f'"{w}" ({a:+.3g} vs {b:+.3g}{unit})' for w, (a, b) in zip(reversal.words, reversal.effects, strict=True)
+        )
         st.warning(
-            f"**{reversal.first}** and **{reversal.second}** push {words} in opposite directions: at most one of "
-            "them is right about these words (the faithfulness numbers below say which to trust)."
+            f"**{reversal.first}** and **{reversal.second}** push {words} in opposite directions, both beyond the "
+            "noise floor: at most one of them is right about these words (the faithfulness numbers below say "
+            "which to trust)."
         )
 
 

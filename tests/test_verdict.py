@@ -45,10 +45,31 @@ def test_sign_reversals_between_methods(tiny_bert):
     # stand-ins for two other signed methods: one reversing occlusion, one agreeing with it
     flipped = replace(occ, method="shap", word_scores=-occ.word_scores, token_scores=-occ.token_scores)
     same = replace(occ, method="lime")
-    found = sign_reversals({"occlusion": occ, "shap": flipped, "lime": same}, k=3)
+    found = sign_reversals({"occlusion": occ, "shap": flipped, "lime": same}, floor=0.0)
     assert {(r.first, r.second) for r in found} == {("occlusion", "shap"), ("shap", "lime")}
-    top3 = np.argsort(-np.abs(occ.word_scores), kind="stable")[:3]
-    assert set(found[0].words) == {occ.words[i] for i in top3 if occ.word_scores[i] != 0}
+    moved = {w for w, s in zip(occ.words, occ.word_scores, strict=True) if s != 0 and any(c.isalnum() for c in w)}
+    assert set(found[0].words) == moved  # every word, not only the top five
+    first_word = occ.word_scores[occ.words.index(found[0].words[0])]
+    assert found[0].effects[0] == (first_word, -first_word)  # each method's own score
+    assert sign_reversals({"occlusion": occ, "shap": flipped}) == []  # the random tiny model: all below the floor
     rollout = explain(tiny_bert, text, method="rollout")  # class-agnostic: no direction, never "reversed"
     saliency = explain(tiny_bert, text, method="saliency")  # magnitudes only
-    assert sign_reversals({"rollout": rollout, "occlusion": occ, "saliency": saliency}) == []
+    assert sign_reversals({"rollout": rollout, "occlusion": occ, "saliency": saliency}, floor=0.0) == []
+
+
+def test_a_reversal_outside_the_top_five_is_flagged_when_both_clear_the_floor(tiny_bert):
+    """The issue's case: occlusion +0.42 stars against shap -0.07 on a word that is not in shap's top five."""
+    occ = explain(tiny_bert, "the headphones are fine and the case is ok and the cable is long", method="occlusion")
+    i = occ.words.index("headphones")
+    a = np.zeros(len(occ.words))
+    a[i] = 0.42
+    b = np.linspace(-0.5, -0.3, len(occ.words))  # six or more words beyond it in |score|
+    b[i] = -0.07
+    first, second = (
+        replace(occ, method=m, word_scores=s, token_scores=occ.token_scores) for m, s in (("occlusion", a), ("shap", b))
+    )
+    (found,) = sign_reversals({"occlusion": first, "shap": second})
+    assert found.words == ("headphones",) and found.effects == ((0.42, -0.07),) and found.unit == "stars"
+    b[i] = -0.02  # below the 0.05-star floor: noise, not a reversal
+    second = replace(second, word_scores=b)
+    assert sign_reversals({"occlusion": first, "shap": second}) == []

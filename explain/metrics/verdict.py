@@ -1,5 +1,5 @@
 """Which explanation to trust on one review: a verdict from the faithfulness numbers against the random
-baseline, and the words on whose direction two methods disagree.
+baseline, and the words on whose direction two methods disagree (both beyond the noise floor).
 
 A method "beats chance" on a metric when it is better than the mean of random word rankings in the
 metric's own direction (`MetricInfo.higher_is_better`). tau-LOO is leave-one-out agreement, and occlusion
@@ -17,7 +17,7 @@ import numpy as np
 
 from explain.explanation import Explanation
 from explain.metrics import metric_info
-from explain.metrics.consensus import is_signed
+from explain.metrics.consensus import is_signed, noise_floor
 
 REFERENCE_OF = {"occlusion": ("tau_loo",)}  # metrics a method matches by construction
 
@@ -95,15 +95,20 @@ def _sentence(standings: list[MethodStanding]) -> str:
 
 @dataclass(frozen=True)
 class SignReversal:
-    """Words that two methods both rank highly but push in opposite directions."""
+    """Words that two methods both say move the output by at least the noise floor, in opposite directions."""
 
     first: str
     second: str
     words: tuple[str, ...]
+    effects: tuple[tuple[float, float], ...] = ()  # per word: (first method's score, second method's score)
+    unit: str = ""  # the scores' unit, when both methods share one
 
 
-def sign_reversals(explanations: Mapping[str, Explanation], k: int = 5) -> list[SignReversal]:
-    """For each pair of methods, the words among both methods' top-k (by |score|) with opposite signs.
+def sign_reversals(explanations: Mapping[str, Explanation], floor: float | None = None) -> list[SignReversal]:
+    """For each pair of signed methods, every word (with a letter or digit) that both score at or beyond the
+    noise floor (`explain.metrics.consensus.noise_floor` in each one's unit, or `floor`) with opposite signs,
+    wherever it ranks: a +0.42-star word that another method puts at -0.07 stars is flagged, not only words in
+    both top fives.
 
     Explanations without a sign (class-agnostic attention and rollout, magnitude-only saliency and
     gradient-weighted attention) are skipped.
@@ -113,9 +118,20 @@ def sign_reversals(explanations: Mapping[str, Explanation], k: int = 5) -> list[
     for (a, ea), (b, eb) in itertools.combinations(signed.items(), 2):
         if ea.words != eb.words:
             continue
-        top_a = set(np.argsort(-np.abs(ea.word_scores), kind="stable")[:k].tolist())
-        top_b = set(np.argsort(-np.abs(eb.word_scores), kind="stable")[:k].tolist())
-        flipped = sorted(i for i in top_a & top_b if ea.word_scores[i] * eb.word_scores[i] < 0)
+        floor_a = noise_floor(ea, ea.unit) if floor is None else floor
+        floor_b = noise_floor(eb, eb.unit) if floor is None else floor
+        sa, sb = ea.word_scores, eb.word_scores
+        clear = (np.abs(sa) >= floor_a) & (np.abs(sb) >= floor_b) & (sa * sb < 0)
+        flipped = [int(i) for i in np.flatnonzero(clear) if any(c.isalnum() for c in ea.words[i])]
+        flipped.sort(key=lambda i: -min(abs(sa[i]), abs(sb[i])))  # the clearest disagreement first
         if flipped:
-            out.append(SignReversal(a, b, tuple(ea.words[i] for i in flipped)))
+            out.append(
+                SignReversal(
+                    a,
+                    b,
+                    tuple(ea.words[i] for i in flipped),
+                    tuple((float(sa[i]), float(sb[i])) for i in flipped),
+                    ea.unit if ea.unit == eb.unit else "",
+                )
+            )
     return out
