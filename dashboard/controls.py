@@ -16,7 +16,7 @@ from explain.classifier import Classifier
 from explain.default_model import default_model_built
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.limits import MAX_TEXT_CHARS
+from explain.limits import MAX_TEXT_CHARS, check_text
 from explain.methods import Method, methods
 from explain.metrics.consensus import is_signed
 from explain.render.html import explanation_html
@@ -80,10 +80,9 @@ def sidebar() -> Selection:
         st.text_area(
             "Review",
             key="review",
-            height=170,
-            max_chars=MAX_REVIEW_CHARS,
-            help="Press Explain (or Ctrl+Enter) to explain the new text. The review, page and options are "
-            "kept in the address bar: copy it to share this view.",
+            height=170,  # no max_chars: the browser would silently refuse a longer paste; require_text says so
+            help=f"Press Explain (or Ctrl+Enter) to explain the new text (at most {MAX_REVIEW_CHARS:,} characters). "
+            "The review, page and options are kept in the address bar: copy it to share this view.",
             bind="query-params",
         )
         st.form_submit_button("Explain", type="primary", key="explain_button")
@@ -130,9 +129,16 @@ def build_default_model_with_progress() -> None:
 
 
 def require_text(selection: Selection) -> str:
+    """The review, or a one-line message and a stopped page: nothing typed, or too long (never the previous
+    review explained in its place)."""
     text = selection.text
     if not text.strip():
         st.info("Type a review in the sidebar (or pick an example) to see its explanation.")
+        st.stop()
+    try:
+        check_text(text)
+    except UserError as exc:
+        st.error(f"Not explained: {exc}.")
         st.stop()
     return text
 
