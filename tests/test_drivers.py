@@ -211,6 +211,7 @@ def test_cli_writes_every_format_atomically(monkeypatch, capsys, tiny_bert_dir, 
         code, _, err = run_cli(monkeypatch, capsys, "drivers", data, *common, "-o", target)
         assert code == 0, err
         assert target.exists() and not list(tmp_path.glob(".drivers.*"))  # no temporary file left behind
+        assert target.stat().st_mode & 0o044  # readable by others as open() would make it, not mkstemp's 0600
         if suffix == "txt":
             assert "computed" in err
     assert "12 explanation(s) computed" not in err and "0 explanation(s) computed, 12 cached" in err
