@@ -26,6 +26,7 @@ class BatchResult:
     explanations: list[dict | None]
     notes: tuple[str, ...]
     reviews: tuple[Review, ...] = ()  # the reviews run, in row order (text and given stars), for the report
+    skipped: tuple[dict, ...] = ()  # rows not run: their cells and why ("skipped")
 
 
 def guess_column(columns: list[str], role: str) -> int | None:
@@ -34,15 +35,22 @@ def guess_column(columns: list[str], role: str) -> int | None:
     return next((lowered.index(g) for g in COLUMN_GUESSES[role] if g in lowered), None)
 
 
-def csv_bytes(result: BatchResult) -> bytes:
-    """The results table as UTF-8 CSV, formula-like cells neutralised (`explain.report.neutralize_cell`)."""
-    return pd.DataFrame(result.rows).map(neutralize_cell).to_csv(index=False).encode("utf-8")
+def _order(result: BatchResult, order: list[int] | None) -> list[int]:
+    return list(range(len(result.rows))) if order is None else list(order)
 
 
-def json_bytes(result: BatchResult) -> bytes:
-    """Every row with its full explanation (`Explanation.to_dict()`, or null for predictions only)."""
+def csv_bytes(result: BatchResult, order: list[int] | None = None) -> bytes:
+    """The results table as UTF-8 CSV in `order` (the on-screen order; default the file's), then the skipped rows
+    with their reason; formula-like cells neutralised (`explain.report.neutralize_cell`)."""
+    rows = [result.rows[i] for i in _order(result, order)] + list(result.skipped)
+    return pd.DataFrame(rows).map(neutralize_cell).to_csv(index=False).encode("utf-8")
+
+
+def json_bytes(result: BatchResult, order: list[int] | None = None) -> bytes:
+    """Every row in `order` with its full explanation (`Explanation.to_dict()`, or null for predictions only),
+    then the skipped rows with their reason and no explanation."""
     records = [
-        row | {"method": result.method, "explanation": exp}
-        for row, exp in zip(result.rows, result.explanations, strict=True)
+        result.rows[i] | {"method": result.method, "explanation": result.explanations[i]} for i in _order(result, order)
     ]
+    records += [row | {"method": result.method, "explanation": None} for row in result.skipped]
     return json.dumps(records, ensure_ascii=False).encode("utf-8")

@@ -242,11 +242,23 @@ def test_batch_panel(app):
     assert any("row 5: no text" in w for w in warnings)
     table = app.dataframe[0].value
     assert list(table.columns) == [
-        "row", "id", "review", "stars", "predicted", "confidence", "surprise", "method", "scores toward", "top words"
-    ]  # fmt: skip
+        "row",
+        "predicted",
+        "confidence",
+        "surprise",
+        "top words",
+        "question",
+        "method",
+        "id",
+        "review",
+        "stars",
+    ]  # fmt: skip  (results first: "top words" is on screen without scrolling)
     assert sorted(table["id"]) == ["A1", "A2", "A3", "A4"]  # every input column kept, bad stars row explained too
     assert set(table["method"]) == {"occlusion"}
-    assert set(table["scores toward"]) == {"raises the rating"}  # the default question: the expected rating
+    assert set(table["question"]) == {  # the default question, in words, with its unit and direction
+        "what moved the rating (stars; + raises the rating, - lowers the rating)"
+    }
+    assert any("Skipped rows (1)" in e.label for e in app.expander)  # row 5, no text: shown, with its reason
     surprise = table["surprise"].tolist()
     given = {"A1": 2, "A2": 5, "A3": 3}
     for row in table.itertuples():
@@ -332,15 +344,20 @@ def test_batch_downloads(tiny_bert):
     texts = [REVIEW, "=SUM(A1:A9) great"]
     exps = [explain(tiny_bert, t, method="occlusion") for t in texts]
     rows = [
-        {"text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
-        for t, e in zip(texts, exps, strict=True)
+        {"row": i + 1, "text": t, "predicted": e.target_label, "top words": ", ".join(w for w, _ in e.top_words(2))}
+        for i, (t, e) in enumerate(zip(texts, exps, strict=True))
     ]
-    result = batch_io.BatchResult(("run",), "occlusion", rows, [e.to_dict() for e in exps], ())
+    skipped = ({"row": 3, "skipped": "row 3: no text in 'text'; skipped", "text": ""},)
+    result = batch_io.BatchResult(("run",), "occlusion", rows, [e.to_dict() for e in exps], (), (), skipped)
     lines = batch_io.csv_bytes(result).decode().splitlines()
-    assert lines[0] == "text,predicted,top words" and lines[2].startswith("'=SUM(A1:A9) great,")
-    records = json.loads(batch_io.json_bytes(result))
-    assert [r["method"] for r in records] == ["occlusion", "occlusion"]
-    back = Explanation.from_dict(records[1]["explanation"])
+    assert lines[0] == "row,text,predicted,top words,skipped" and lines[2].startswith("2,'=SUM(A1:A9) great,")
+    assert lines[3] == "3,,,,row 3: no text in 'text'; skipped"  # the skipped row, with its reason
+    on_screen = batch_io.csv_bytes(result, [1, 0]).decode().splitlines()
+    assert on_screen[1:3] == [lines[2], lines[1]]  # downloads follow the on-screen order
+    records = json.loads(batch_io.json_bytes(result, [1, 0]))
+    assert [r["method"] for r in records] == ["occlusion"] * 3 and records[2]["explanation"] is None
+    assert records[0]["text"] == texts[1] and records[2]["skipped"].startswith("row 3")
+    back = Explanation.from_dict(records[0]["explanation"])
     np.testing.assert_allclose(back.word_scores, exps[1].word_scores)
     assert batch_io.guess_column(["id", "Review", "Rating"], "text") == 1
     assert batch_io.guess_column(["id", "Review", "Rating"], "stars") == 2

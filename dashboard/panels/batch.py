@@ -74,13 +74,24 @@ skip = skip_col.checkbox(
 run_id = (upload.file_id, upload.size, selection.model_key, text_col, stars_col, method, k, skip)
 
 
+def question_text(exp: Explanation) -> str:
+    """What the scores answer, with their unit and direction: "what moved the rating (stars; + raised it)"."""
+    toward, away = direction_words(exp)
+    unit = f"{exp.unit}; " if exp.unit else ""
+    return f"{exp.question} ({unit}+ {toward}" + (f", - {away})" if away else ")")
+
+
 def run_batch() -> BatchResult:
-    """Predict (and explain) every usable row; bad rows are reported in the notes, the rest still run."""
+    """Predict (and explain) every usable row; bad rows are reported in the notes and kept, with their reason,
+    in the downloads; the rest still run."""
     _, rows = read_review_rows(data, text_col, None if stars_col == NO_STARS else stars_col)
     notes = [r.problem for r in rows if r.problem]
     usable = [r for r in rows if r.review is not None]
+    skipped = [{"row": r.row, "skipped": r.problem or "no text"} | r.cells for r in rows if r.review is None]
     if len(usable) > max_rows:
         notes.append(f"The file has {len(usable)} reviews; only the first {max_rows} were run.")
+        reason = f"over the limit of {max_rows} reviews per upload ({MAX_ROWS.env}); not run"
+        skipped += [{"row": r.row, "skipped": reason} | r.cells for r in usable[max_rows:]]
         usable = usable[:max_rows]
     texts = tuple(r.review.text for r in usable)
     progress = st.progress(0.0, text=f"Predicting {len(texts)} reviews...")
@@ -99,17 +110,16 @@ def run_batch() -> BatchResult:
     progress.progress(1.0, text=f"Done: {len(texts)} reviews.")
     table = []
     for row, p, exp in zip(usable, probs, explanations, strict=True):
-        predicted = int(np.argmax(p))
-        out = {"row": row.row} | row.cells
-        out |= {"predicted": classifier.labels[predicted], "confidence": float(p[predicted])}
+        predicted = int(np.argmax(p))  # results first, the file's own (often long) columns after them
+        out = {"row": row.row, "predicted": classifier.labels[predicted], "confidence": float(p[predicted])}
         if stars_col != NO_STARS:
             out["surprise"] = stars_surprise(classifier.labels, predicted, row.review.stars)
         if method != PREDICTIONS_ONLY:
-            out["method"] = method
-            out["scores toward"] = "" if exp is None else direction_words(exp)[0]
             words = [] if exp is None else content_top_words(exp, k, skip_stopwords=skip)
             out["top words"] = "(failed)" if exp is None else ", ".join(f"{w} ({s:+.3f})" for w, s in words)
-        table.append(out)
+            out["question"] = "" if exp is None else question_text(exp)
+            out["method"] = method
+        table.append(out | row.cells)
     summary = None
     if method != PREDICTIONS_ONLY and stars_col != NO_STARS:
         done = [(r.review, {method: e}) for r, e in zip(usable, explanations, strict=True) if e is not None]
@@ -126,6 +136,7 @@ def run_batch() -> BatchResult:
         [None if e is None else e.to_dict() for e in explanations],
         tuple(notes),
         tuple(r.review for r in usable),
+        tuple(skipped),
     )
 
 
@@ -149,16 +160,20 @@ if any(row.get("surprise") is not None for row in result.rows):  # most surprisi
 else:
     st.caption("Select a row to see its full explanation.")
 table = pd.DataFrame([result.rows[i] for i in order])
-picked = st.dataframe(
+picked = st.dataframe(  # the results' columns come first, so "top words" is on screen without scrolling
     table,
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
     key="batch_table",
     column_config={
-        "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f")
+        "confidence": st.column_config.ProgressColumn("confidence", min_value=0.0, max_value=1.0, format="%.3f"),
+        "top words": st.column_config.TextColumn("top words", width="large"),
     },
 )
+if result.skipped:
+    with st.expander(f"Skipped rows ({len(result.skipped)}): in the downloads too, with the reason"):
+        st.dataframe(pd.DataFrame(list(result.skipped)), hide_index=True, key="batch_skipped")
 chosen = picked.selection.rows if picked is not None else []
 if chosen:
     index = order[chosen[0]]
@@ -172,11 +187,15 @@ if chosen:
 
 stem = Path(upload.name).stem
 down_csv, down_json, down_html = st.columns(3)
-down_csv.download_button(
-    "Download CSV", csv_bytes(result), file_name=f"{stem}-explained.csv", mime="text/csv", key="batch_csv"
+down_csv.download_button(  # in the on-screen order, then the skipped rows with their reason
+    "Download CSV", csv_bytes(result, order), file_name=f"{stem}-explained.csv", mime="text/csv", key="batch_csv"
 )
 down_json.download_button(
-    "Download JSON", json_bytes(result), file_name=f"{stem}-explained.json", mime="application/json", key="batch_json"
+    "Download JSON",
+    json_bytes(result, order),
+    file_name=f"{stem}-explained.json",
+    mime="application/json",
+    key="batch_json",
 )
 if result.method is not None:
     if down_html.button("Build HTML report", key="batch_report"):
