@@ -257,3 +257,14 @@ def test_default_method_is_amortized_when_the_model_has_a_head(
     assert run.drivers.lowering[0].ci[1] < 0
     monkeypatch.setenv(HEADS_ENV, str(tmp_path))  # no head here
     assert default_method(Classifier.from_pretrained(tiny_bert_dir)) == "occlusion"
+
+
+def test_a_stopped_run_resumes_where_it_stopped(rated_classifier):
+    from explain.corpus import run_corpus
+
+    reviews = planted_corpus(30, seed=5)
+    with ExplanationStore(":memory:") as store:
+        run_corpus(rated_classifier, [r.text for r in reviews[:12]], ["occlusion"], store)  # a run stopped at 12
+        resumed = corpus_drivers(rated_classifier, reviews, store, method="occlusion")
+        assert (resumed.cached, resumed.computed) == (12, len({r.text for r in reviews}) - 12)
+        assert resumed.drivers.n_reviews == 30
