@@ -223,7 +223,7 @@ def _id(argv: list[str]) -> str:
     [pytest.param(c, marks=pytest.mark.default_model) if c[1:2] == ["build-default"] else c for c in COMMANDS],
     ids=[_id(c) for c in COMMANDS],
 )
-def test_readme_command(argv, tmp_path, tiny_bert_dir):
+def test_readme_command(argv, tmp_path, tiny_bert_dir, tiny_bert):  # tiny_bert: its amortized head is fitted
     if tuple(argv) in SKIP:
         pytest.skip(f"`{' '.join(argv)}` {SKIP[tuple(argv)]}")
     assert argv[0] == PROGRAM, f"README command `{' '.join(argv)}` is not in tests/test_readme.py's table"

@@ -17,7 +17,7 @@ from explain.errors import UserError
 
 __all__ = ["app", "main"]
 
-for _group in ("review", "models", "corpus"):  # importing a group registers its commands, in this order
+for _group in ("review", "models", "corpus", "amortize"):  # importing a group registers its commands, in this order
     importlib.import_module(f"explain.cli.{_group}")
 
 

@@ -84,6 +84,18 @@ def build_default(force: Annotated[bool, typer.Option(help="Rebuild even if it e
         build_default_model(path)
     h = json.loads((path / "metrics.json").read_text())["heldout_amazon"]
     out.print(f"Default model: {path}\n  held-out Amazon accuracy {h['accuracy']:.3f}, MAE {h['mae_stars']:.3f} stars")
+    _fit_default_head()
+
+
+def _fit_default_head() -> None:
+    """The default model's amortized head (a few minutes, once; `explain why --method amortized` needs it)."""
+    from explain.amortize import head_info
+    from explain.cli.amortize import ensure_default_head
+    from explain.models import load_classifier
+
+    clf = load_classifier()
+    ensure_default_head(clf)
+    out.print(f"  amortized head: {head_info(clf).description}")
 
 
 @app.command()

@@ -129,6 +129,10 @@ def why(
     params = parse_params(param, names)
     writable_output(html)
     clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
+    if "amortized" in names:  # the default model's head is fitted on first use
+        from explain.cli.amortize import ensure_default_head
+
+        ensure_default_head(clf)
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]

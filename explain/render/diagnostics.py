@@ -130,6 +130,14 @@ _GLOSSARY: dict[str, tuple[str, str, Callable[[Any], str] | None]] = {
     ),
     "evals": ("evaluations used", "SHAP: masked texts evaluated within max_evals.", _number),
     "full_tree_evals": ("evaluations for exact", "SHAP: masked texts the whole Owen tree would need.", _number),
+    "approximation": (
+        "learned approximation",
+        "Amortized: a small head on the model's hidden states predicts the teacher method's scores in one forward "
+        "pass; fidelity is its mean Spearman with the teacher's word scores on reviews it was not fitted on.",
+        str,
+    ),
+    "teacher": ("", "", None),
+    "fidelity": ("", "", None),
     "model_calls": ("", "", None),
     "model_evals": ("", "", None),
     "base_values": ("", "", None),

@@ -320,6 +320,7 @@ def _diagnostics_note(diagnostics: Mapping[str, Any]) -> str:
     seconds, evaluations = diagnostics.get("seconds"), diagnostics.get("model_evaluations")
     parts = [f"{seconds:.2f} s" if isinstance(seconds, (int, float)) else None]
     parts.append(f"{evaluations} model evaluations" if evaluations is not None else None)
+    parts.append(str(diagnostics["approximation"]) if diagnostics.get("approximation") else None)  # amortized
     return ", ".join(p for p in parts if p)
 
 

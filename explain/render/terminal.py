@@ -149,6 +149,8 @@ def explanation_notes(explanation: Explanation) -> list[str]:
     d, notes = explanation.diagnostics, []
     if not explanation.class_specific:
         notes.append("class-agnostic: where the model looked, with no direction (blue); the same for every question")
+    if d.get("approximation"):  # amortized: say it is learned, and how faithful it was
+        notes.append(str(d["approximation"]))
     if (d.get("relative_delta") or 0.0) > 0.05:  # None where f(x) = f(baseline): no relative delta
         notes.append(
             f"integrated gradients is incomplete (relative delta {d['relative_delta']:.3f} > 0.05): "
