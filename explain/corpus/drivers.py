@@ -185,7 +185,7 @@ class Drivers:
     def aggregation(self) -> str:
         unit = f" {self.unit}" if self.unit else ""
         return (
-            f"effect: in each review, the sum of the phrase's word scores ({self.method}, {self.question}); "
+            f"in each review, the sum of the phrase's word scores ({self.method}, {self.question}); "
             f"mean{unit} over the reviews it occurs in; {self.confidence:.0%} interval: percentile bootstrap "
             f"over those reviews ({self.resamples} resamples)"
         )

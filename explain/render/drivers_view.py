@@ -23,8 +23,13 @@ PLOT_PX = 460
 EXAMPLE_CHARS = 160
 
 
+def signed(value: float) -> str:
+    """A signed number: two decimals, or two significant digits when it is too small for them to show."""
+    return f"{value:+.2f}" if value == 0 or abs(value) >= 0.005 else f"{value:+.1e}"
+
+
 def _fmt(value: float, unit: str = "") -> str:
-    return f"{value:+.2f}" + (f" {unit}" if unit else "")
+    return signed(value) + (f" {unit}" if unit else "")
 
 
 def plot_rows(drivers: Any, k: int = PLOT_TOP) -> list[dict[str, Any]]:
@@ -52,7 +57,7 @@ def plot_rows(drivers: Any, k: int = PLOT_TOP) -> list[dict[str, Any]]:
                 "x_low": x(d.ci[0]),
                 "x_high": x(d.ci[1]),
                 "color": hex_color(NEGATIVE_RGB if direction == "lowering" else POSITIVE_RGB),
-                "title": f"{d.phrase}: {_fmt(d.effect)} [{d.ci[0]:+.2f}, {d.ci[1]:+.2f}], {d.reviews} reviews",
+                "title": f"{d.phrase}: {_fmt(d.effect)} [{signed(d.ci[0])}, {signed(d.ci[1])}], {d.reviews} reviews",
             }
         )
     return rows
@@ -65,7 +70,7 @@ def plot_svg(drivers: Any, k: int = PLOT_TOP) -> Markup:
     height = 24 + len(rows) * ROW_PX + 24
     zero = LABEL_PX + PLOT_PX / 2
     ticks = [
-        {"x": round(zero + (PLOT_PX / 2 - 10) * f, 1), "label": f"{f * reach:+.2f}".replace("+0.00", "0")}
+        {"x": round(zero + (PLOT_PX / 2 - 10) * f, 1), "label": "0" if f == 0 else signed(f * reach)}
         for f in (-1, -0.5, 0, 0.5, 1)
     ]
     return Markup(
@@ -98,8 +103,8 @@ def _driver_rows(drivers: Any, link: str | None) -> list[dict[str, Any]]:
         {
             "phrase": d.phrase,
             "effect": _fmt(d.effect),
-            "low": f"{d.ci[0]:+.2f}",
-            "high": f"{d.ci[1]:+.2f}",
+            "low": signed(d.ci[0]),
+            "high": signed(d.ci[1]),
             "reviews": d.reviews,
             "examples": [_example_view(e, link) for e in d.examples],
         }
@@ -151,7 +156,7 @@ def drivers_html(drivers: Any, *, link: str | None = None, anchor: str = "driver
                 "expected": f"{s.expected:.2f}",
                 "predicted": s.predicted,
                 "surprise": f"{s.surprise:.2f}",
-                "drivers": ", ".join(f"{p} ({v:+.2f})" for p, v in s.drivers),
+                "drivers": ", ".join(f"{p} ({signed(v)})" for p, v in s.drivers),
                 "href": None if link is None else link.format(index=s.index),
             }
             for s in drivers.surprising
@@ -166,7 +171,6 @@ def drivers_page(drivers: Any, title: str) -> str:
 
 def drivers_text(drivers: Any, k: int = 20, level_k: int = LEVEL_TOP) -> str:
     """The drivers as plain text for a terminal (the caller removes control characters before printing)."""
-    unit = drivers.unit
     lines = [
         f"Drivers of the expected rating over {drivers.n_reviews} reviews ({drivers.method}: {drivers.question})",
         f"Effect: {drivers.aggregation}.",
@@ -180,27 +184,47 @@ def drivers_text(drivers: Any, k: int = 20, level_k: int = LEVEL_TOP) -> str:
             f"{drivers.whole_sentences} long review(s) were scored by whole sentences: their words share "
             "their sentence's score evenly."
         )
+    return "\n".join(lines + _ranked_lines(drivers, k) + _group_lines(drivers, level_k) + _given_lines(drivers))
+
+
+def _ranked_lines(drivers: Any, k: int) -> list[str]:
+    lines = []
     width = max([len(d.phrase) for d in (*drivers.lowering[:k], *drivers.raising[:k])] + [6])
     for title, items in (("Lowering the rating", drivers.lowering[:k]), ("Raising the rating", drivers.raising[:k])):
-        lines += ["", f"{title} (mean {unit or 'effect'} per review it occurs in, 95 % interval, reviews):"]
+        lines += ["", f"{title} (mean {drivers.unit or 'effect'} per review it occurs in, 95 % interval, reviews):"]
         if not items:
             lines.append("  (none meets the support rule)")
         for i, d in enumerate(items, 1):
             example = d.examples[0].text if d.examples else ""
             example = example if len(example) <= 70 else example[:67] + "..."
             lines.append(
-                f"  {i:>2}. {d.phrase:<{width}}  {d.effect:+.2f}  [{d.ci[0]:+.2f}, {d.ci[1]:+.2f}]  "
+                f"  {i:>2}. {d.phrase:<{width}}  {signed(d.effect):>8}  [{signed(d.ci[0])}, {signed(d.ci[1])}]  "
                 f"{d.reviews:>5}  e.g. {example!r}"
             )
-    for group in (*drivers.by_predicted, *drivers.by_given):
-        low = ", ".join(f"{d.phrase} {d.effect:+.2f}" for d in group.lowering[:level_k]) or "none"
-        high = ", ".join(f"{d.phrase} {d.effect:+.2f}" for d in group.raising[:level_k]) or "none"
+    return lines
+
+
+def _group_lines(drivers: Any, level_k: int) -> list[str]:
+    lines = []
+    groups = [*drivers.by_predicted, *drivers.by_given]
+    empty = [g for g in groups if not (g.lowering or g.raising)]
+    if empty:
+        shown = ", ".join(f"{g.name} ({g.n_reviews})" for g in empty)
+        lines += ["", f"Too few reviews for any phrase to meet the support rule: {shown}."]
+    for group in (g for g in groups if g.lowering or g.raising):
+        low = ", ".join(f"{d.phrase} {signed(d.effect)}" for d in group.lowering[:level_k]) or "none"
+        high = ", ".join(f"{d.phrase} {signed(d.effect)}" for d in group.raising[:level_k]) or "none"
         lines += [
             "",
             f"{group.name} ({group.n_reviews} reviews, support >= {group.min_support}):",
             f"  lowering: {low}",
             f"  raising:  {high}",
         ]
+    return lines
+
+
+def _given_lines(drivers: Any) -> list[str]:
+    lines = []
     gvp = drivers.given_vs_predicted
     if gvp is not None:
         lines += ["", "Given stars (rows) vs predicted (columns):"]
@@ -211,14 +235,14 @@ def drivers_text(drivers: Any, k: int = 20, level_k: int = LEVEL_TOP) -> str:
                 f"  {gvp.labels[g]:>10}" + "".join(f"{c:>10}" for c in row) + ("" if mean is None else f"  {mean:.2f}")
             )
         if gvp.mean_abs_error is not None:
-            lines.append(f"  mean |given - expected|: {gvp.mean_abs_error:.2f} {unit}".rstrip())
+            lines.append(f"  mean |given - expected|: {gvp.mean_abs_error:.2f} {drivers.unit}".rstrip())
     if drivers.surprising:
         lines += ["", "Most surprising reviews (|given - expected rating|):"]
         for s in drivers.surprising:
             text = s.text if len(s.text) <= 80 else s.text[:77] + "..."
-            moved = ", ".join(f"{p} {v:+.2f}" for p, v in s.drivers)
+            moved = ", ".join(f"{p} {signed(v)}" for p, v in s.drivers)
             lines.append(
                 f"  row {s.index + 1}: given {s.given}, expected {s.expected:.2f} ({s.predicted}), "
                 f"surprise {s.surprise:.2f}: {text!r}; moved by {moved}"
             )
-    return "\n".join(lines)
+    return lines
