@@ -142,29 +142,34 @@ def test_phrases_keep_negations_whole(words, kept, never):
         assert phrases["not worth"] == pytest.approx(scores["not"] + scores["worth"])
 
 
-def test_effect_is_the_mean_over_reviews_it_occurs_in():
-    """Stand-in explanations with chosen scores: 'bad' scores -1 in each of 6 reviews (twice in one: -2)."""
+def fake(words, scores):
+    """A stand-in explanation of the rating with chosen word scores."""
     from types import SimpleNamespace
 
-    def fake(words, scores):
-        return SimpleNamespace(
-            explains="rating",
-            method="fake",
-            question="what moved the rating",
-            unit="stars",
-            scored_whole_sentences=False,
-            words=words,
-            word_scores=np.asarray(scores, dtype=float),
-            probabilities=np.array([0.1, 0.1, 0.2, 0.3, 0.3]),
-            expected_rating=3.6,
-        )
+    return SimpleNamespace(
+        explains="rating",
+        method="fake",
+        question="what moved the rating",
+        unit="stars",
+        scored_whole_sentences=False,
+        words=words,
+        word_scores=np.asarray(scores, dtype=float),
+        probabilities=np.array([0.1, 0.1, 0.2, 0.3, 0.3]),
+        expected_rating=3.6,
+    )
 
+
+STAR_LABELS = ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"]
+
+
+def test_effect_is_the_mean_over_reviews_it_occurs_in():
+    """Stand-in explanations with chosen scores: 'bad' scores -1 in each of 6 reviews (twice in one: -2)."""
     reviews, exps = [], []
     for i in range(6):
         words = ["bad", "food", "bad"] if i == 0 else ["bad", "food"]
         reviews.append(Review(" ".join(words)))
         exps.append(fake(words, [-1.0, 0.5, -1.0] if i == 0 else [-1.0, 0.5]))
-    d = compute_drivers(reviews, exps, ["1 star", "2 stars", "3 stars", "4 stars", "5 stars"], resamples=200)
+    d = compute_drivers(reviews, exps, STAR_LABELS, resamples=200)
     bad = next(x for x in d.lowering if x.phrase == "bad")
     assert bad.effect == pytest.approx((-2 - 5) / 6) and bad.reviews == 6
     assert d.raising[0].phrase == "food" and d.raising[0].effect == pytest.approx(0.5)
@@ -268,3 +273,24 @@ def test_a_stopped_run_resumes_where_it_stopped(rated_classifier):
         resumed = corpus_drivers(rated_classifier, reviews, store, method="occlusion")
         assert (resumed.cached, resumed.computed) == (12, len({r.text for r in reviews}) - 12)
         assert resumed.drivers.n_reviews == 30
+
+
+def test_review_text_is_escaped_in_html_and_neutralized_in_csv():
+    from explain.drivers_report import drivers_csv
+    from explain.render.drivers_view import drivers_html
+
+    texts = [f"<script>alert({i})</script> bad food" for i in range(5)] + ["=cmd() bad food"]
+    reviews = [Review(t, 1) for t in texts]
+    exps = []
+    for t in texts:
+        words = t.replace("<", " < ").replace(">", " > ").replace("(", " ( ").replace(")", " ) ").split()
+        bad = -2.0 if t.startswith("=") else -1.0  # the formula-like review is bad's first example
+        exps.append(fake(words, [bad if w == "bad" else 0.1 for w in words]))
+    d = compute_drivers(reviews, exps, STAR_LABELS, resamples=100)
+    page = drivers_html(d)
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "bad" in [x.phrase for x in d.lowering]
+    assert next(x for x in d.lowering if x.phrase == "bad").examples[0].text.startswith("=")
+    rows = drivers_csv(d).splitlines()
+    assert any("'=cmd() bad food" in row for row in rows)
+    assert not any(cell.startswith("=") for row in rows for cell in row.split(","))
