@@ -201,3 +201,22 @@ def test_amortize_refuses_another_models_head_and_an_unrated_rating(
     assert code == 2 and "no numeric order" in err and len(err.strip().splitlines()) == 1
     code, out, err = run_cli(monkeypatch, capsys, *common, "--model", unrated_model_dir, "--teacher", "occlusion")
     assert code == 0, err  # without the rating asked, an unrated model is fitted on its predicted classes
+
+
+def test_every_renderer_says_it_is_a_learned_approximation(monkeypatch, capsys, tiny_bert, tiny_bert_dir, tmp_path):
+    from explain.render.diagnostics import readable_diagnostics
+    from explain.render.html import explanations_page
+
+    page = tmp_path / "why.html"
+    code, out, err = run_cli(
+        monkeypatch, capsys, "why", "-m", tiny_bert_dir, "--method", "amortized", "--html", page, "great sound"
+    )
+    assert code == 0, err
+    said = head_info(tiny_bert).description
+    assert said.startswith("learned approximation of occlusion; fidelity ") and "on held-out reviews" in said
+    assert f"note: {said}" in " ".join(out.split())  # the terminal
+    assert said in page.read_text(encoding="utf-8")  # the HTML page
+    exp = explain(tiny_bert, "great sound", method="amortized")
+    rows = {row.label: row.value for row in readable_diagnostics(exp)}  # the dashboard's diagnostics table
+    assert rows["learned approximation"] == said
+    assert said in explanations_page([exp])

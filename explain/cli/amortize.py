@@ -63,7 +63,7 @@ def amortize(
     ] = "shap",
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-p", help="Teacher parameter NAME=VALUE, e.g. max_evals=64 (repeatable)."),
+        typer.Option("--teacher-param", help="Teacher parameter NAME=VALUE, e.g. max_evals=64 (repeatable)."),
     ] = None,
     target: TargetOpt = None,
     max_reviews: Annotated[int, typer.Option(min=2, help="Fit on at most this many reviews (a seeded sample).")] = 2000,
