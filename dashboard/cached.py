@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 from allowed_models import resolve
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from explain import default_model, whatif
 from explain.answer import Answer, answer
@@ -21,6 +23,7 @@ from explain.explanation import Explanation
 from explain.methods import explain
 from explain.methods.attention import relevance_matrix, rollout_matrix
 from explain.models import load_classifier
+from explain.planned import planned_rows
 from explain.render.attention_view import (
     Passage,
     attention_inputs,
@@ -114,6 +117,65 @@ def explanation(
     """`explain.explain(...)` for an allowed model, cached on all of its arguments."""
     items = tuple(sorted((params or {}).items()))
     return Explanation.from_dict(_explanation_dict(key, text, method, target, contrast, items))
+
+
+PROGRESS_AFTER_S = 0.3  # an explanation still running after this long gets a progress bar
+PROGRESS_EVERY_S = 0.25
+
+
+def explanation_live(
+    key: str,
+    text: str,
+    method: str,
+    target: str | int | None = None,
+    contrast: int | None = None,
+    params: dict | None = None,
+    *,
+    label: str = "",
+) -> Explanation:
+    """`explanation(...)`, with a progress bar (model evaluations done of those planned, and time left) when it is
+    not in the cache and takes longer than a moment. The work runs in a thread that counts its own evaluations
+    (`Classifier.metered`); this thread draws the bar and returns the result (or raises the error)."""
+    model = loaded_model(key)
+    box: dict[str, object] = {}
+
+    def work() -> None:
+        with model.classifier.metered() as meter:
+            box["meter"] = meter
+            try:
+                box["result"] = explanation(key, text, method, target, contrast, params)
+            except BaseException as exc:  # raised again below, in the page's thread
+                box["error"] = exc
+
+    thread = threading.Thread(target=work, daemon=True)
+    add_script_run_ctx(thread, get_script_run_ctx())
+    started = time.monotonic()
+    thread.start()
+    thread.join(PROGRESS_AFTER_S)
+    if thread.is_alive():
+        planned = planned_rows(model.classifier, text, method, params)
+        slot = st.empty()
+        while thread.is_alive():
+            meter = box.get("meter")
+            done = min(getattr(meter, "rows", 0), planned)
+            elapsed = time.monotonic() - started
+            left = (
+                "estimating the time left"
+                if not done
+                else f"about {elapsed / done * (planned - done):.0f} s left"
+                if done < planned
+                else "finishing"
+            )
+            slot.progress(
+                min(done / planned, 0.99),
+                text=f"{label or method}: {done:,} of about {planned:,} model evaluations · {left}",
+            )
+            thread.join(PROGRESS_EVERY_S)
+        slot.empty()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["result"]  # type: ignore[return-value]
 
 
 @st.cache_data(max_entries=1000, show_spinner=False)

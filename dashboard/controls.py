@@ -16,8 +16,8 @@ from explain.classifier import Classifier
 from explain.default_model import default_model_built
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.limits import MAX_TEXT_CHARS, check_text
-from explain.methods import Method, methods
+from explain.limits import MAX_TEXT_CHARS, MAX_WINDOW_EVALUATIONS, check_text, has_words
+from explain.methods import Method, budget_limit, methods, window_share
 from explain.metrics.consensus import is_signed
 from explain.render.html import explanation_html
 
@@ -166,7 +166,7 @@ def review_context(selection: Selection, preview: bool = False) -> tuple[Classif
     text = require_text(selection)
     slot = st.empty()
     st.session_state[ANSWER_SLOT] = slot
-    with slot.container(), st.spinner("Explaining the review..."):
+    with slot.container():
         answer_line(selection, note=PREVIEW_NOTE if preview else "")
     truncation_note(selection)
     return classifier, text, int(np.argmax(cached.trace(selection.model_key, text).probabilities))
@@ -219,21 +219,34 @@ def method_picker(default: tuple[str, ...], key: str, label: str = "Methods") ->
     return [registry[n] for n in names]
 
 
-def budget_inputs(chosen: list[Method], key: str) -> dict[str, dict[str, object]]:
-    """Per-method budget parameters (`max_evals`, `num_samples`, `n_steps`), with the methods' defaults."""
+def budget_inputs(
+    chosen: list[Method], key: str, classifier: Classifier | None = None, text: str = ""
+) -> dict[str, dict[str, object]]:
+    """Per-method budget parameters (`max_evals`, `num_samples`, `n_steps`), with the methods' defaults; for a
+    review, each box's maximum is the library's budget rule for it (`explain.methods.budget_limit`)."""
     params: dict[str, dict[str, object]] = {}
     budgeted = [m for m in chosen if m.budget and isinstance(m.parameters.get(m.budget), int)]
     if not budgeted:
         return params
+    share = window_share(classifier, text) if classifier is not None and has_words(text) else None
     with st.expander("Budgets (more evaluations: slower, more precise)"):
         for m in budgeted:
             default = int(m.parameters[m.budget])
+            most = max(1, budget_limit(m, share)) if share is not None else None
+            widget = f"{key}_{m.name}_{m.budget}"
+            start = {"value": default if most is None else min(default, most)}
+            if widget in st.session_state:  # the box keeps the user's value, within this review's maximum
+                start = {}
+                if most is not None and int(st.session_state[widget]) > most:
+                    st.session_state[widget] = most
             value = st.number_input(
                 f"{m.name}: {m.budget}",
                 min_value=1,
-                value=default,
+                max_value=most,
                 step=max(1, default // 4),
-                key=f"{key}_{m.name}_{m.budget}",
+                key=widget,
+                help=None if most is None else f"At most {most:,} for this review ({MAX_WINDOW_EVALUATIONS.env}).",
+                **start,
             )
             if value != default:
                 params[m.name] = {m.budget: int(value)}
@@ -278,6 +291,10 @@ def answer_line(
     if not text.strip():
         return
     require_classifier(selection)
+    for method in methods:  # cached when the page has run them; else a progress bar while they run
+        cached.explanation_live(
+            selection.model_key, text, method, target, contrast, (params or {}).get(method), label=f"Answer: {method}"
+        )
     line = cached.review_answer(selection.model_key, text, methods, target, contrast, params)
     st.html(charts.answer_html(line, note=note))
 

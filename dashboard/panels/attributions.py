@@ -25,7 +25,8 @@ classifier, text, predicted = controls.review_context(selection, preview=True)
 chosen = controls.method_picker(DEFAULT_METHODS, key="attr_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="attr")
 level = LEVELS[st.radio("Show scores per", list(LEVELS), horizontal=True, key="attr_level", bind="query-params")]
-params = controls.merged_params(controls.budget_inputs(chosen, key="attr"), controls.removal_units(chosen, level))
+budgets = controls.budget_inputs(chosen, key="attr", classifier=classifier, text=text)
+params = controls.merged_params(budgets, controls.removal_units(chosen, level))
 by_sentence = [m.name for m in chosen if "units" in params.get(m.name, {})]
 if by_sentence:
     st.caption(f"Per sentence, {' and '.join(by_sentence)} remove whole sentences: each sentence's own effect.")
@@ -35,10 +36,9 @@ if not chosen:
 explanations = {}
 for method in chosen:
     try:
-        with st.spinner(f"Running {method.name}..."):
-            explanations[method.name] = cached.explanation(
-                selection.model_key, text, method.name, target, contrast, params.get(method.name)
-            )
+        explanations[method.name] = cached.explanation_live(  # a progress bar with time left while it runs
+            selection.model_key, text, method.name, target, contrast, params.get(method.name), label=method.name
+        )
     except UserError as exc:
         st.error(f"{method.name}: {exc}")
     except Exception as exc:  # a failing method must not take the other panels down; details go to the log

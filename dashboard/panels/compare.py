@@ -23,15 +23,14 @@ classifier, text, predicted = controls.review_context(selection, preview=True)
 
 chosen = controls.method_picker(DEFAULT_METHODS, key="cmp_methods")
 target, contrast = controls.label_pickers(classifier, predicted, key="cmp")
-budgets = controls.budget_inputs(chosen, key="cmp")
+budgets = controls.budget_inputs(chosen, key="cmp", classifier=classifier, text=text)
 
 explanations = {}
 for method in chosen:
     try:
-        with st.spinner(f"Running {method.name}..."):
-            explanations[method.name] = cached.explanation(
-                selection.model_key, text, method.name, target, contrast, budgets.get(method.name)
-            )
+        explanations[method.name] = cached.explanation_live(  # a progress bar with time left while it runs
+            selection.model_key, text, method.name, target, contrast, budgets.get(method.name), label=method.name
+        )
     except UserError as exc:
         st.error(f"{method.name}: {exc}")
     except Exception as exc:  # one failing method must not hide the others; details go to the log

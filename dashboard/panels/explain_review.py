@@ -20,12 +20,15 @@ st.header("Explain a review")
 classifier = controls.require_classifier(selection)
 text = controls.require_text(selection)
 page = st.empty()  # replaces the previous review's card at once, so a stale answer is never shown as this one's
-with page.container(), st.spinner("Explaining the review..."):
-    trace = cached.trace(selection.model_key, text)
+with page.container():
+    with st.spinner("Reading the review..."):
+        trace = cached.trace(selection.model_key, text)
     quick, problem = None, None
     if QUICK_METHOD in {m.name for m in methods()}:
-        try:
-            quick = cached.explanation(selection.model_key, text, QUICK_METHOD)
+        try:  # a progress bar with work done and time left when it takes more than a moment (long reviews)
+            quick = cached.explanation_live(
+                selection.model_key, text, QUICK_METHOD, label="Explaining the review (leave-one-out)"
+            )
         except UserError as exc:
             problem = str(exc)
 probs = np.asarray(trace.probabilities)
