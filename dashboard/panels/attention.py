@@ -80,7 +80,9 @@ else:
             "Lines: how much each token (left) attends to each token (right) in the chosen layer; "
             "colours are heads (click a colour to toggle it, double-click to show only it)."
         )
-        st.iframe(head_html, height=min(head_view_height(shown), MAX_FRAME_HEIGHT))
+        st.iframe(  # scaled to the frame's width at any length, like the model view
+            head_html + charts.FIT_TO_FRAME_SCRIPT, height=min(head_view_height(shown), MAX_FRAME_HEIGHT)
+        )
         st.subheader("Model view")
         st.caption("Every layer (rows) and head (columns) at once; click a thumbnail to enlarge it.")
         st.iframe(
