@@ -74,7 +74,7 @@ def at_most(value: float, unit: str = "") -> str:
     value = max(abs(float(value)), 0.001)
     step = 10.0 ** (math.floor(math.log10(value)) - 1)
     bound = math.ceil(value / step - 1e-9) * step
-    return f"{bound:.{max(0, -math.floor(math.log10(step)))}f} {unit}".rstrip()
+    return f"{f'{bound:.2g}' if bound < 0.1 else f'{bound:.2f}'} {unit}".rstrip()
 
 
 def signed_amount(value: float, unit: str = "") -> str:
