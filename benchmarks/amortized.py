@@ -222,7 +222,7 @@ def timing(clf, texts: list[str]) -> list[dict]:
 def main() -> None:
     from explain import load_classifier
     from explain.amortize import default_head_texts, head_info
-    from explain.cli.amortize import ensure_default_head
+    from explain.cli.first_use import ensure_default_head
     from explain.data import vader_sentences
     from explain.default_model import heldout_reviews
     from explain.store import ExplanationStore

@@ -20,7 +20,8 @@ PACKAGE = ROOT / "explain"
 MAX_FILE_LINES = 400
 MAX_FUNCTION_LINES = 60
 CONSOLE_MODULES = {  # may print, exit, use typer and rich: the command line
-    f"explain/cli/{name}.py" for name in ("__init__", "__main__", "common", "corpus", "models", "review")
+    f"explain/cli/{name}.py"
+    for name in ("__init__", "__main__", "common", "corpus", "models", "review", "amortize", "first_use")
 }
 RICH_MODULES = CONSOLE_MODULES | {"explain/render/terminal.py"}  # may build rich renderables
 OVER_LIMIT: dict[str, int] = {}  # path or path:function -> the most lines it may have until it is split

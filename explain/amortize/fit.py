@@ -30,6 +30,7 @@ from explain.amortize.teacher import LabelCounts, Teacher, choose_teacher, teach
 from explain.classifier import Classifier
 from explain.errors import DataError, UserError, quiet_truncation
 from explain.explanation import Explanation, aggregate
+from explain.fingerprint import fingerprint
 from explain.progress import Progress
 from explain.store import ExplanationStore
 from explain.target import Target
@@ -94,9 +95,54 @@ def fit_head(
     if path.exists():
         _, existing = read_head(path)
         check_owner(classifier, existing, path)  # never overwrite another model's head
-    texts = _reviews(texts, max_reviews, seed)
+    held, train, long_ones = _split(classifier, texts, max_reviews, validation_fraction, seed)
+    counts = LabelCounts()
+    label_until = None if deadline is None else started + LABELLING_SHARE * (deadline - started)
+    labels = _labels(classifier, held + train, chosen, store, question, counts, label_until, progress)
+    held_examples = _examples(classifier, *_labelled(held, labels))
+    train_examples = _examples(classifier, *_labelled(train, labels))
+    if not held_examples or not train_examples:
+        raise UserError(
+            f"the time budget ran out after {len(labels)} teacher labels; give more --max-minutes "
+            "(labels computed so far are cached: nothing is recomputed)"
+        )
+    weights = _question_weights(classifier, target)
+    head, epochs, out_of_time = _regress(train_examples, held_examples, weights, width, seed, deadline, progress)
+    measured = _held_out_spearman(classifier, target, head, held_examples)
+    info = HeadInfo(
+        model=fingerprint(classifier),
+        model_name=classifier.name,
+        labels=tuple(classifier.labels),
+        hidden_size=head.hidden_size,
+        width=width,
+        teacher=chosen.method,
+        teacher_params=chosen.given_params,
+        fidelity=measured,
+        fidelity_reviews=len(held_examples),
+        fitted_on=len(train_examples),
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    save_head(path, head, info)
+    stopped = len(labels) < len(held) + len(train) or out_of_time
+    return FitResult(path, info, counts.computed, counts.cached, long_ones, stopped, epochs)
+
+
+def _held_out_spearman(classifier: Classifier, target, head: WordHead, held: list[_Example]) -> float | None:
+    """Mean per-review Spearman of the head's and the teacher's word scores on the question, held-out reviews."""
+    measured = mean_fidelity(
+        fidelity(_words(head, ex) @ w, ex.target.double().numpy() @ w)
+        for ex in held
+        for w in [_explained_weights(classifier, target, ex)]
+    )
+    return round(measured.spearman, 3) if np.isfinite(measured.spearman) else None
+
+
+def _split(
+    classifier: Classifier, texts: Sequence[str], max_reviews: int, validation_fraction: float, seed: int
+) -> tuple[list[str], list[str], int]:
+    """(held-out, to fit on, how many were left out as longer than the model reads at once)."""
     fitting, long_ones = [], 0
-    for text in texts:
+    for text in _reviews(texts, max_reviews, seed):
         if classifier.windows(text) is None:
             fitting.append(text)
         else:
@@ -108,65 +154,29 @@ def fit_head(
             + "): one to fit on and one to measure the fit on"
         )
     n_held = max(1, round(validation_fraction * len(fitting)))
-    held, train = fitting[:n_held], fitting[n_held:]
+    return fitting[:n_held], fitting[n_held:], long_ones
 
-    counts = LabelCounts()
+
+def _labels(classifier, order, chosen, store, question, counts, until, progress) -> dict[str, Explanation]:
+    """Teacher labels by text, held-out ones first (a fit cut short still measures itself), until `until`."""
     own_store = store is None
     store = ExplanationStore() if own_store else store  # (an empty store is falsy: `or` would skip it)
-    stop_labels = (
-        (lambda: False)
-        if deadline is None
-        else (lambda: time.perf_counter() > started + LABELLING_SHARE * 60 * max_minutes)
-    )
-    labels: dict[int, Explanation] = {}
-    order = held + train  # held-out labels first: a fit cut short still measures itself
+    stop = (lambda: False) if until is None else (lambda: time.perf_counter() > until)
+    labels: dict[str, Explanation] = {}
     try:
-        for i, exp in teacher_labels(classifier, order, chosen, store, question, counts, stop_labels):
-            labels[i] = exp
+        for i, exp in teacher_labels(classifier, order, chosen, store, question, counts, stop):
+            labels[order[i]] = exp
             if progress is not None:
                 progress(len(labels), len(order), f"teacher labels ({counts.cached} from the cache)")
     finally:
         if own_store:
             store.close()
-    stopped = len(labels) < len(order)
-    held_examples = _examples(
-        classifier, [order[i] for i in range(n_held) if i in labels], [labels[i] for i in range(n_held) if i in labels]
-    )
-    train_ids = [i for i in range(n_held, len(order)) if i in labels]
-    train_examples = _examples(classifier, [order[i] for i in train_ids], [labels[i] for i in train_ids])
-    if not held_examples or not train_examples:
-        raise UserError(
-            f"the time budget ran out after {len(labels)} teacher labels; give more --max-minutes "
-            "(labels computed so far are cached: nothing is recomputed)"
-        )
-    weights = _question_weights(classifier, target)
-    head, epochs, out_of_time = _regress(train_examples, held_examples, weights, width, seed, deadline, progress)
-    measured = mean_fidelity(
-        fidelity(_words(head, ex) @ w, ex.target.double().numpy() @ w)
-        for ex in held_examples
-        for w in [_explained_weights(classifier, target, ex)]
-    )
-    info = HeadInfo(
-        model=_fingerprint(classifier),
-        model_name=classifier.name,
-        labels=tuple(classifier.labels),
-        hidden_size=head.hidden_size,
-        width=width,
-        teacher=chosen.method,
-        teacher_params=chosen.given_params,
-        fidelity=None if not np.isfinite(measured.spearman) else round(measured.spearman, 3),
-        fidelity_reviews=len(held_examples),
-        fitted_on=len(train_examples),
-        seconds=round(time.perf_counter() - started, 1),
-    )
-    save_head(path, head, info)
-    return FitResult(path, info, counts.computed, counts.cached, long_ones, stopped or out_of_time, epochs)
+    return labels
 
 
-def _fingerprint(classifier: Classifier) -> str:
-    from explain.fingerprint import fingerprint
-
-    return fingerprint(classifier)
+def _labelled(texts: list[str], labels: dict[str, Explanation]) -> tuple[list[str], list[Explanation]]:
+    kept = [t for t in texts if t in labels]
+    return kept, [labels[t] for t in kept]
 
 
 def _reviews(texts: Sequence[str], max_reviews: int, seed: int) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -22,32 +20,8 @@ from explain.cli.common import (
     load_classifier,
     out,
 )
+from explain.cli.first_use import phase_bars
 from explain.render.terminal import printable
-
-
-@contextmanager
-def phase_bars() -> Iterator[Callable[[int, int, str], None]]:
-    """A progress callback `(done, total, what)` drawing one bar (with time left) per phase of the work:
-    a new bar starts when the phase (the text of `what` before " (") or its total changes."""
-    from tqdm.auto import tqdm
-
-    bar, phase = None, None
-
-    def update(done: int, total: int, what: str) -> None:
-        nonlocal bar, phase
-        name = what.split(" (")[0]
-        if bar is None or (name, total) != phase:
-            if bar is not None:
-                bar.close()
-            bar, phase = tqdm(total=total, desc=name, unit="step", dynamic_ncols=True), (name, total)
-        bar.set_postfix_str(what[len(name) :].strip(" ()"), refresh=False)
-        bar.update(done - bar.n)
-
-    try:
-        yield update
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 @app.command()
@@ -110,19 +84,3 @@ def amortize(
         out.print(f"  {result.left_out_long} reviews longer than the model reads at once were left out of fitting")
     if result.stopped_by_time:
         err.print("[yellow]note:[/] stopped by --max-minutes; run the same command again to label more (resumes)")
-
-
-def ensure_default_head(clf) -> None:
-    """On first use of `amortized` with the default model: fit its head now, with a progress bar."""
-    from explain.amortize import DEFAULT_HEAD_REVIEWS, fit_default_head, has_head, is_default_model
-
-    if not is_default_model(clf) or has_head(clf):
-        return
-    err.print(
-        f"The default model has no amortized head yet: fitting it once now on {DEFAULT_HEAD_REVIEWS} training "
-        "sentences (about 2-4 minutes on 2 cores; `explain build-default` does it ahead of time)."
-    )
-    with phase_bars() as progress:
-        result = fit_default_head(clf, progress=progress)
-    if result is not None:
-        err.print(f"  {result.info.description}")

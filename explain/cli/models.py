@@ -90,7 +90,7 @@ def build_default(force: Annotated[bool, typer.Option(help="Rebuild even if it e
 def _fit_default_head() -> None:
     """The default model's amortized head (a few minutes, once; `explain why --method amortized` needs it)."""
     from explain.amortize import head_info
-    from explain.cli.amortize import ensure_default_head
+    from explain.cli.first_use import ensure_default_head
     from explain.models import load_classifier
 
     clf = load_classifier()

@@ -28,6 +28,7 @@ from explain.cli.common import (
     writable_output,
     write_json_array,
 )
+from explain.cli.first_use import ensure_default_head
 from explain.labels import expected_rating
 from explain.render.terminal import printable
 
@@ -129,10 +130,7 @@ def why(
     params = parse_params(param, names)
     writable_output(html)
     clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
-    if "amortized" in names:  # the default model's head is fitted on first use
-        from explain.cli.amortize import ensure_default_head
-
-        ensure_default_head(clf)
+    ensure_default_head(clf, names)  # with amortized, the default model's head is fitted on first use
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]
