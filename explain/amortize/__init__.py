@@ -25,6 +25,7 @@ from explain.word_head import ForeignHeadError, HeadInfo, NoHeadError, has_head_
 
 __all__ = [
     "DEFAULT_HEAD_REVIEWS",
+    "DEFAULT_HEAD_SENTENCES",
     "DEFAULT_TEACHER",
     "DEFAULT_TEACHER_PARAMS",
     "Fidelity",
@@ -47,7 +48,8 @@ __all__ = [
     "top_sign_agreement",
 ]
 
-DEFAULT_HEAD_REVIEWS = 600  # training sentences of the default model the default head is fitted on
+DEFAULT_HEAD_SENTENCES = 500  # training sentences of the default model its head is fitted on...
+DEFAULT_HEAD_REVIEWS = 60  # ...and whole training reviews
 DEFAULT_HEAD_SEED = 11
 
 
@@ -68,14 +70,30 @@ def is_default_model(classifier: Classifier) -> bool:
     return classifier.name == DEFAULT_MODEL_NAME
 
 
-def default_head_texts(n: int = DEFAULT_HEAD_REVIEWS) -> list[str]:
-    """A seeded sample of the default model's training sentences (never its held-out reviews)."""
+def default_head_texts(n_sentences: int = DEFAULT_HEAD_SENTENCES, n_reviews: int = DEFAULT_HEAD_REVIEWS) -> list[str]:
+    """A seeded sample of the default model's training data, never its held-out reviews: single sentences
+    (Amazon and tweets) and whole Amazon reviews (their sentences joined, up to 200 words), so the head sees
+    both a sentence alone and words among many."""
+    from collections import defaultdict
+
+    from explain.data import vader_sentences
     from explain.default_model import default_split
 
     train, _ = default_split()
-    texts = sorted({ex.text for ex in train})
-    random.Random(DEFAULT_HEAD_SEED).shuffle(texts)
-    return texts[:n]
+    sentences = sorted({ex.text for ex in train})
+    groups = {ex.group for ex in train}
+    by_review = defaultdict(list)
+    for s in vader_sentences(("amazon",)):
+        if s.group in groups:
+            by_review[s.group].append(s)
+    reviews = [
+        " ".join(s.text for s in sorted(items, key=lambda s: s.position)) for _, items in sorted(by_review.items())
+    ]
+    reviews = [r for r in reviews if len(r.split()) <= 200]
+    rng = random.Random(DEFAULT_HEAD_SEED)
+    rng.shuffle(sentences)
+    rng.shuffle(reviews)
+    return sentences[:n_sentences] + reviews[:n_reviews]
 
 
 def fit_default_head(

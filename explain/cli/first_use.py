@@ -37,13 +37,20 @@ def phase_bars() -> Iterator[Callable[[int, int, str], None]]:
 def ensure_default_head(clf, methods: Sequence[str] = ("amortized",)) -> None:
     """When `methods` include `amortized` and the model is the default one without a head: fit it now (once),
     with a progress bar."""
-    from explain.amortize import DEFAULT_HEAD_REVIEWS, fit_default_head, has_head, is_default_model
+    from explain.amortize import (
+        DEFAULT_HEAD_REVIEWS,
+        DEFAULT_HEAD_SENTENCES,
+        fit_default_head,
+        has_head,
+        is_default_model,
+    )
 
     if "amortized" not in methods or not is_default_model(clf) or has_head(clf):
         return
     err.print(
-        f"The default model has no amortized head yet: fitting it once now on {DEFAULT_HEAD_REVIEWS} training "
-        "sentences (about 2-4 minutes on 2 cores; `explain build-default` does it ahead of time)."
+        f"The default model has no amortized head yet: fitting it once now on {DEFAULT_HEAD_SENTENCES} training "
+        f"sentences and {DEFAULT_HEAD_REVIEWS} reviews (a few minutes on 2 cores; `explain build-default` does it "
+        "ahead of time)."
     )
     with phase_bars() as progress:
         result = fit_default_head(clf, progress=progress)
