@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from markupsafe import Markup
 
+from explain.atomic import write_atomic
 from explain.classifier import Classifier, Trace, quiet_truncation
 from explain.corpus import (
     CorpusSummary,
@@ -37,6 +38,7 @@ from explain.corpus.drivers import Drivers, check_method, compute_drivers, strea
 from explain.data import Review
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.inert import json_dumps
 from explain.progress import Progress
 from explain.render.drivers_view import drivers_html
 from explain.render.templating import POSITIVE_RGB, render_template, tint
@@ -215,7 +217,7 @@ def report_dict(report: Report) -> dict[str, Any]:
 
 
 def report_json(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=1, ensure_ascii=False)
+    return json_dumps(report_dict(report), indent=1)  # controls escaped, NaN as null
 
 
 # ---------------------------------------------------------------------------- CSV
@@ -383,5 +385,5 @@ def write_report(
         )
         text = render(report, fmt)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8", newline="")
+    write_atomic(output, text)  # a failure (full disk) keeps the previous report whole
     return report, output, fmt

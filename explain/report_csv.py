@@ -1,5 +1,6 @@
 """Reports as CSV: one row per review, method and word; cells a spreadsheet would run as a formula
-(leading = + - @ tab CR) are prefixed with a single quote.
+(leading = + - @ tab CR) are prefixed with a single quote, and no cell carries a terminal escape sequence,
+control character or bidi override.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from explain.inert import printable
 
 if TYPE_CHECKING:
     from explain.report import Report
@@ -30,10 +33,13 @@ CSV_COLUMNS = (
 
 
 def neutralize_cell(value: Any) -> Any:
-    """A string a spreadsheet would run as a formula (= + - @ tab CR first) gets a leading single quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
+    """A string cell made inert: terminal escape sequences, C0/C1 controls and bidi overrides removed
+    (`explain.inert.printable`), and a leading single quote where a spreadsheet would run it as a formula
+    (= + - @ tab CR first)."""
+    if not isinstance(value, str):
+        return value
+    cleaned = printable(value)
+    return "'" + cleaned if value.startswith(FORMULA_START) or cleaned.startswith(FORMULA_START) else cleaned
 
 
 def report_csv(report: Report) -> str:

@@ -3,8 +3,6 @@ checking outputs and reporting faults in one line."""
 
 from __future__ import annotations
 
-import json
-import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from explain.errors import DataError, EmptyTextError, OutputError, ResourceError, UserError
-from explain.render.terminal import printable
+from explain.inert import json_dumps, printable
 
 app = typer.Typer(
     add_completion=False,
@@ -164,12 +162,9 @@ def writable_output(path: Path | None) -> Path | None:
     return path
 
 
-_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # json.dumps escapes C0 itself
-
-
 def json_text(value: object) -> str:
-    """Compact JSON with every control character escaped, safe to print to a terminal."""
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
+    """Compact JSON with every control character escaped, safe to print to a terminal; NaN is written as null."""
+    return json_dumps(value)
 
 
 def write_json_array(rows) -> None:

@@ -14,11 +14,11 @@ By job: `run` (the texts, settings, the resumable results log, explaining and sc
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from explain.atomic import write_atomic
 from explain.errors import UserError
 from explain.evaluation.run import (
     ALL_METRICS,
@@ -34,6 +34,7 @@ from explain.evaluation.run import (
     sidecar_path,
 )
 from explain.evaluation.summary import bootstrap_interval, summarize
+from explain.inert import json_dumps
 from explain.methods import parse_params
 from explain.render.leaderboard import leaderboard_html, leaderboard_lines, leaderboard_text
 
@@ -114,9 +115,9 @@ def evaluate(classifier, options: EvaluateOptions, progress: Progress | None = N
     if out is not None:
         summary["records"] = str(sidecar_path(out))
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+        write_atomic(out, json_dumps(summary, indent=2))
     if options.html is not None:
         options.html.parent.mkdir(parents=True, exist_ok=True)
-        options.html.write_text(leaderboard_html(summary), encoding="utf-8")
+        write_atomic(options.html, leaderboard_html(summary))
     written = tuple(p for p in (out, options.html) if p is not None)
     return Evaluation(summary, written, sidecar_path(out) if out is not None else None, tuple(notes))

@@ -11,6 +11,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from explain.inert import printable
+
 POSITIVE_RGB = (33, 102, 172)  # ColorBrewer RdBu dark blue: pushes toward the explained label
 NEGATIVE_RGB = (178, 24, 43)  # RdBu dark red: pushes away from it
 MAGNITUDE_RGB = (84, 39, 143)  # ColorBrewer Purples: how much, with no direction (saliency, attention)
@@ -47,5 +49,7 @@ ENV.globals.update(
 
 
 def render_template(name: str, **context: Any) -> str:
-    """`templates/<name>` rendered with `context` (autoescaped; a missing name is an error)."""
-    return ENV.get_template(name).render(**context)
+    """`templates/<name>` rendered with `context` (autoescaped; a missing name is an error), inert: terminal
+    escape sequences, C0/C1 controls and bidi overrides a review carried are removed (`explain.inert`), so
+    `cat page.html` cannot drive a terminal and no U+202E reorders the page."""
+    return printable(ENV.get_template(name).render(**context))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -12,31 +11,10 @@ from rich.text import Text
 
 from explain.classifier import Trace
 from explain.explanation import Explanation
+from explain.inert import printable as printable  # the one filter; the terminal's callers import it here
 from explain.render.leaderboard import leaderboard_text
 from explain.render.plain import top_sentences
 from explain.words import WORD_UNITS_UP_TO
-
-# Terminal control sequences a review (or a model's label names) could carry to retitle the terminal, clear
-# it, move the cursor or write the clipboard (OSC 52): ESC and 8-bit C1 introducers with their parameters.
-_ESCAPE_SEQUENCE = re.compile(
-    r"\x1b\][^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC ... BEL/ST: title, clipboard, hyperlinks
-    r"|\x1b[PX^_][^\x1b\x9c]*(?:\x1b\\|\x9c)?"  # DCS, SOS, PM, APC strings
-    r"|\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI: colours, cursor, erase
-    r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
-    r"|[\x90\x98\x9d\x9e\x9f][^\x07\x9c]*(?:\x07|\x9c)?"  # 8-bit OSC/DCS/SOS/PM/APC strings
-    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
-)
-# Left-over C0/C1 controls (newline and tab kept) and bidirectional overrides that reorder what is shown.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """`text` without terminal escape sequences and control characters (newline and tab kept).
-
-    The one filter for user-supplied text (reviews, file names, label names, error messages) on its
-    way to a terminal: `explain` prints nothing a review could use to drive the terminal.
-    """
-    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text))
 
 
 def format_trace(trace: Trace) -> str:
