@@ -93,8 +93,13 @@ def check_text(text: str, index: int | None = None) -> str:
     return text
 
 
+# The one budget of an explanation, whatever the method and the entry: model windows read, where a window is up
+# to the model's maximum length in tokens; a long review reads all its windows per evaluation, a short one its
+# share of one (so 1,000 LIME samples of a 16-token review on a 512-token model read about 31 windows).
 MAX_WINDOW_EVALUATIONS = Limit(
-    "REVIEW_EXPLAINER_MAX_WINDOW_EVALS", 2_000, "model windows (up to the model's maximum length) per explanation"
+    "REVIEW_EXPLAINER_MAX_WINDOW_EVALS",
+    2_000,
+    "model windows (up to the model's maximum length; a short review counts its share of one) per explanation",
 )
 
 
@@ -103,13 +108,13 @@ def window_evaluations_allowed(cost: int) -> bool:
     return cost <= MAX_WINDOW_EVALUATIONS.value()
 
 
-def check_window_evaluations(method: str, cost: int, how_to_lower: str) -> None:
-    """Refuse, before any work, an explanation of a long review estimated to evaluate more than
-    `MAX_WINDOW_EVALUATIONS` model windows; the one-line error says what to lower."""
+def check_window_evaluations(method: str, cost: int, how_to_lower: str, which: str = "this review") -> None:
+    """Refuse, before any work, an explanation estimated to evaluate more than `MAX_WINDOW_EVALUATIONS` model
+    windows (`explain.methods.check_budget` counts them for every method); the one-line error says what to lower."""
     limit = MAX_WINDOW_EVALUATIONS.value()
     if not window_evaluations_allowed(cost):
         raise InputTooLargeError(
-            f"{method} on this review would evaluate about {cost:,} model windows; the limit is {limit:,} "
+            f"{method} on {which} would evaluate about {cost:,} model windows; the limit is {limit:,} "
             f"(about a minute on 2 CPU cores): {how_to_lower}, or set {MAX_WINDOW_EVALUATIONS.env}"
         )
 

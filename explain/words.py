@@ -123,6 +123,14 @@ def align(text: str, tokens: Sequence[str], offsets: Sequence[tuple[int, int]], 
 
 
 # ---------------------------------------------------------------- removing words from a text
+def check_removal(mode: object = "delete", units: object = "auto") -> None:
+    """A removal `mode` and `units` checked before any work (the tokenizer's mask token is checked when used)."""
+    if mode not in REMOVAL_MODES:
+        raise UserError(f"removal mode {mode!r} is not one of {', '.join(REMOVAL_MODES)}")
+    if units not in UNIT_CHOICES:
+        raise UserError(f"units must be one of {', '.join(UNIT_CHOICES)} (got {units!r})")
+
+
 def removal_string(tokenizer, mode: str = "delete") -> str:
     """What a removed word's characters become: "" (`mode="delete"`) or the tokenizer's mask token (`"mask"`)."""
     from explain.errors import UserError

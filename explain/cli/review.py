@@ -122,8 +122,8 @@ def why(
 ) -> None:
     """Why did the model give this review its stars? Coloured words per method, prediction on top."""
     from explain.answer import answer
+    from explain.methods import check_plan, method_names, parse_params
     from explain.methods import explain as run_method
-    from explain.methods import method_names, parse_params
 
     items = read_texts(texts, file, text_col)
     names = method_names(method, option="--method")
@@ -131,6 +131,7 @@ def why(
     writable_output(html)
     clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head, long)
     ensure_default_head(clf, names)  # with amortized, the default model's head is fitted on first use
+    check_plan(clf, items, names, params)  # every parameter and budget, on every review, before any output
     explanations = []
     for text in items:
         probs = clf.predict_proba([text])[0]
@@ -152,9 +153,10 @@ def why(
         write_json_array(e.to_dict() for e in explanations)
     print_head_warning(clf)
     if html is not None:
+        from explain.atomic import write_atomic
         from explain.render.html import explanations_page
 
-        html.write_text(explanations_page(explanations), encoding="utf-8")  # checked writable before the work
+        write_atomic(html, explanations_page(explanations))  # checked writable before the work
         err.print(f"wrote {html}")
 
 

@@ -140,7 +140,7 @@ def run_ray(
                 stats.failed.append((spec.name, text, str(row["error"])))
                 bar.set_postfix(cached=stats.cached, failed=len(stats.failed))
             else:
-                stats.computed += store.put(store_key(fp, spec, text, classifier), json.loads(row["payload"]))
+                stats.stored(store.put(store_key(fp, spec, text, classifier), json.loads(row["payload"])))
             bar.update(1)
     finally:
         if started_here:

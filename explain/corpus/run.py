@@ -16,6 +16,7 @@ from explain.classifier import Classifier
 from explain.corpus.spec import MethodSpec, RunStats, method_specs, split_methods, store_key
 from explain.errors import UserError
 from explain.explanation import Explanation
+from explain.methods import check_plan
 from explain.progress import Progress, Ticker
 from explain.store import (
     ExplanationStore,
@@ -73,6 +74,9 @@ def run_corpus(
         if not isinstance(t, str) or not t.strip():
             raise UserError(f"review {i + 1} is empty; every review needs at least one word")
     specs = method_specs(methods, params)
+    # parameters checked, and a budget no review can meet refused, before any work (a long review over the
+    # budget fails alone, as a failed row)
+    check_plan(classifier, texts, [s.name for s in specs], {s.name: dict(s.params) for s in specs}, every_text=False)
     fp = fingerprint(classifier)
     unique = len({text_hash(t) for t in texts}) * len(specs)
     todo = pending(store, fp, specs, texts, classifier)
@@ -115,7 +119,7 @@ def _run_local(
             stats.failed.append((spec.name, text, f"{type(exc).__name__}: {exc}"))
             bar.set_postfix(cached=stats.cached, failed=len(stats.failed))
         else:
-            stats.computed += store.put(store_key(fp, spec, text, classifier), result)
+            stats.stored(store.put(store_key(fp, spec, text, classifier), result))
         bar.update(1)
 
 

@@ -51,9 +51,16 @@ class RunStats:
     engine: str
     items: int  # (unique text, method) pairs asked for
     cached: int = 0  # already in the store
-    computed: int = 0  # explained and stored by this run
+    computed: int = 0  # explained by this run
+    raced: int = 0  # of those, how many a concurrent run had stored first (the store keeps one copy)
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (method, text, error)
     seconds: float = 0.0
+
+    def stored(self, new: bool) -> None:
+        """Count one explanation this run computed; `new`: whether the store took it (False: another run sharing
+        the cache had stored the same result first, so this run's copy was not needed, but it was computed)."""
+        self.computed += 1
+        self.raced += not new
 
     @property
     def rate(self) -> float:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import math
 import numbers
 import time
 from collections.abc import Callable, Sequence
@@ -29,7 +30,7 @@ import numpy as np
 from explain.classifier import Classifier
 from explain.errors import UnknownMethodError, UserError
 from explain.explanation import Explanation
-from explain.limits import check_text
+from explain.limits import MAX_WINDOW_EVALUATIONS, check_text, check_window_evaluations
 from explain.target import Target
 
 # Every module that registers methods; imported when the registry is first used.
@@ -51,6 +52,10 @@ class Method:
     budget: str | None = None  # name of the parameter that trades time for accuracy
     class_specific: bool = True  # False: scores say where the model looked, with no direction and no question
     signed: bool = True  # scores can be negative (lowering the output); False: magnitudes only (saliency, grad_attn)
+    # Checks the full parameters before any work (a bad value is a UserError), e.g. occlusion's mode.
+    validate: Callable[[dict[str, Any]], None] | None = None
+    # Model evaluations planned for one reading of the text, from the full parameters (lime: num_samples).
+    evaluations: Callable[[dict[str, Any]], int] | None = None
 
     @property
     def parameters(self) -> dict[str, object]:
@@ -85,6 +90,18 @@ class Method:
                     f"{self.name}'s {name} must be {_TYPE_WORDS[expected]} (got {value!r}); default {defaults[name]!r}"
                 )
         return defaults | params
+
+    def check(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The full parameters of a call (`resolve`), each checked before any work: a bad value (a mode that
+        does not exist, a budget below its minimum) is a one-line UserError, for every entry alike."""
+        full = self.resolve(params)
+        if self.validate is not None:
+            try:
+                self.validate(full)
+            except UserError as exc:  # named after the method, as a bad name or type is
+                message = str(exc)
+                raise type(exc)(message if message.startswith(self.name) else f"{self.name}: {message}") from None
+        return full
 
 
 _TYPE_WORDS = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
@@ -127,8 +144,13 @@ def register(
     budget: str | None = None,
     class_specific: bool = True,
     signed: bool = True,
+    validate: Callable[[dict[str, Any]], None] | None = None,
+    evaluations: Callable[[dict[str, Any]], int] | None = None,
 ) -> Callable[[Callable[..., Explanation]], Callable[..., Explanation]]:
-    """Decorator: register an explanation function under `name` (and `aliases`)."""
+    """Decorator: register an explanation function under `name` (and `aliases`).
+
+    `validate(params)` checks the full parameters before any work; `evaluations(params)` is the number of
+    model evaluations one reading of the text is planned to take (the budget rule, `check_budget`)."""
 
     def decorate(function: Callable[..., Explanation]) -> Callable[..., Explanation]:
         if name in _REGISTRY and _REGISTRY[name].function is not function:
@@ -145,6 +167,8 @@ def register(
             budget,
             class_specific,
             signed and class_specific,
+            validate,
+            evaluations,
         )
         for alias in aliases:
             _ALIASES[alias] = name
@@ -289,7 +313,8 @@ def explain(
     """
     m = get_method(method)
     check_text(text)  # size limit; no words (empty, zero-width, controls) is an EmptyTextError
-    full_params = m.resolve(params)
+    full_params = m.check(params)
+    check_budget(m, full_params, window_share(classifier, text))  # before any model evaluation
     started = time.perf_counter()
     with classifier.metered() as meter:
         question = target if isinstance(target, Target) else classifier.target(target, contrast, text)
@@ -302,6 +327,82 @@ def explain(
         "forward_share": round(meter.seconds / wall, 4) if wall > 0 else 0.0,
     }
     return replace(result, params=full_params, diagnostics=diagnostics)
+
+
+# ---------------------------------------------------------------------------- the budget rule
+def window_share(classifier: Classifier, text: str) -> float:
+    """How many model windows one evaluation of `text` reads: a long text's windows (under `long="windows"`),
+    else its share of one window (its tokens, specials included, over the model's maximum length)."""
+    windowed = classifier.engine.split([text])[0]
+    if classifier.long == "windows" and len(windowed.windows) > 1:
+        return float(len(windowed.windows))
+    before, after, _ = classifier.engine.special_layout
+    return min(len(windowed.ids) + len(before) + len(after), classifier.max_length) / classifier.max_length
+
+
+def planned_windows(method: Method, params: dict[str, Any], share: float) -> int:
+    """Model windows a call is planned to read: its evaluations times `share` (`window_share`), rounded up;
+    0 for a method without a planned count."""
+    if method.evaluations is None:
+        return 0
+    return math.ceil(method.evaluations(params) * share - 1e-9)
+
+
+def budget_limit(method: Method, share: float, params: dict[str, Any] | None = None) -> int | None:
+    """The largest value of `method`'s budget parameter (lime's num_samples, ...) that `check_budget` allows for
+    a text of `share` (`window_share`); None for a method without a budget parameter."""
+    if method.budget is None or method.evaluations is None:
+        return None
+    full = method.resolve(params)
+    allowed = MAX_WINDOW_EVALUATIONS.value()
+    low, high = 0, 1
+    while high < 10**15 and planned_windows(method, full | {method.budget: high}, share) <= allowed:
+        low, high = high, high * 2
+    while high - low > 1:  # the largest value within the limit, in [low, high)
+        mid = (low + high) // 2
+        within = planned_windows(method, full | {method.budget: mid}, share) <= allowed
+        low, high = (mid, high) if within else (low, mid)
+    return low
+
+
+def check_budget(method: Method, params: dict[str, Any], share: float, which: str = "this review") -> None:
+    """The one budget rule, for every method and entry (CLI, Python, report, batch, dashboard): the model windows
+    a call plans to read (`planned_windows`) are refused above `explain.limits.MAX_WINDOW_EVALUATIONS` before
+    any work, in one line naming the parameter to lower and the largest value allowed. Memory stays bounded:
+    the engine holds one batch of activations, and the samples a method draws stay within the limit."""
+    if method.evaluations is None:
+        return
+    planned = planned_windows(method, params, share)
+    limit = budget_limit(method, share, params)
+    budget = method.budget or "the budget"
+    lower = f"lower {budget} (at most {limit:,} for {which})" if limit else f"lower {budget}"
+    check_window_evaluations(method.name, planned, lower, which=which)
+
+
+def check_plan(
+    classifier: Classifier,
+    texts: Sequence[str],
+    method_names: Sequence[str],
+    params: dict[str, dict[str, Any]] | None = None,
+    *,
+    every_text: bool = True,
+) -> None:
+    """Check a run of several methods on several texts before any of it starts: each method's parameters
+    (`Method.check`: `occlusion.mode=bad` is one line) and its budget (`check_budget`) on every text, or with
+    `every_text=False` (corpus runs, where a review over the budget fails alone) on the shortest one only, so
+    a budget no review can meet is refused at once."""
+    params = params or {}
+    chosen = [(m, m.check(params.get(m.name))) for m in map(get_method, method_names)]
+    budgeted = [(m, p) for m, p in chosen if m.evaluations is not None]
+    if not budgeted or not texts:
+        return
+    if not every_text:
+        texts = [min(texts, key=len)]
+    for i, text in enumerate(texts):
+        share = window_share(classifier, text)
+        which = ("the review" if len(texts) == 1 else f"review {i + 1}") if every_text else "the shortest review"
+        for m, p in budgeted:
+            check_budget(m, p, share, which)
 
 
 def method_names(spec: str | None, *, option: str = "--methods", extra: Sequence[str] = ()) -> list[str]:

@@ -22,6 +22,7 @@ by one window.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -31,8 +32,8 @@ import torch
 from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.limits import check_window_evaluations, window_evaluations_allowed
-from explain.methods import new_explanation, register
+from explain.limits import window_evaluations_allowed
+from explain.methods import new_explanation, register, window_share
 from explain.target import Target
 from explain.windows import WindowedText
 
@@ -101,6 +102,19 @@ def _check_ig_parameters(n_steps: object, internal_batch_size: object, tolerance
         raise UserError(f"tolerance must be between 0 and 1, or None (got {tolerance!r})")
     if not isinstance(max_steps, numbers.Integral) or max_steps < 1:
         raise UserError(f"max_steps must be a positive integer (got {max_steps!r})")
+
+
+def _ig_evaluations(n_steps: int) -> int:
+    """Model evaluations of one integral: a forward and a backward pass (about two forwards) per path point, and
+    f(x) and f(baseline) riding along."""
+    return 3 * (int(n_steps) + 2)
+
+
+def _check_ig(n_steps, baseline, internal_batch_size, tolerance, max_steps) -> None:
+    """IG's parameters checked before any work (`Method.check`)."""
+    _check_ig_parameters(n_steps, internal_batch_size, tolerance, max_steps)
+    if baseline not in BASELINES:
+        raise UserError(f"IG baseline {baseline!r} is not one of {BASELINES}")
 
 
 def _integrate(
@@ -231,20 +245,28 @@ def baseline_ids(classifier: Classifier, text: EmbeddedText, baseline: str = "pa
 
 
 def gauss_legendre(n_steps: int) -> tuple[np.ndarray, np.ndarray]:
-    """`n_steps` Gauss-Legendre points in (0, 1) and their weights (summing to 1), as Captum's default rule."""
-    nodes, weights = np.polynomial.legendre.leggauss(n_steps)
+    """`n_steps` Gauss-Legendre points in (0, 1) and their weights (summing to 1), as Captum's default rule.
+
+    numpy's rule (Captum's) builds an n x n matrix (8 GB at 32,000 points); above 1,000 points scipy's, which
+    needs memory linear in n (the same points within 1e-15)."""
+    if n_steps <= 1000:
+        nodes, weights = np.polynomial.legendre.leggauss(n_steps)
+    else:
+        from scipy.special import roots_legendre
+
+        nodes, weights = roots_legendre(n_steps)
     return 0.5 * (nodes + 1.0), 0.5 * weights
 
 
 IG_DELTA_FLOOR = 0.005  # a gap this small (stars or logits) needs no more points, however small f(x) - f(b) is
 
 
-def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pass, tolerance, max_steps):
+def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pass, tolerance, max_steps, share):
     """IG's integral at `n_steps` points, doubled while the completeness gap exceeds `tolerance` (relative) and
-    `IG_DELTA_FLOOR` (absolute), up to `max_steps` (and, for a long text, the window-evaluation limit).
+    `IG_DELTA_FLOOR` (absolute), up to `max_steps` and the window-evaluation limit (`share`: the model windows
+    one evaluation of the text reads, `explain.methods.window_share`).
     Returns (token scores, f(x), f(baseline), delta, relative delta, steps used, rows per pass)."""
-    windows = 1 if embedded.windowed is None else len(embedded.windowed.windows)
-    spent = 0  # window evaluations so far (a long text's refinements stay within the limit)
+    spent = 0  # window evaluations so far (refinements stay within the limit)
     while True:
         rows = min(per_pass, n_steps)
         total, fx, base_value = _integrate(classifier, embedded, target, base, path, gauss_legendre(n_steps), rows)
@@ -255,8 +277,8 @@ def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pas
         converged = tolerance is None or relative is None or relative <= tolerance or abs(delta) <= IG_DELTA_FLOOR
         if converged or 2 * n_steps > max_steps:
             return token_scores, fx, base_value, delta, relative, n_steps, rows
-        spent += 3 * windows * (n_steps + 2)
-        if windows > 1 and not window_evaluations_allowed(spent + 3 * windows * (2 * n_steps + 2)):
+        spent += _ig_evaluations(n_steps) * share
+        if not window_evaluations_allowed(math.ceil(spent + _ig_evaluations(2 * n_steps) * share)):
             return token_scores, fx, base_value, delta, relative, n_steps, rows  # the gap is reported
         n_steps *= 2
 
@@ -269,6 +291,8 @@ def _refined_integral(classifier, embedded, target, base, path, n_steps, per_pas
     additive=True,
     needs_gradients=True,
     budget="n_steps",
+    validate=lambda p: _check_ig(**p),
+    evaluations=lambda p: _ig_evaluations(p["n_steps"]),
 )
 def integrated_gradients(
     classifier: Classifier,
@@ -305,16 +329,14 @@ def integrated_gradients(
     n_steps = int(n_steps)
     embedded = embed_text(classifier, text)
     windows = 1 if embedded.windowed is None else len(embedded.windowed.windows)
-    if embedded.windowed is not None:
-        # a forward and a backward pass (about two forwards) per window and path point
-        check_window_evaluations("ig", 3 * windows * (n_steps + 2), "lower n_steps")
+    share = window_share(classifier, text)  # the first integral is checked by `explain` (check_budget)
     seq_len = embedded.input_ids.shape[1] if embedded.windowed is None else classifier.max_length
     per_pass = int(internal_batch_size or max(1, classifier.max_tokens_per_batch // seq_len))
     with torch.no_grad():
         x = word_embeddings(classifier, embedded.input_ids)  # (1, seq, hidden)
         base = word_embeddings(classifier, baseline_ids(classifier, embedded, baseline))
         path = x - base
-    result = _refined_integral(classifier, embedded, target, base, path, n_steps, per_pass, tolerance, max_steps)
+    result = _refined_integral(classifier, embedded, target, base, path, n_steps, per_pass, tolerance, max_steps, share)
     token_scores, fx, base_value, delta, relative, n_steps, rows = result
     diagnostics = {"fx": fx, "base_value": base_value, "delta": delta, "relative_delta": relative, "n_steps": n_steps}
     diagnostics |= {"explained_output": _output_name(target), "internal_batch_size": rows, "windows": windows}

@@ -33,10 +33,9 @@ import numpy as np
 from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation, spread
-from explain.limits import check_window_evaluations
 from explain.methods import new_explanation, probability_unit, register
 from explain.target import Target
-from explain.words import Alignment, Units, perturbation_units, removal_string
+from explain.words import Alignment, Units, check_removal, perturbation_units, removal_string
 
 
 def word_splitter(text: str, alignment: Alignment, units: Units | None = None) -> Callable[[str], list[str]]:
@@ -67,6 +66,8 @@ def word_splitter(text: str, alignment: Alignment, units: Units | None = None) -
     reference='Ribeiro et al. 2016, "Why Should I Trust You?": Explaining the Predictions of Any Classifier',
     per_label=True,
     budget="num_samples",
+    validate=lambda p: _check_lime(p["num_samples"], p["mode"], p["units"]),
+    evaluations=lambda p: int(p["num_samples"]),
 )
 def lime(
     classifier: Classifier,
@@ -82,8 +83,7 @@ def lime(
     ("auto", "word", "sentence"; see `explain.words.perturbation_units`) is what one feature removes."""
     from lime.lime_text import LimeTextExplainer
 
-    if num_samples < 2:
-        raise UserError(f"lime needs num_samples of at least 2 (got {num_samples!r}); 1000 is the usual budget")
+    _check_lime(num_samples, mode, units)
     num_samples = int(num_samples)
     mask_string = removal_string(classifier.tokenizer, mode)
     alignment = classifier.align(text)
@@ -94,9 +94,6 @@ def lime(
     truncated = _truncated(classifier, text)
     text_seen = text[: alignment.word_offsets[-1][1]] if truncated else text  # what the model sees, whole words
     parts = perturbation_units(text, alignment, units)
-    windowed = classifier.windows(text)
-    if windowed is not None:
-        check_window_evaluations("lime", len(windowed.windows) * num_samples, "lower num_samples, or use occlusion")
 
     splitter = word_splitter(text_seen, alignment, parts)
     explainer = LimeTextExplainer(
@@ -128,6 +125,12 @@ def lime(
         label_token_scores=spread(coefficients, alignment.token_to_word), unit=probability_unit(classifier, target),
         diagnostics=diagnostics,
     )  # fmt: skip
+
+
+def _check_lime(num_samples: object, mode: object, units: object) -> None:
+    if num_samples < 2:
+        raise UserError(f"lime needs num_samples of at least 2 (got {num_samples!r}); 1000 is the usual budget")
+    check_removal(mode, units)
 
 
 def _labels_target_last(target: Target, weights: np.ndarray) -> list[int]:

@@ -21,7 +21,7 @@ from explain.explanation import Explanation, spread
 from explain.limits import check_window_evaluations
 from explain.methods import new_explanation, probability_unit, register
 from explain.target import Target
-from explain.words import perturbation_units, removal_string, remove_words
+from explain.words import check_removal, perturbation_units, removal_string, remove_words
 
 
 @register(
@@ -30,6 +30,7 @@ from explain.words import perturbation_units, removal_string, remove_words
     reference="Li et al. 2016, Understanding Neural Networks through Representation Erasure",
     aliases=("loo", "leave_one_out"),
     per_label=True,
+    validate=lambda p: check_removal(p["mode"], p["units"]),
 )
 def occlusion(
     classifier: Classifier, text: str, target: Target, *, mode: str = "delete", units: str = "auto"

@@ -33,7 +33,6 @@ import numpy as np
 from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.limits import check_window_evaluations
 from explain.methods import new_explanation, probability_unit, register
 from explain.methods.partition import owen_values
 from explain.target import Target
@@ -46,6 +45,8 @@ from explain.target import Target
     additive=True,
     per_label=True,
     budget="max_evals",
+    validate=lambda p: _check_max_evals(p["max_evals"]),
+    evaluations=lambda p: int(p["max_evals"]),
 )
 def shap_values(
     classifier: Classifier, text: str, target: Target, *, max_evals: int = 500, seed: int = 0
@@ -53,8 +54,7 @@ def shap_values(
     """Token values for every label from shap's Partition explainer (Lundberg & Lee 2017)."""
     import shap
 
-    if max_evals < 2:
-        raise UserError(f"shap needs max_evals of at least 2 (got {max_evals}); 500 is the usual budget")
+    _check_max_evals(max_evals)
     alignment = classifier.align(text)
     windowed = classifier.windows(text)
     with quiet_truncation():
@@ -62,7 +62,6 @@ def shap_values(
     model_ids = encoding.input_ids[0][encoding.attention_mask[0].bool()].tolist()
     truncated = encoding.truncated[0] and windowed is None
     if windowed is not None:  # read whole, in windows: every token is a feature
-        check_window_evaluations("shap", len(windowed.windows) * max_evals, "lower max_evals, or use occlusion")
         model_ids = classifier.tokenizer.convert_tokens_to_ids(list(alignment.tokens))
     text_seen = _seen_text(text, alignment) if truncated else text  # explain what the model sees
 
@@ -101,6 +100,11 @@ def shap_values(
     }
     change = None if result.half_values is None else values - result.half_values
     return _explanation(classifier, text, target, alignment, values, base, fx, change, budget)
+
+
+def _check_max_evals(max_evals: object) -> None:
+    if max_evals < 2:
+        raise UserError(f"shap needs max_evals of at least 2 (got {max_evals}); 500 is the usual budget")
 
 
 def _seen_text(text: str, alignment) -> str:
