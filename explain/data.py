@@ -152,11 +152,32 @@ class Review:
     label: str | None = None  # the raw value of `label_col`, when asked for
 
 
+STARS = (1, 5)  # the given stars a review file may hold: whole numbers from 1 to 5
+
+
+def parse_stars(raw: object) -> tuple[int | None, str | None]:
+    """The one reading of a given-stars cell, for reports, training and the dashboard: (stars, None) for a whole
+    number from 1 to 5 ("4", "4.0", " 5 "), else (None, why it has none): blank, not a number, not finite, or
+    not a whole number of stars from 1 to 5 (-1, 0, 7, 3.5, 1e308). A row with a reason is reported and kept
+    without stars."""
+    text = "" if raw is None else str(raw).strip()
+    if not text:
+        return None, "blank"
+    try:
+        value = float(text)
+    except ValueError:
+        return None, "not a number"
+    if not math.isfinite(value):
+        return None, "not a finite number"
+    if not value.is_integer() or not STARS[0] <= value <= STARS[1]:
+        return None, f"not a whole number of stars from {STARS[0]} to {STARS[1]}"
+    return int(value), None
+
+
 def read_text_lines(path: str | Path) -> list[str]:
     """Non-blank lines of a UTF-8 text file, stripped; a clear error for a missing or non-UTF-8 file."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such file: {path}")
+    check_input_file(path)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -174,12 +195,12 @@ def read_reviews_csv(
     """Read reviews from a CSV with a header row; clear errors for a missing file, column or repeated column.
     `label_col` is kept as raw text (`Review.label`; rows with an empty label are errors).
 
-    Rows with blank text are skipped and rows whose stars are not a finite number keep no stars; both
-    are counted in an `InputWarning` (the CLI prints it on one line, the dashboard shows it).
+    Rows with blank text are skipped and rows whose stars `parse_stars` does not read (blank, not a number,
+    not finite, not a whole number from 1 to 5) keep no stars; both are counted in an `InputWarning` (the CLI
+    prints it on one line, the dashboard shows it).
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such CSV file: {path}")
+    check_input_file(path, "CSV file")
     try:
         with path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -190,7 +211,8 @@ def read_reviews_csv(
         raise DataError(f"{path} is not UTF-8 text: {exc.reason}") from exc
     except csv.Error as exc:
         raise DataError(f"{path} is not a readable CSV file: {exc}") from exc
-    reviews, blank, no_stars = [], [], []
+    reviews, blank = [], []
+    no_stars: dict[str, list[str]] = {}  # why -> "line (value)"
     for lineno, row in enumerate(rows, start=2):
         text = (row.get(text_col) or "").strip()
         if not text:
@@ -199,14 +221,9 @@ def read_reviews_csv(
         stars = None
         if stars_col:
             raw = (row.get(stars_col) or "").strip()
-            try:
-                value = float(raw)
-            except ValueError as exc:
-                raise DataError(f"{path}:{lineno}: stars value {raw!r} is not a number") from exc
-            if math.isfinite(value):
-                stars = int(round(value))
-            else:
-                no_stars.append(f"{lineno} ({raw})")
+            stars, why = parse_stars(raw)
+            if why is not None:
+                no_stars.setdefault(why, []).append(f"{lineno} ({raw})" if raw else str(lineno))
         label = None
         if label_col:
             label = (row.get(label_col) or "").strip()
@@ -216,7 +233,9 @@ def read_reviews_csv(
     if not reviews:
         raise DataError(f"{path}: column {text_col!r} has no non-empty text")
     _warn_rows(path, blank, "had blank text and were skipped")
-    _warn_rows(path, no_stars, "have stars that are not a finite number; they are kept without stars")
+    for why, lines in no_stars.items():
+        what = "have no stars" if why == "blank" else f"have stars that are {why}"
+        _warn_rows(path, lines, f"{what}; they are kept without stars")
     return reviews
 
 
@@ -252,7 +271,7 @@ def csv_header(data: bytes) -> list[str]:
 def read_review_rows(data: bytes, text_col: str, stars_col: str | None = None) -> tuple[list[str], list[ReviewRow]]:
     """(columns, rows) of an uploaded CSV, keeping every column; a bad row is reported, not fatal.
 
-    A row without text gets no review; a stars value that is not a number is dropped from that row
+    A row without text gets no review; a stars value `parse_stars` does not read is dropped from that row
     (it is explained without given stars). The problem says which, with the line number.
     """
     columns = csv_header(data)
@@ -272,16 +291,24 @@ def read_review_rows(data: bytes, text_col: str, stars_col: str | None = None) -
             rows.append(ReviewRow(row, cells, None, f"row {row}: no text in {text_col!r}; skipped"))
             continue
         stars, problem = None, None
-        if stars_col and cells[stars_col].strip():
+        if stars_col:
             value = cells[stars_col].strip()
-            try:
-                stars = int(round(float(value)))
-            except ValueError:
-                problem = f"row {row}: stars value {value!r} is not a number; explained without given stars"
+            stars, why = parse_stars(value)
+            if why is not None:
+                shown = "no stars value" if why == "blank" else f"stars value {value!r} is {why}"
+                problem = f"row {row}: {shown}; explained without given stars"
         rows.append(ReviewRow(row, cells, Review(review_text, stars), problem))
     if not any(r.review for r in rows):
         raise DataError(f"column {text_col!r} has no non-empty text")
     return columns, rows
+
+
+def check_input_file(path: Path, what: str = "file") -> None:
+    """A clear DataError for a path that is not a readable file: no such file, or a folder."""
+    if path.is_dir():
+        raise DataError(f"{path} is a folder, not a {what}; give the file of reviews")
+    if not path.is_file():
+        raise DataError(f"no such {what}: {path}")
 
 
 def _check_columns(path: Path, columns: Sequence[str], wanted: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from explain.errors import HubUnreachableError, ModelNotFoundError, UnsafeModelError, UntrainedHeadError
+from explain.errors import HubUnreachableError, ModelError, ModelNotFoundError, UnsafeModelError, UntrainedHeadError
 
 
 def load_checkpoint(
@@ -30,6 +30,7 @@ def load_checkpoint(
     name = name or str(name_or_path)
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
+    _check_link(path)
     local = Path(path).exists()
     pickle_only = local and _check_local_folder(Path(path))
     if not local and not _looks_like_hub_id(str(name_or_path)):
@@ -91,7 +92,7 @@ def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool)
         ) from exc
     except RuntimeError as exc:
         if "mismatch" not in str(exc):
-            raise
+            raise _damaged(name, exc, local) from exc
         raise UntrainedHeadError(
             f"{name}'s weights do not fit its config (size mismatch, e.g. a head for another number of "
             "labels); fix config.json's num_labels/id2label or retrain the head with `explain train`"
@@ -112,7 +113,86 @@ def _load_checkpoint(path: str, name: str, local: bool, trust_remote_code: bool)
             "from here, or no such model). Point --model at a local folder holding config.json, "
             "the tokenizer files and model.safetensors."
         ) from exc
+    except Exception as exc:  # a damaged local folder: truncated safetensors, a cut pickle, a broken tokenizer file
+        raise _damaged(name, exc, local) from exc
     return tokenizer, model, loading
+
+
+def _damaged(name: str, exc: Exception, local: bool) -> Exception:
+    """A one-line ModelError for a local checkpoint that fails to load (a truncated or damaged file); a hub
+    model's unexpected failure is returned as it is (re-raised)."""
+    if not local:
+        return exc
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    detail = f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+    return ModelError(
+        f"could not load {name} ({detail}): a weights, config or tokenizer file is truncated or damaged; "
+        "copy or save the model folder again"
+    )
+
+
+def check_checkpoint_files(name_or_path: str | Path, trust_remote_code: bool = False) -> None:
+    """Check a local checkpoint folder before any work (`explain train --base`), in one line each: a symbolic link
+    loop, no config.json (an empty folder), no weights, a config that needs the model's own code (`auto_map`),
+    truncated safetensors (their header and sizes are read, not the weights), pickle weights torch refuses.
+    A name that is not a local path (a hub id) is left to the loader."""
+    import json
+
+    path = Path(name_or_path).expanduser()
+    _check_link(path)
+    if not path.exists():
+        return
+    pickle_only = _check_local_folder(path)
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ModelError(
+            f"{path}/config.json is not readable JSON ({exc}); copy or save the model folder again"
+        ) from None
+    if not isinstance(config, dict):
+        raise ModelError(f"{path}/config.json is not a model config (a JSON object)")
+    if config.get("auto_map") and not trust_remote_code:
+        raise UnsafeModelError(
+            f"{path} needs its own Python code to load (config.json has auto_map); only a model whose code you "
+            "trust may run it, and training does not run model code: use a standard checkpoint"
+        )
+    if pickle_only:
+        for weights in sorted(path.glob("pytorch_model*.bin")):
+            try:
+                torch.load(weights, map_location="cpu", weights_only=True, mmap=True)
+            except pickle.UnpicklingError as exc:
+                raise UnsafeModelError(
+                    f"{path}'s pickle weights ({weights.name}) hold code or objects that torch refuses to load "
+                    f"({_pickle_reason(str(exc))}); use a model saved as model.safetensors"
+                ) from None
+            except Exception as exc:  # a cut zip or pickle
+                raise _damaged(str(path), exc, True) from None
+        return
+    from safetensors import safe_open
+
+    for weights in sorted(path.glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), framework="pt"):
+                pass
+        except Exception as exc:  # SafetensorError: invalid header, file not fully covered (truncated)
+            raise _damaged(str(path), exc, True) from None
+
+
+def _check_link(path: Path) -> None:
+    import errno
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ModelNotFoundError(
+                f"model folder {path} is a symbolic link loop; point it at a real folder"
+            ) from None
+        if os.path.islink(path):
+            raise ModelNotFoundError(
+                f"model folder {path} is a symbolic link to nothing ({os.readlink(path)})"
+            ) from None
 
 
 def _untrained_weights(name: str, loading: dict, allow: bool) -> tuple[str, ...]:

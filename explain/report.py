@@ -356,8 +356,14 @@ class ReportOptions:
     top_k: int = 10
 
     def resolved_format(self) -> str:
+        """html, json or csv: `fmt`, else the output's suffix (none: html); an unknown suffix is refused."""
         suffix = self.output.suffix.lstrip(".").lower() if self.output is not None else ""
-        fmt = (self.fmt or (suffix if suffix in FORMATS else "html")).lower()
+        if not self.fmt and suffix and suffix not in FORMATS:
+            raise UserError(
+                f"-o {self.output}: unknown report suffix .{suffix}; name the file .html, .json or .csv, "
+                "or give --format html|json|csv"
+            )
+        fmt = (self.fmt or suffix or "html").lower()
         if fmt not in FORMATS:
             raise UserError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
         return fmt

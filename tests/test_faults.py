@@ -178,15 +178,20 @@ def test_blank_rows_and_bad_stars_are_counted_and_kept_out(tiny_bert_dir, tmp_pa
     assert given == [5, None, None, 1]
 
 
-def test_train_refuses_non_finite_stars(tmp_path, tiny_bert_dir):
+def test_train_leaves_rows_with_bad_stars_out_with_a_warning(tmp_path, tiny_bert_dir):
     f = tmp_path / "r.csv"
-    f.write_text("text,stars\nlove it,5\nmeh,inf\n", encoding="utf-8")
+    good = "".join(f"review {i} text,{i % 5 + 1}\n" for i in range(8))
+    f.write_text(f"text,stars\n{good}meh,inf\nhm,abc\nugh,7\n", encoding="utf-8")
     code, _, err = cli(
         "train", "--data", f, "--text-col", "text", "--stars-col", "stars", "--out", tmp_path / "m",
-        "--base", tiny_bert_dir,
+        "--base", tiny_bert_dir, "--epochs", "1", "--test-fraction", "0", "--validation-fraction", "0",
     )  # fmt: skip
-    error = [line for line in err if not line.startswith("warning:")]
-    assert code == 2 and len(error) == 1 and "'inf'" in error[0] and "must be finite" in error[0], err
+    assert code == 0, err
+    warnings = [line for line in err if line.startswith("warning:")]
+    assert any("not a finite number" in w and "10 (inf)" in w for w in warnings), err
+    assert any("not a number" in w and "11 (abc)" in w for w in warnings), err
+    assert any("3 row(s) without stars from 1 to 5 are left out of training" in w for w in warnings), err
+    assert json.loads((tmp_path / "m" / "metrics.json").read_text())["training"]
 
 
 # ---------------------------------------------------------------------------- models

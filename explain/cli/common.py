@@ -70,7 +70,7 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     elif texts and texts != ["-"]:
         found = list(texts)
     elif not sys.stdin.isatty():
-        found = [line.strip() for line in sys.stdin.read().splitlines() if line.strip()]
+        found = [line.strip() for line in stdin_text().splitlines() if line.strip()]
     else:
         raise EmptyTextError("give a review text as an argument, with --file, or on standard input")
     if not found:
@@ -78,6 +78,21 @@ def read_texts(texts: list[str] | None, file: Path | None, text_col: str | None)
     for i, t in enumerate(found):
         check_text(t, i if len(found) > 1 else None)  # size limit; no words is an EmptyTextError
     return found
+
+
+def stdin_text() -> str:
+    """Standard input as UTF-8 text; bytes that are not UTF-8 are a DataError naming the line (never text with
+    lone surrogates that fails later inside the tokenizer or the report writer)."""
+    raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(raw, str):  # a text stream without bytes underneath (tests): check it encodes
+        raw = raw.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError(
+            f"standard input line {line} is not UTF-8 text ({exc.reason} at byte {exc.start}); send UTF-8"
+        ) from None
 
 
 @contextmanager
@@ -103,6 +118,9 @@ def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], Non
 
 def file_texts(file: Path, text_col: str | None) -> list[str]:
     """The texts of a file: one per non-blank line, or a CSV column named by --text-col."""
+    from explain.data import check_input_file
+
+    check_input_file(file)  # no such file, or a folder, said before anything else
     if text_col or file.suffix.lower() == ".csv":
         from explain.data import read_reviews_csv
 

@@ -137,12 +137,13 @@ def report(
     if stars_col and not (file and text_col):
         raise UserError("--stars-col needs --file reviews.csv and --text-col")
     writable_output(output)
+    options = ReportOptions(methods, output, fmt, cache, no_cache, tuple(param or ()), attention_views, top_k)
+    options.resolved_format()  # an unknown -o suffix or --format, before any work
     reviews = (
         read_reviews_csv(file, text_col, stars_col)
         if stars_col
         else [Review(t) for t in read_texts(texts, file, text_col)]
     )
-    options = ReportOptions(methods, output, fmt, cache, no_cache, tuple(param or ()), attention_views, top_k)
     with progress_bar("explain [local]", "expl") as progress:
         built, path, fmt = write_report(
             load_classifier(model, trust_remote_code, allow_untrained_head=allow_untrained_head),
@@ -195,7 +196,9 @@ def batch(
         err.print(str(exc), highlight=False)
         raise typer.Exit(130) from None
     out.print(
-        f"{stats.computed} explanation(s) computed, {stats.cached} already cached, "
+        f"{stats.computed} explanation(s) computed"
+        + (f" ({stats.raced} stored first by another run sharing the cache)" if stats.raced else "")
+        + f", {stats.cached} already cached, "
         f"{len(stats.failed)} failed, in {stats.seconds:.1f} s ({stats.rate:.2f}/s, engine {engine}); "
         f"cache: {where}"
     )

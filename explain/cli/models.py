@@ -53,6 +53,7 @@ def train(
 
     if bool(stars_col) == bool(label_col):
         raise UserError("name the rating column with --stars-col (1-5 stars) or --label-col (any rating), not both")
+    _check_before_training(base, out_dir, overwrite, learning_rate, validation_fraction, max_minutes)
     order = label_order.split(",") if label_order else None
     labels, train_set, test_set, about = csv_examples(data, text_col, stars_col, label_col, order, test_fraction, seed)
     begin = choose_start(labels, base, start)
@@ -72,6 +73,20 @@ def train(
         out.print(line, highlight=False)
     for warning in metrics["warnings"]:
         err.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+
+
+def _check_before_training(base, out_dir, overwrite, learning_rate, validation_fraction, max_minutes) -> None:
+    """`explain train`'s options refused in one line before the data is read or a start model built: the numbers
+    (finite, in range), --base (a model folder we can load: not empty, not truncated, no remote code, no pickle
+    torch refuses) and --out (writable, not a mount point, nothing of the user's replaced)."""
+    from explain.loading import check_checkpoint_files
+    from explain.training import TrainingConfig
+    from explain.training.output import check_output_folder
+
+    TrainingConfig(learning_rate=learning_rate, validation_fraction=validation_fraction, max_minutes=max_minutes)
+    if base is not None:
+        check_checkpoint_files(base)
+    check_output_folder(out_dir, overwrite)
 
 
 @app.command("build-default")

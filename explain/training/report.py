@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from explain.errors import DataError
+from explain.errors import DataError, InputWarning
 from explain.training.label_sets import LabelSet, infer_labels
 from explain.training.recipe import Example, TrainingConfig, fine_tune, grouped_split
 from explain.training.scores import evaluate_labels
@@ -32,8 +33,22 @@ def csv_examples(
     from explain.data import read_reviews_csv
 
     column = stars_col or label_col
-    reviews = read_reviews_csv(path, text_col, label_col=column)
-    labels, index = infer_labels([r.label for r in reviews], order, stars=bool(stars_col), column=column)
+    if stars_col:  # given stars read as reports and the dashboard read them: a bad value is reported per row
+        rows = read_reviews_csv(path, text_col, stars_col=stars_col)
+        reviews = [r for r in rows if r.stars is not None]
+        if not reviews:
+            raise DataError(f"{path}: no row has stars from 1 to 5 in column {stars_col!r}; nothing to train on")
+        if len(reviews) < len(rows):
+            warnings.warn(
+                f"{path}: {len(rows) - len(reviews)} row(s) without stars from 1 to 5 are left out of training",
+                InputWarning,
+                stacklevel=2,
+            )
+        raw = [str(r.stars) for r in reviews]  # rows without stars are left out of training (warned above)
+    else:
+        reviews = read_reviews_csv(path, text_col, label_col=column)
+        raw = [r.label for r in reviews]
+    labels, index = infer_labels(raw, order, stars=bool(stars_col), column=column)
     examples = [Example(r.text, i, f"row:{n}") for n, (r, i) in enumerate(zip(reviews, index, strict=True))]
     train, test = grouped_split(examples, test_fraction, seed) if test_fraction > 0 else (examples, [])
     if not train:
