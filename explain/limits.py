@@ -56,7 +56,7 @@ MAX_UPLOAD_MB = Limit("REVIEW_EXPLAINER_MAX_UPLOAD_MB", 5, "megabytes per dashbo
 
 def check_environment() -> None:
     """Read every limit once, so a bad value in the environment is reported before any work starts."""
-    for limit in (MAX_TEXT_CHARS, MAX_ROWS, MAX_UPLOAD_MB):
+    for limit in (MAX_TEXT_CHARS, MAX_ROWS, MAX_UPLOAD_MB, MAX_WINDOW_EVALUATIONS):
         limit.value()
 
 

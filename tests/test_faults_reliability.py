@@ -89,18 +89,22 @@ def test_huge_lime_budget_stays_small_in_memory(tiny_bert_dir):
     assert proc.stdout.read() == b""  # refused before any output
 
 
-@pytest.mark.parametrize("command", ["why", "report", "batch"])
+@pytest.mark.parametrize("command", ["why", "report", "batch", "evaluate"])
 def test_bad_parameters_and_budgets_are_refused_before_work_on_every_path(
     monkeypatch, capsys, tmp_path, tiny_bert_dir, command
 ):
     reviews = tmp_path / "r.txt"
     reviews.write_text(f"{TWELVE_WORDS}\ngreat phone\n", encoding="utf-8")
+    rated = tmp_path / "r.csv"
+    rated.write_text(f"text,stars\n{TWELVE_WORDS},1\ngreat phone,5\n", encoding="utf-8")
     where = {
         "why": ["why", "-m", tiny_bert_dir, "--method", "occlusion,lime", TWELVE_WORDS],
         "report": ["report", "-m", tiny_bert_dir, "--methods", "occlusion,lime", "--no-cache", "-o",
                    tmp_path / "r.json", "--file", reviews],
         "batch": ["batch", reviews, "-m", tiny_bert_dir, "--methods", "occlusion,lime", "--cache",
                   tmp_path / "c.sqlite"],
+        "evaluate": ["evaluate", "-m", tiny_bert_dir, "--data", rated, "--text-col", "text", "--methods",
+                     "occlusion,lime", "--out", tmp_path / "r.json"],
     }[command]  # fmt: skip
     code, out, err = run_cli(monkeypatch, capsys, *where, "-p", "occlusion.mode=bad")
     one_line(code, err, "occlusion", "mode 'bad'", "delete, mask")
@@ -429,3 +433,22 @@ def test_counts_are_what_this_run_computed(tiny_bert):
         stats = run_corpus(tiny_bert, texts, ["occlusion"], store)
         again = run_corpus(tiny_bert, texts, ["occlusion"], store)
     assert (stats.computed, stats.raced) == (6, 0) and (again.computed, again.cached) == (0, 6)
+
+
+def test_the_dashboards_budget_boxes_carry_the_librarys_maximum(tiny_bert_dir, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+    from test_dashboard import APP, REVIEW, TIMEOUT, submit
+
+    from explain.classifier import Classifier
+    from explain.methods import budget_limit, get_method, window_share
+
+    monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
+    monkeypatch.delenv("REVIEW_EXPLAINER_MODELS", raising=False)
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    submit(at, REVIEW)
+    at.session_state["attr_methods"] = ["lime"]
+    at.switch_page("panels/attributions.py").run()
+    assert not at.exception, at.exception
+    box = at.number_input(key="attr_lime_num_samples")
+    most = budget_limit(get_method("lime"), window_share(Classifier.from_pretrained(tiny_bert_dir), REVIEW))
+    assert box.max == most and 1000 < most < 100_000 and box.value == 1000

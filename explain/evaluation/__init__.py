@@ -35,7 +35,7 @@ from explain.evaluation.run import (
 )
 from explain.evaluation.summary import bootstrap_interval, summarize
 from explain.inert import json_dumps
-from explain.methods import parse_params
+from explain.methods import check_plan, parse_params
 from explain.render.leaderboard import leaderboard_html, leaderboard_lines, leaderboard_text
 
 __all__ = [
@@ -101,6 +101,8 @@ def evaluate(classifier, options: EvaluateOptions, progress: Progress | None = N
         target=options.target,
     )
     items = load_items(options.data, options.n, options.text_col)
+    real = [name for name in names if name != RANDOM]  # parameters and budgets checked before any work
+    check_plan(classifier, [item.text for item in items], real, settings.params, every_text=False)
     notes = []
     if options.n is not None and len(items) < options.n:
         notes.append(f"{options.data} has {len(items)} texts; evaluating all of them")
