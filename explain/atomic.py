@@ -33,7 +33,7 @@ def write_atomic(path: str | Path, data: str | bytes, *, encoding: str = "utf-8"
     it. An OSError (ENOSPC, EACCES) is raised as it comes, after the temporary file is removed.
     Returns `path`.
     """
-    path = Path(path)
+    path = Path(path).expanduser()
     if isinstance(data, str):
         data = data.encode(encoding)
     try:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from explain.atomic import write_atomic as write_atomic  # the one atomic writer (the CLI imports it here)
 from explain.classifier import Classifier
 from explain.corpus.drivers import Drivers, DriversRun, corpus_drivers
 from explain.data import Review
@@ -93,28 +92,6 @@ def resolve_format(fmt: str | None, output: Path | None) -> str:
     if fmt.lower() not in FORMATS:
         raise UserError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
     return fmt.lower()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and `os.replace`."""
-    path = path.expanduser()
-    if path.exists():
-        mode = path.stat().st_mode & 0o7777  # a replaced file keeps its permissions
-    else:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        mode = 0o666 & ~umask  # a new file gets what open() would give it, not mkstemp's 0600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)

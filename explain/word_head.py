@@ -17,8 +17,8 @@ refused (`ForeignHeadError`). Fitting lives in `explain.amortize`.
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import threading
 import weakref
 from collections.abc import Iterator
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from explain.atomic import write_atomic
 from explain.errors import ModelError
 from explain.fingerprint import fingerprint
 from explain.paths import cache_dir
@@ -228,15 +229,9 @@ def save_head(path: Path, head: WordHead, info: HeadInfo) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in head.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save({"format": HEAD_FORMAT, "info": asdict(info), "state": state}, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save({"format": HEAD_FORMAT, "info": asdict(info), "state": state}, buffer)
+    return write_atomic(path, buffer.getvalue())
 
 
 def read_head(path: Path) -> tuple[WordHead, HeadInfo]:
