@@ -9,6 +9,7 @@ section renders offline in the report, the `explain drivers` page and the dashbo
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from markupsafe import Markup
@@ -24,8 +25,11 @@ EXAMPLE_CHARS = 160
 
 
 def signed(value: float) -> str:
-    """A signed number: two decimals, or two significant digits when it is too small for them to show."""
-    return f"{value:+.2f}" if value == 0 or abs(value) >= 0.005 else f"{value:+.1e}"
+    """A signed number: two decimals, or one significant digit when it is too small for two decimals to show
+    (+0.003, -0.0004), never -0.00."""
+    if value == 0 or abs(value) >= 0.005:
+        return f"{value:+.2f}"
+    return f"{value:+.{min(6, -math.floor(math.log10(abs(value))))}f}"
 
 
 def _fmt(value: float, unit: str = "") -> str:
