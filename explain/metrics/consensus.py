@@ -298,6 +298,41 @@ def _status(sign: int, effect: float, removal: float | None, floor: float) -> st
     return "below"  # agreed, but smaller than the floor by the methods' own account
 
 
+def _signed(explanations: Sequence[Explanation]) -> list[Explanation]:
+    """The signed explanations, after checking that all explain the same words and the same question."""
+    if not explanations:
+        raise ValueError("consensus needs at least one explanation")
+    first = explanations[0]
+    for exp in explanations[1:]:
+        if exp.words != first.words:
+            raise ValueError(f"{exp.method} and {first.method} explain different words; use one text and one model")
+    signed = [e for e in explanations if is_signed(e)]
+    if len({(e.explains, e.target, e.contrast) for e in signed}) > 1:
+        raise ValueError("the explanations answer different questions; explain every method with the same target")
+    return signed
+
+
+def _ranks(scores: Mapping[str, np.ndarray], eligible: np.ndarray) -> dict[str, np.ndarray]:
+    """Each method's rank of every item by |score| among the eligible ones ("and" takes no top-5 place)."""
+    ranks = {}
+    for m, v in scores.items():
+        key = np.where(eligible, -np.abs(v), np.inf)
+        ranks[m] = np.argsort(np.argsort(key, kind="stable"), kind="stable")
+    return ranks
+
+
+def _removal(signed, level, candidates, removal, classifier) -> dict[int, float] | None:
+    """Removal effects of the candidates: given, read from occlusion, or measured with the model (or None)."""
+    if removal is not None:
+        return dict(removal)
+    read = _occlusion_removal(signed, level)
+    if read is not None:
+        return {i: float(read[i]) for i in candidates}
+    if classifier is not None:
+        return removal_effects(classifier, signed[0], candidates, level)
+    return None
+
+
 def consensus(
     explanations: Sequence[Explanation],
     *,
@@ -314,43 +349,24 @@ def consensus(
     ones that deleted the same units, else are measured for the candidates with `classifier` (one batched call);
     without any of these the floor is applied to the methods' mean score alone (`Consensus.checked` is False).
     """
-    if not explanations:
-        raise ValueError("consensus needs at least one explanation")
+    signed = _signed(explanations)
     first = explanations[0]
-    for exp in explanations[1:]:
-        if exp.words != first.words:
-            raise ValueError(f"{exp.method} and {first.method} explain different words; use one text and one model")
-    signed = [e for e in explanations if is_signed(e)]
-    questions = {(e.explains, e.target, e.contrast) for e in signed}
-    if len(questions) > 1:
-        raise ValueError("the explanations answer different questions; explain every method with the same target")
-    ignored = tuple(e.method for e in explanations if e not in signed)
+    reference = signed[0] if signed else first
     level = _level(signed)
     top = top if top is not None else TOP_WORDS if level == "word" else TOP_SENTENCES
     verdicts: list[WordVerdict] = []
-    unit, limit, checked = "", 0.0, False
+    unit = question_unit(signed) if signed else ""
+    limit = (noise_floor(reference, unit) if signed else 0.0) if floor is None else floor
+    known = None
     if signed:
-        reference = signed[0]
-        unit = question_unit(signed)
-        limit = noise_floor(reference, unit) if floor is None else floor
         per_method = {e.method: _items(e, level) for e in signed}
         items = per_method[reference.method][0]  # the same words (checked above), so the same sentences
         eligible = np.array([level == "sentence" or is_content_word(w) for w in items], dtype=bool)
         scores = {m: values for m, (_, values) in per_method.items()}
         in_unit = [e.method for e in signed if e.unit == unit]
-        ranks = {}
-        for m, v in scores.items():  # rank among the eligible items only: "and" takes no top-5 place
-            key = np.where(eligible, -np.abs(v), np.inf)
-            ranks[m] = np.argsort(np.argsort(key, kind="stable"), kind="stable")
+        ranks = _ranks(scores, eligible)
         candidates = sorted({int(i) for r in ranks.values() for i in np.flatnonzero((r < top) & eligible)})
-        known = dict(removal) if removal is not None else None
-        if known is None:
-            read = _occlusion_removal(signed, level)
-            if read is not None:
-                known = {i: float(read[i]) for i in candidates}
-            elif classifier is not None:
-                known = removal_effects(classifier, reference, candidates, level)
-        checked = known is not None and all(i in known for i in candidates)
+        known = _removal(signed, level, candidates, removal, classifier)
         need = math.ceil(agreement * len(signed) - 1e-9)
         for i in candidates:
             signs = {m: int(np.sign(v[i])) for m, v in scores.items()}
@@ -358,31 +374,20 @@ def consensus(
             sign = +1 if ups >= need and ups > downs else -1 if downs >= need and downs > ups else 0
             effect = float(np.mean([scores[m][i] for m in in_unit]))
             measured = None if known is None or i not in known else float(known[i])
-            verdicts.append(
-                WordVerdict(
-                    i,
-                    items[i],
-                    signs,
-                    {m: int(r[i]) for m, r in ranks.items()},
-                    sign,
-                    max(ups, downs),
-                    effect=effect,
-                    removal=measured,
-                    status=_status(sign, effect, measured, limit),
-                )
-            )
+            status = _status(sign, effect, measured, limit)
+            rank = {m: int(r[i]) for m, r in ranks.items()}
+            verdicts.append(WordVerdict(i, items[i], signs, rank, sign, max(ups, downs), effect, measured, status))
         verdicts.sort(key=lambda v: (v.mean_rank, v.index))
-    reference = signed[0] if signed else first
     return Consensus(
         question=reference.question,
         direction_words=_direction_words(reference) if signed else ("", ""),
         methods=tuple(e.method for e in signed),
-        ignored=ignored,
+        ignored=tuple(e.method for e in explanations if e not in signed),
         words=tuple(verdicts),
         close_call=close_call(first.probabilities, first.labels),
         level=level,
         unit=unit,
         floor=limit,
         output=_output(reference, unit) if signed else "the output",
-        checked=checked,
+        checked=known is not None and all(v.removal is not None for v in verdicts),
     )
