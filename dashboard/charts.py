@@ -12,11 +12,14 @@ from markupsafe import escape
 
 from explain.answer import Answer
 from explain.explanation import Explanation
+from explain.metrics.consensus import is_signed
 from explain.render.diagnostics import Diagnostic
 from explain.render.html import NEGATIVE_RGB, POSITIVE_RGB
+from explain.render.templating import MAGNITUDE_RGB
 
 BLUE = "#{:02x}{:02x}{:02x}".format(*POSITIVE_RGB)
 RED = "#{:02x}{:02x}{:02x}".format(*NEGATIVE_RGB)
+PURPLE = "#{:02x}{:02x}{:02x}".format(*MAGNITUDE_RGB)
 GREY = "#99aabb"
 
 
@@ -46,19 +49,29 @@ def prediction_chart(labels: Sequence[str], probabilities: np.ndarray) -> alt.Ch
     return (bars + text).properties(height=alt.Step(26))
 
 
-def top_words_chart(explanation: Explanation, k: int = 10, level: str = "word") -> alt.Chart:
+def top_words_chart(
+    explanation: Explanation, k: int = 10, level: str = "word", scale: float | None = None
+) -> alt.Chart:
     """The k words (or sentences, `level="sentence"`) with the largest |score|, ranked, bars diverging from 0
-    (blue toward, red away)."""
+    (blue toward, red away; purple for magnitudes without a direction). `scale`: the x axis spans +-scale (0..scale
+    for magnitudes), so charts in one unit share one axis, as the cards share one colour scale."""
     top = explanation.top_sentences(k) if level == "sentence" else explanation.top_words(k)
     df = pd.DataFrame({"rank": range(1, len(top) + 1), "word": [w for w, _ in top], "score": [s for _, s in top]})
     df["item"] = [f"{r}. {w}" for r, w in zip(df["rank"], df["word"], strict=True)]  # words can repeat in a review
-    df["colour"] = [BLUE if s > 0 else RED for s in df["score"]]
+    magnitude = not is_signed(explanation)
+    df["colour"] = [PURPLE if magnitude else BLUE if s > 0 else RED for s in df["score"]]
     axis = alt.Axis(labelOverlap=False, labelLimit=320 if level == "sentence" else 160)
+    domain = None if not scale else [0.0 if magnitude else -scale, scale]
+    unit = f", {explanation.unit}" if explanation.unit else ""
     return (
         alt.Chart(df)
         .mark_bar()
         .encode(
-            x=alt.X("score:Q", title=f"score ({explanation.question})"),
+            x=alt.X(
+                "score:Q",
+                title=f"score ({explanation.question}{unit})",
+                scale=alt.Scale(domain=domain) if domain else alt.Undefined,
+            ),
             y=alt.Y("item:N", sort=list(df["item"]), title=None, axis=axis),
             color=alt.Color("colour:N", scale=None),
             tooltip=["word", alt.Tooltip("score:Q", format="+.4f")],

@@ -60,6 +60,8 @@ for method in chosen:
     controls.explanation_card(exp, level=level, scale=scales[scale_key(exp)])  # same unit, same colour scale
     words_col, diag_col = st.columns([3, 2])
     with words_col:
-        st.altair_chart(charts.top_words_chart(exp, k=10, level="sentence" if level == "sentence" else "word"))
+        chart_level = "sentence" if level == "sentence" else "word"
+        same_axis = scales[scale_key(exp)] if level == "word" else None  # the cards' scale, when it is the words'
+        st.altair_chart(charts.top_words_chart(exp, k=10, level=chart_level, scale=same_axis))
     with diag_col:
         st.html(charts.diagnostics_html(readable_diagnostics(exp)))
