@@ -34,7 +34,7 @@ from explain.corpus import (
     split_methods,
     summarize,
 )
-from explain.corpus.drivers import Drivers, check_method, compute_drivers, stream_explanations
+from explain.corpus.drivers import Drivers, drivers_from_store
 from explain.data import Review
 from explain.errors import UserError
 from explain.explanation import Explanation
@@ -115,7 +115,7 @@ def build_report(
         view, note = _attention(classifier, review.text) if i < attention_views else (None, None)
         entries.append(ReviewEntry(i, review, per_method, trace, view, note))
     summary = summarize(reviews, results, classifier.labels, top_k=top_k, min_reviews=min(2, len(reviews)))
-    drivers = report_drivers(classifier, reviews, specs, store)
+    drivers = drivers_from_store(classifier, reviews, specs, store)
     return Report(
         model=classifier.name,
         fingerprint=fingerprint(classifier),
@@ -128,26 +128,6 @@ def build_report(
         failures=tuple(run.failed),
         drivers=drivers,
     )
-
-
-def report_drivers(
-    classifier: Classifier, reviews: Sequence[Review], specs: Sequence[MethodSpec], store: ExplanationStore
-) -> Drivers | None:
-    """The drivers section of a corpus report, from the stored explanations of the first method that scores the
-    rating with a sign (None for one review, a model without a rating, or only class-agnostic methods)."""
-    if len(reviews) < 2 or not classifier.has_rating:
-        return None
-    for spec in specs:
-        try:
-            check_method(spec.name)
-        except UserError:
-            continue
-        texts = [r.text for r in reviews]
-        try:
-            return compute_drivers(reviews, stream_explanations(store, classifier, texts, spec), classifier.labels)
-        except UserError:  # no review could be explained: the failures section says why
-            return None
-    return None
 
 
 def stored_traces(store: ExplanationStore, classifier: Classifier, texts: Sequence[str]) -> list[Trace]:

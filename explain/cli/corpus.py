@@ -244,40 +244,51 @@ def drivers(
 ) -> None:
     """What lowers and raises the rating across a corpus: phrases with effects in stars, intervals and examples."""
     from explain.corpus.drivers import check_method
-    from explain.data import Review, read_reviews_csv
-    from explain.drivers_report import DriversOptions, render_drivers, resolve_format, run_drivers, write_atomic
-    from explain.render.terminal import printable
+    from explain.drivers_report import DriversOptions, resolve_format, run_drivers
 
     fmt = resolve_format(fmt, output)
     writable_output(output)
     if method is not None:
         check_method(method)  # a class-agnostic method fails before any work
-    if stars_col and not text_col:
-        raise UserError("--stars-col needs a CSV file and --text-col")
-    if stars_col:
-        reviews = read_reviews_csv(file, text_col, stars_col)
-    else:
-        reviews = [Review(t) for t in batch_texts(file, text_col)]
+    reviews = _drivers_reviews(file, text_col, stars_col)
     options = DriversOptions(method, tuple(param or ()), engine, address, actors, batch_size, cache, top_k)
     clf = load_classifier(model, trust_remote_code, allow_untrained_head=allow_untrained_head)
     with progress_bar(f"explain [{engine}]", "review") as progress:
         run = run_drivers(clf, reviews, options, progress=progress)
+    _show_drivers(run, fmt, output)
+
+
+def _drivers_reviews(file: Path, text_col: str | None, stars_col: str | None) -> list:
+    """The reviews of `explain drivers`: a CSV's text (and stars) column, or a text file's lines."""
+    from explain.data import Review, read_reviews_csv
+
+    if stars_col and not text_col:
+        raise UserError("--stars-col needs a CSV file and --text-col")
+    if stars_col:
+        return read_reviews_csv(file, text_col, stars_col)
+    return [Review(t) for t in batch_texts(file, text_col)]
+
+
+def _show_drivers(run, fmt: str, output: Path | None) -> None:
+    """Print the drivers (or write them atomically to `output`), then one line on what was computed."""
+    from explain.drivers_report import render_drivers, write_atomic
+    from explain.render.terminal import printable
+
     text = render_drivers(run.drivers, fmt)
-    if output is None:
-        if fmt == "text":
-            out.print(printable(text.rstrip("\n")), markup=False, highlight=False)
-        elif fmt == "json":  # control characters in reviews escaped, so the terminal stays safe
-            sys.stdout.write(json_text(run.drivers.to_dict()) + "\n")
-        else:
-            sys.stdout.write(printable(text))
-    else:
+    if output is not None:
         write_atomic(output, text)
+    elif fmt == "text":
+        out.print(printable(text.rstrip("\n")), markup=False, highlight=False)
+    elif fmt == "json":  # control characters in reviews escaped, so the terminal stays safe
+        sys.stdout.write(json_text(run.drivers.to_dict()) + "\n")
+    else:
+        sys.stdout.write(printable(text))
     d = run.drivers
+    failed = f", {len(run.failures)} failed" if run.failures else ""
+    written = f"; written to {output}" if output is not None else ""
     err.print(
         f"drivers of {d.n_reviews} review(s) by {d.method}: {run.computed} explanation(s) computed, "
-        f"{run.cached} cached"
-        + (f", {len(run.failures)} failed" if run.failures else "")
-        + (f"; written to {output}" if output is not None else ""),
+        f"{run.cached} cached{failed}{written}",
         highlight=False,
         markup=False,
     )
