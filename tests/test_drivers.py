@@ -294,3 +294,17 @@ def test_review_text_is_escaped_in_html_and_neutralized_in_csv():
     rows = drivers_csv(d).splitlines()
     assert any("'=cmd() bad food" in row for row in rows)
     assert not any(cell.startswith("=") for row in rows for cell in row.split(","))
+
+
+def test_amortized_without_a_head_is_one_line_before_any_work(monkeypatch, capsys, tiny_bert_dir, tmp_path):
+    from explain.word_head import HEADS_ENV
+
+    monkeypatch.setenv(HEADS_ENV, str(tmp_path / "no-heads"))
+    data = tmp_path / "reviews.csv"
+    data.write_text("text\ngreat\nawful\n", encoding="utf-8")
+    code, _, err = run_cli(
+        monkeypatch, capsys, "drivers", data, "--text-col", "text", "--method", "amortized",
+        "--model", tiny_bert_dir, "--cache", tmp_path / "c.sqlite",
+    )  # fmt: skip
+    assert code == 2 and err.lower().startswith("error:") and "no amortized head" in err and "amortize" in err
+    assert len(err.strip().splitlines()) == 1 and "0/2" not in err  # refused before the progress bar started

@@ -211,6 +211,10 @@ def corpus_drivers(
     if engine not in ENGINES:
         raise UserError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     name = check_method(method or default_method(classifier))
+    if name == "amortized":  # no head: say how to fit one, before any work
+        from explain.word_head import load_head
+
+        load_head(classifier)
     texts = [r.text for r in reviews]
     stats = run_corpus(
         classifier,
@@ -224,6 +228,9 @@ def corpus_drivers(
         batch_size=batch_size,
         progress=progress,
     )
+    if stats.failed and stats.cached + stats.computed == 0:
+        _, _, error = stats.failed[0]
+        raise UserError(f"{name} failed on every review ({len(stats.failed)}); on the first: {error}")
     spec = method_specs([name], {name: dict(params or {})})[0]
     stream = stream_explanations(store, classifier, texts, spec)
     drivers = compute_drivers(reviews, stream, classifier.labels, **options)
