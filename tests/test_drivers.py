@@ -259,6 +259,11 @@ def test_default_method_is_amortized_when_the_model_has_a_head(
     assert has_head(rated_classifier)  # conftest fits one (occlusion as the teacher)
     run = corpus_drivers(rated_classifier, reviews, store)
     assert run.drivers.method == "amortized" and run.drivers.lowering[0].phrase == NEGATIVE_WORD
+    assert (run.computed, run.cached) == (len(reviews), 0)
+    from explain.store import make_key
+
+    stored = store.get(make_key(rated_classifier, reviews[0].text, "amortized"))
+    assert stored.diagnostics["forward_passes"] < 1  # one forward pass shared by a batch of reviews
     assert run.drivers.lowering[0].ci[1] < 0
     monkeypatch.setenv(HEADS_ENV, str(tmp_path))  # no head here
     assert default_method(Classifier.from_pretrained(tiny_bert_dir)) == "occlusion"
@@ -308,3 +313,21 @@ def test_amortized_without_a_head_is_one_line_before_any_work(monkeypatch, capsy
     )  # fmt: skip
     assert code == 2 and err.lower().startswith("error:") and "no amortized head" in err and "amortize" in err
     assert len(err.strip().splitlines()) == 1 and "0/2" not in err  # refused before the progress bar started
+
+
+def test_batched_amortized_equals_one_review_at_a_time(rated_classifier):
+    from explain.methods import explain
+    from explain.methods.amortized_batch import amortized_many
+
+    texts = planted_corpus(9, seed=7)
+    texts = [r.text for r in texts] + ["terrible " + " ".join(["battery"] * 200)]  # the last: several windows
+    batched = amortized_many(rated_classifier, texts, batch_size=4)
+    assert batched[-1].diagnostics["windows"] > 1
+    for text, got in zip(texts, batched, strict=True):
+        one = explain(rated_classifier, text, method="amortized")
+        assert got.words == one.words and got.tokens == one.tokens
+        np.testing.assert_allclose(got.token_scores, one.token_scores, atol=1e-5)
+        np.testing.assert_allclose(got.word_scores, one.word_scores, atol=1e-5)
+        np.testing.assert_allclose(got.probabilities, one.probabilities, atol=1e-6)
+        assert got.params == one.params and got.explains == one.explains == "rating" and got.unit == one.unit
+        assert set(got.diagnostics) == set(one.diagnostics)

@@ -22,6 +22,7 @@ and one review number per (phrase, review) pair, and a bounded heap of the most 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +48,7 @@ from explain.corpus.summary import label_stars
 from explain.data import Review
 from explain.errors import UserError
 from explain.explanation import Explanation
-from explain.progress import Progress
+from explain.progress import Progress, Ticker
 from explain.store import ExplanationStore, fingerprint
 from explain.target import no_rating_error
 
@@ -216,7 +217,12 @@ def corpus_drivers(
 
         load_head(classifier)
     texts = [r.text for r in reviews]
-    stats = run_corpus(
+    spec = method_specs([name], {name: dict(params or {})})[0]
+    started = time.perf_counter()
+    batched = 0
+    if name == "amortized" and engine == "local" and spec.params == method_specs([name])[0].params:
+        batched = _batched_amortized(classifier, texts, spec, store, progress)
+    stats = run_corpus(  # what is left: everything for other methods, failures of the batched path
         classifier,
         texts,
         [name],
@@ -226,15 +232,42 @@ def corpus_drivers(
         address=address,
         actors=actors,
         batch_size=batch_size,
-        progress=progress,
+        progress=None if batched else progress,
     )
     if stats.failed and stats.cached + stats.computed == 0:
         _, _, error = stats.failed[0]
         raise UserError(f"{name} failed on every review ({len(stats.failed)}); on the first: {error}")
-    spec = method_specs([name], {name: dict(params or {})})[0]
+    seconds = time.perf_counter() - started
     stream = stream_explanations(store, classifier, texts, spec)
     drivers = compute_drivers(reviews, stream, classifier.labels, **options)
-    return DriversRun(drivers, stats.computed, stats.cached, list(stats.failed), stats.seconds)
+    return DriversRun(drivers, stats.computed + batched, stats.cached - batched, list(stats.failed), seconds)
+
+
+def _batched_amortized(
+    classifier: Classifier, texts: Sequence[str], spec: MethodSpec, store: ExplanationStore, progress: Progress | None
+) -> int:
+    """Explain the reviews the store lacks with `amortized` in batched forward passes (`amortized_many`),
+    storing each chunk in one transaction; returns how many were stored. A chunk that fails is left to the
+    one-review-at-a-time run, which records each failure."""
+    from explain.corpus.run import pending
+    from explain.methods.amortized_batch import amortized_many
+
+    fp = fingerprint(classifier)
+    todo = [text for text, _ in pending(store, fp, [spec], texts, classifier)]
+    bar = Ticker(len(todo), progress)
+    stored = 0
+    for start in range(0, len(todo), STREAM_BATCH):
+        chunk = todo[start : start + STREAM_BATCH]
+        try:
+            results = amortized_many(classifier, chunk)
+        except Exception:  # noqa: BLE001 - the per-review run below explains these one by one and records why
+            results = None
+        if results is not None:
+            keyed = [(store_key(fp, spec, t, classifier), r) for t, r in zip(chunk, results, strict=True)]
+            stored += store.put_many(keyed)
+        bar.set_postfix(batched=stored)
+        bar.update(len(chunk))
+    return stored
 
 
 def stream_explanations(
