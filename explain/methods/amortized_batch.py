@@ -24,7 +24,7 @@ from explain.methods import explain, get_method, new_explanation, probability_un
 from explain.word_head import load_head, states
 from explain.words import align
 
-BATCH_SIZE = 32
+BATCH_SIZE = 64
 
 
 def amortized_many(classifier: Classifier, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> list[Explanation]:
