@@ -17,7 +17,8 @@ from explain.default_model import default_model_built
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import MAX_TEXT_CHARS, MAX_WINDOW_EVALUATIONS, check_text, has_words
-from explain.methods import Method, budget_limit, methods, window_share
+from explain.methods import Method, methods
+from explain.methods.budget import budget_limit, window_share
 from explain.metrics.consensus import is_signed
 from explain.render.html import explanation_html
 

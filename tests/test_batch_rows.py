@@ -20,7 +20,8 @@ def test_every_column_is_kept_and_bad_rows_are_reported():
     assert rows[1].review is None and rows[1].problem == "row 2: no text in 'text'; skipped"
     assert rows[2].review.text == "Broke" and rows[2].review.stars is None
     assert "row 3: stars value 'five' is not a number" in rows[2].problem
-    assert rows[3].review.text == "Fine\nreally" and rows[3].review.stars == 4
+    assert rows[3].review.text == "Fine\nreally" and rows[3].review.stars is None  # 4.4 is not a whole star
+    assert "stars value '4.4' is not a whole number of stars from 1 to 5" in rows[3].problem
 
 
 def test_unreadable_tables_say_why():

@@ -1,7 +1,7 @@
 import pytest
 
 from explain.data import parse_ground_truth, read_reviews_csv, stars_from_rating
-from explain.errors import DataError
+from explain.errors import DataError, InputWarning
 
 
 @pytest.mark.parametrize(
@@ -35,8 +35,8 @@ def test_read_reviews_csv_errors(tmp_path):
     f.write_text("body,score\nhello,x\n", encoding="utf-8")
     with pytest.raises(DataError, match="no column 'review'.*'body', 'score'"):
         read_reviews_csv(f, "review")
-    with pytest.raises(DataError, match="not a number"):
-        read_reviews_csv(f, "body", "score")
+    with pytest.warns(InputWarning, match="not a number; they are kept without stars"):
+        assert read_reviews_csv(f, "body", "score")[0].stars is None
     with pytest.raises(DataError, match="no such CSV"):
         read_reviews_csv(tmp_path / "missing.csv", "body")
     (tmp_path / "bin.csv").write_bytes(b"\xff\xfe\x00bad")

@@ -46,7 +46,8 @@ def binary_stdin(monkeypatch, data: bytes) -> None:
 def test_a_huge_budget_is_refused_at_once_naming_the_parameter(tiny_bert, method, param):
     from explain import explain
     from explain.errors import InputTooLargeError
-    from explain.methods import budget_limit, get_method, window_share
+    from explain.methods import get_method
+    from explain.methods.budget import budget_limit, window_share
 
     started = time.perf_counter()
     with pytest.raises(InputTooLargeError, match=rf"lower {param} \(at most [\d,]+ for this review\)") as caught:
@@ -55,7 +56,7 @@ def test_a_huge_budget_is_refused_at_once_naming_the_parameter(tiny_bert, method
     limit = budget_limit(get_method(method), window_share(tiny_bert, TWELVE_WORDS))
     assert f"at most {limit:,} " in str(caught.value)
     # the largest budget allowed is allowed, one more is not: one rule, counted the same way
-    from explain.methods import check_budget
+    from explain.methods.budget import check_budget
 
     m = get_method(method)
     share = window_share(tiny_bert, TWELVE_WORDS)
@@ -65,7 +66,8 @@ def test_a_huge_budget_is_refused_at_once_naming_the_parameter(tiny_bert, method
 
 
 def test_the_budget_counts_windows_so_long_reviews_allow_less(tiny_bert):
-    from explain.methods import budget_limit, get_method, window_share
+    from explain.methods import get_method
+    from explain.methods.budget import budget_limit, window_share
 
     lime = get_method("lime")
     short, long = window_share(tiny_bert, TWELVE_WORDS), window_share(tiny_bert, " ".join([TWELVE_WORDS] * 60))
@@ -440,7 +442,8 @@ def test_the_dashboards_budget_boxes_carry_the_librarys_maximum(tiny_bert_dir, m
     from test_dashboard import APP, REVIEW, TIMEOUT, submit
 
     from explain.classifier import Classifier
-    from explain.methods import budget_limit, get_method, window_share
+    from explain.methods import get_method
+    from explain.methods.budget import budget_limit, window_share
 
     monkeypatch.setenv("REVIEW_EXPLAINER_DEFAULT_MODEL", str(tiny_bert_dir))
     monkeypatch.delenv("REVIEW_EXPLAINER_MODELS", raising=False)

@@ -255,7 +255,7 @@ def test_cli_trains_and_predicts_other_label_sets(monkeypatch, capsys, tmp_path,
     [
         ([("a", "good"), ("b", "bad")], ["--label-col", "rating"], "--label-order"),
         ([("a", "1"), ("b", "inf")], ["--stars-col", "rating"], "finite"),
-        ([("a", "1"), ("b", "9")], ["--stars-col", "rating"], "stars 1-5"),
+        ([("a", "1"), ("b", "9")], ["--stars-col", "rating"], "whole number of stars from 1 to 5"),
         ([("a", "1"), ("b", "2")], ["--stars-col", "rating", "--label-col", "rating"], "not both"),
         ([("a", "1"), ("b", "")], ["--label-col", "rating"], "is empty"),
     ],

@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import math
 import numbers
 import time
 from collections.abc import Callable, Sequence
@@ -30,7 +29,7 @@ import numpy as np
 from explain.classifier import Classifier
 from explain.errors import UnknownMethodError, UserError
 from explain.explanation import Explanation
-from explain.limits import MAX_WINDOW_EVALUATIONS, check_text, check_window_evaluations
+from explain.limits import check_text
 from explain.target import Target
 
 # Every module that registers methods; imported when the registry is first used.
@@ -314,6 +313,8 @@ def explain(
     m = get_method(method)
     check_text(text)  # size limit; no words (empty, zero-width, controls) is an EmptyTextError
     full_params = m.check(params)
+    from explain.methods.budget import check_budget, window_share
+
     check_budget(m, full_params, window_share(classifier, text))  # before any model evaluation
     started = time.perf_counter()
     with classifier.metered() as meter:
@@ -329,56 +330,6 @@ def explain(
     return replace(result, params=full_params, diagnostics=diagnostics)
 
 
-# ---------------------------------------------------------------------------- the budget rule
-def window_share(classifier: Classifier, text: str) -> float:
-    """How many model windows one evaluation of `text` reads: a long text's windows (under `long="windows"`),
-    else its share of one window (its tokens, specials included, over the model's maximum length)."""
-    windowed = classifier.engine.split([text])[0]
-    if classifier.long == "windows" and len(windowed.windows) > 1:
-        return float(len(windowed.windows))
-    before, after, _ = classifier.engine.special_layout
-    return min(len(windowed.ids) + len(before) + len(after), classifier.max_length) / classifier.max_length
-
-
-def planned_windows(method: Method, params: dict[str, Any], share: float) -> int:
-    """Model windows a call is planned to read: its evaluations times `share` (`window_share`), rounded up;
-    0 for a method without a planned count."""
-    if method.evaluations is None:
-        return 0
-    return math.ceil(method.evaluations(params) * share - 1e-9)
-
-
-def budget_limit(method: Method, share: float, params: dict[str, Any] | None = None) -> int | None:
-    """The largest value of `method`'s budget parameter (lime's num_samples, ...) that `check_budget` allows for
-    a text of `share` (`window_share`); None for a method without a budget parameter."""
-    if method.budget is None or method.evaluations is None:
-        return None
-    full = method.resolve(params)
-    allowed = MAX_WINDOW_EVALUATIONS.value()
-    low, high = 0, 1
-    while high < 10**15 and planned_windows(method, full | {method.budget: high}, share) <= allowed:
-        low, high = high, high * 2
-    while high - low > 1:  # the largest value within the limit, in [low, high)
-        mid = (low + high) // 2
-        within = planned_windows(method, full | {method.budget: mid}, share) <= allowed
-        low, high = (mid, high) if within else (low, mid)
-    return low
-
-
-def check_budget(method: Method, params: dict[str, Any], share: float, which: str = "this review") -> None:
-    """The one budget rule, for every method and entry (CLI, Python, report, batch, dashboard): the model windows
-    a call plans to read (`planned_windows`) are refused above `explain.limits.MAX_WINDOW_EVALUATIONS` before
-    any work, in one line naming the parameter to lower and the largest value allowed. Memory stays bounded:
-    the engine holds one batch of activations, and the samples a method draws stay within the limit."""
-    if method.evaluations is None:
-        return
-    planned = planned_windows(method, params, share)
-    limit = budget_limit(method, share, params)
-    budget = method.budget or "the budget"
-    lower = f"lower {budget} (at most {limit:,} for {which})" if limit else f"lower {budget}"
-    check_window_evaluations(method.name, planned, lower, which=which)
-
-
 def check_plan(
     classifier: Classifier,
     texts: Sequence[str],
@@ -391,6 +342,8 @@ def check_plan(
     (`Method.check`: `occlusion.mode=bad` is one line) and its budget (`check_budget`) on every text, or with
     `every_text=False` (corpus runs, where a review over the budget fails alone) on the shortest one only, so
     a budget no review can meet is refused at once."""
+    from explain.methods.budget import check_budget, window_share
+
     params = params or {}
     chosen = [(m, m.check(params.get(m.name))) for m in map(get_method, method_names)]
     budgeted = [(m, p) for m, p in chosen if m.evaluations is not None]

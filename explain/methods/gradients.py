@@ -33,7 +33,8 @@ from explain.classifier import Classifier, quiet_truncation
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import window_evaluations_allowed
-from explain.methods import new_explanation, register, window_share
+from explain.methods import new_explanation, register
+from explain.methods.budget import window_share
 from explain.target import Target
 from explain.windows import WindowedText
 

@@ -17,7 +17,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from explain.errors import DataError, InvalidValueError, ModelNotFoundError
+from explain.errors import DataError, ModelNotFoundError
+from explain.training.config_checks import check_config
 from explain.training.label_sets import LabelSet
 from explain.training.output import prepare_output, save_model
 from explain.training.scores import evaluate_labels
@@ -54,44 +55,7 @@ class TrainingConfig:
     def __post_init__(self) -> None:
         """Every value checked for type, finiteness and range when the config is made, before any work: a NaN or
         infinite learning rate never trains a model whose probabilities are all NaN."""
-        _check_config(self)
-
-
-# (field, smallest, largest, smallest allowed itself?) for the numbers of a TrainingConfig; None: no bound
-_CONFIG_RANGES = {
-    "max_epochs": (1, None, True),
-    "learning_rate": (0.0, 1.0, False),
-    "batch_size": (1, None, True),
-    "warmup_fraction": (0.0, 1.0, True),
-    "weight_decay": (0.0, None, True),
-    "max_length": (8, None, True),
-    "validation_fraction": (0.0, 0.9, True),
-    "patience": (0, None, True),
-    "max_minutes": (0.0, None, False),
-    "freeze_layers": (0, None, True),
-}
-_WHOLE = {"max_epochs", "batch_size", "max_length", "patience", "freeze_layers"}
-
-
-_OPTIONS = {"learning_rate": "--lr", "max_epochs": "--epochs", "max_minutes": "--max-minutes"}  # CLI names
-
-
-def _check_config(config: TrainingConfig) -> None:
-    for field_name, (low, high, low_allowed) in _CONFIG_RANGES.items():
-        value = getattr(config, field_name)
-        name = field_name + (f" ({_OPTIONS[field_name]})" if field_name in _OPTIONS else "")
-        if value is None and field_name in ("max_length", "max_minutes"):
-            continue
-        whole = field_name in _WHOLE
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not float(value).is_integer()):
-            raise InvalidValueError(f"{name} must be {'a whole number' if whole else 'a number'} (got {value!r})")
-        if not math.isfinite(value):
-            raise InvalidValueError(f"{name} must be a finite number (got {value!r})")
-        if value < low or (value == low and not low_allowed) or (high is not None and value > high):
-            above = f"above {low:g}" if not low_allowed else f"at least {low:g}"
-            raise InvalidValueError(
-                f"{name} must be {above}" + (f" and at most {high:g}" if high is not None else "") + f" (got {value!r})"
-            )
+        check_config(self)
 
 
 # The recipe the first default model was built with (minilm-l6-vader-stars-v1): fixed epochs, nothing held out.
