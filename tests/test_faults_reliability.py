@@ -189,6 +189,31 @@ def test_a_file_size_limit_during_a_report_keeps_the_previous_report(tmp_path, t
     json.loads(out.read_text(encoding="utf-8"))
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 256 KB tmpfs (root only): writes past it fail with the kernel's own ENOSPC."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", disk]).returncode:
+        pytest.skip("mounting a small tmpfs needs root")
+    yield disk
+    subprocess.run(["umount", disk], check=False)
+
+
+def test_a_really_full_disk_keeps_the_previous_report(monkeypatch, capsys, small_disk, tiny_bert_dir):
+    out = small_disk / "prev.json"
+    code, _, err = run_cli(monkeypatch, capsys, "report", "-m", tiny_bert_dir, "great phone", "--no-cache", "-o", out)
+    assert code == 0, err
+    before = sha(out)
+    with (small_disk / "filler").open("wb") as fh:  # leave less room than the next report needs
+        fh.write(b"\0" * (256 * 1024 - out.stat().st_size * 3))
+    reviews = [f"review {i}: the battery died after two days" for i in range(20)]
+    code, _, err = run_cli(monkeypatch, capsys, "report", "-m", tiny_bert_dir, *reviews, "--no-cache", "-o", out)
+    one_line(code, err, "no space left on the device")
+    assert sha(out) == before and sorted(p.name for p in small_disk.iterdir()) == ["filler", "prev.json"]
+    assert json.loads(out.read_text(encoding="utf-8"))["reviews"][0]["text"] == "great phone"
+
+
 # ---------------------------------------------------------------------------- 3. no traceback left
 @pytest.mark.parametrize("command", [["predict", "-"], ["why", "--method", "occlusion", "-"], ["report", "--no-cache"]])
 def test_invalid_utf8_on_standard_input_is_one_line(monkeypatch, capsys, tmp_path, tiny_bert_dir, command):
