@@ -6,6 +6,7 @@ from explain.explanation import Explanation
 from explain.methods import Method, explain, get_method, methods
 from explain.metrics.consensus import Consensus, consensus
 from explain.models import load_classifier
+from explain.notebook import register_display as _register_display
 from explain.target import Target
 
 __all__ = [
@@ -26,3 +27,5 @@ __all__ = [
     "methods",
 ]
 __version__ = "0.1.0"  # the one version source (pyproject.toml reads it)
+
+_register_display()  # inside IPython (Jupyter, VS Code, Colab) results display as HTML; elsewhere nothing

@@ -70,6 +70,10 @@ class DataUnavailableError(UserError, ConnectionError):
     """Training data could not be downloaded from the package registry."""
 
 
+class MissingDependencyError(UserError, ImportError):
+    """An optional package a feature needs is not installed (pandas for DataFrames)."""
+
+
 class UnknownLabelError(UserError, KeyError):
     """A target label that the model does not have."""
 

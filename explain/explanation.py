@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from explain.errors import MissingDependencyError
 from explain.labels import expected_rating
 from explain.sentences import Sentence, sentence_spans, span_totals
 from explain.target import Target
@@ -234,6 +235,39 @@ class Explanation:
         order = np.argsort(key, kind="stable")[:k]
         return [(self.words[i], float(scores[i])) for i in order]
 
+    def to_frame(self, level: str = "word"):
+        """A pandas DataFrame, one row per word (`level="token"`: per subword token, specials flagged): its text,
+        character span, score and unit, and the sentence it starts in (index and text). Needs pandas."""
+        pd = import_pandas()
+        spans = sentence_spans(self.text)
+        starts = np.asarray([s for s, _ in spans])
+        if level == "word":
+            rows = zip(self.words, self.alignment.word_offsets, self.word_scores, strict=True)
+            columns = {"word": [], "start": [], "end": [], "score": []}
+        elif level == "token":
+            a = self.alignment
+            rows = zip(a.tokens, a.token_offsets, self.token_scores, strict=True)
+            columns = {"token": [], "start": [], "end": [], "score": []}
+        else:
+            raise ValueError(f"level must be 'word' or 'token', not {level!r}")
+        name = next(iter(columns))
+        sentence = []
+        for text, (start, end), score in rows:
+            columns[name].append(text)
+            columns["start"].append(int(start))
+            columns["end"].append(int(end))
+            columns["score"].append(float(score))
+            i = int(np.searchsorted(starts, start, side="right")) - 1 if end > start else -1
+            sentence.append(i if i >= 0 and start < spans[i][1] else -1)
+        frame = pd.DataFrame(columns)
+        frame["unit"] = self.unit
+        frame["sentence"] = sentence
+        frame["sentence_text"] = [self.text[slice(*spans[i])] if i >= 0 else "" for i in sentence]
+        if level == "token":
+            frame["special"] = list(self.alignment.special)
+        frame.attrs.update(method=self.method, question=self.question, text=self.text)
+        return frame
+
     def for_label(self, target: int, contrast: int | None = None) -> Explanation:
         """The same explanation for another target (and contrast), for methods that scored every label."""
         return self.for_target(Target.of_label(target, contrast))
@@ -323,6 +357,15 @@ class Explanation:
     def __repr__(self) -> str:
         top = ", ".join(f"{w}={s:+.3f}" for w, s in self.top_words(3))
         return f"Explanation({self.method}, {self.question}, {len(self.words)} words, top: {top})"
+
+
+def import_pandas():
+    """pandas, which only the DataFrame functions need; a one-line `MissingDependencyError` without it."""
+    try:
+        import pandas
+    except ImportError:
+        raise MissingDependencyError("DataFrames need pandas: pip install pandas") from None
+    return pandas
 
 
 def jsonable(value: Any) -> Any:

@@ -201,7 +201,6 @@ def report_json(report: Report) -> str:
 
 
 # ---------------------------------------------------------------------------- CSV
-MAX_TRACE_TOKENS = 48  # tokens listed in the preprocessing stage
 
 
 def _heat(n: int, peak: int) -> str:
@@ -215,12 +214,24 @@ def report_html(report: Report) -> str:
     return render_template(
         "report.html.j2",
         r=report,
-        s=report.summary,
-        dist=_distribution(report.summary, report.labels),
-        confusion=_confusion_rows(report.summary, report.labels),
+        corpus_html=Markup(corpus_summary_html(report.summary, min_reviews=min(2, len(report.entries)), link=True)),
         entries=[_entry_view(e, report.labels, star_to_label) for e in report.entries],
         drivers_html=None if report.drivers is None else Markup(drivers_html(report.drivers, link="#review-{index}")),
-        min_reviews=min(2, len(report.entries)),
+    )
+
+
+def corpus_summary_html(summary: CorpusSummary, *, min_reviews: int = 2, link: bool = False) -> str:
+    """The corpus part of a report as one self-contained fragment (its CSS scoped to it): predicted and given
+    stars, the confusion matrix, the words that push reviews toward each label, the most confidently wrong
+    reviews (`link`: numbers link to the report's review sections)."""
+    return render_template(
+        "corpus_summary.html.j2",
+        s=summary,
+        labels=summary.labels,
+        dist=_distribution(summary, summary.labels),
+        confusion=_confusion_rows(summary, summary.labels),
+        min_reviews=min_reviews,
+        link_reviews=link,
     )
 
 
@@ -257,6 +268,7 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
     """What the template shows of one review: prediction, given stars, the three stages, each method."""
     from explain.labels import rating_unit
     from explain.metrics.consensus import consensus
+    from explain.render.cards import trace_html
     from explain.render.html import (
         emphasis_html,
         explanation_html,
@@ -295,11 +307,7 @@ def _entry_view(e: ReviewEntry, labels: Sequence[str], star_to_label: Mapping[in
         else (labels[given] if given is not None else f"{e.review.stars} stars"),
         "wrong": given is not None and predicted is not None and given != predicted,
         "bar": Markup(prediction_bar_html(labels, probs)) if probs is not None else None,
-        "trace": t,
-        "token_ids": list(zip(t.tokens, t.input_ids, strict=True))[:MAX_TRACE_TOKENS] if t else [],
-        "more_tokens": max(0, len(t.tokens) - MAX_TRACE_TOKENS) if t else 0,
-        "logits": list(zip(labels, t.logits, strict=True)) if t else [],
-        "probs": list(zip(labels, t.probabilities, strict=True)) if t else [],
+        "trace_html": Markup(trace_html(t)) if t else None,
         "attention": Markup(e.attention_html) if e.attention_html else None,
         "attention_note": e.attention_note,
     }
