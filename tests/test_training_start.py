@@ -172,3 +172,25 @@ def test_cli_starts_from_the_star_model_unless_base_is_given(monkeypatch, capsys
     assert clf.labels == ["negative", "neutral", "positive"]
     code, _, err = run_cli(monkeypatch, capsys, *args, "--start", "minilm", "--base", star_dir, "--overwrite")
     assert code == 2 and "not both" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("arch", ["bert", "distilbert", "roberta"])
+def test_remap_and_freeze_on_each_architecture(request, arch):
+    from explain.training.recipe import _freeze
+
+    folder = request.getfixturevalue(f"tiny_{arch}_dir")
+    stars = request.getfixturevalue(f"tiny_{arch}").predict_proba(TEXTS)
+    five = LabelSet(("0", "25", "50", "75", "100"), (0.0, 25.0, 50.0, 75.0, 100.0))
+    tok, model = load_start(str(folder), five, remap_head=True)
+    enc = tok(TEXTS, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        assert np.allclose(torch.softmax(model.eval()(**enc).logits, -1).numpy(), stars, atol=1e-5)
+    _, model = load_start(str(folder), SENTIMENT, remap_head=True)
+    with torch.inference_mode():
+        three = torch.softmax(model.eval()(**enc).logits, -1).numpy()
+    rows = stars[:, [0, 2, 4]] / stars[:, [0, 2, 4]].sum(1, keepdims=True)  # logits of rows 1, 3, 5 stars
+    assert np.allclose(three, rows, atol=1e-5)
+    assert _freeze(model, 1) == 1
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    assert any("embeddings" in n for n in frozen) and any(".layer.0." in n for n in frozen)
+    assert not any(".layer.1." in n or "classifier" in n for n in frozen)
