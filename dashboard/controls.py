@@ -165,10 +165,9 @@ def review_context(selection: Selection, preview: bool = False) -> tuple[Classif
     then the line is occlusion's, labelled as a preview."""
     classifier = require_classifier(selection)
     text = require_text(selection)
-    slot = st.empty()
+    slot = st.empty()  # one element only: an empty's container keeps a longer earlier content (streamlit#12069)
     st.session_state[ANSWER_SLOT] = slot
-    with slot.container():
-        answer_line(selection, note=PREVIEW_NOTE if preview else "")
+    answer_line(selection, note=PREVIEW_NOTE if preview else "", slot=slot)
     truncation_note(selection)
     return classifier, text, int(np.argmax(cached.trace(selection.model_key, text).probabilities))
 
@@ -285,9 +284,11 @@ def answer_line(
     params: dict[str, dict] | None = None,
     *,
     note: str = "",
+    slot=None,
 ) -> None:
     """The page's first line: predicted rating, close-call flag, the words that drove it with their effects (or
-    that none clears the noise floor), methods and time: `explain.answer`'s one rule, drawn."""
+    that none clears the noise floor), methods and time: `explain.answer`'s one rule, drawn (into `slot`, an
+    `st.empty()`, when given; progress bars, if any, go below it)."""
     text = selection.text
     if not text.strip():
         return
@@ -297,7 +298,7 @@ def answer_line(
             selection.model_key, text, method, target, contrast, (params or {}).get(method), label=f"Answer: {method}"
         )
     line = cached.review_answer(selection.model_key, text, methods, target, contrast, params)
-    st.html(charts.answer_html(line, note=note))
+    (slot or st).html(charts.answer_html(line, note=note))
 
 
 def page_answer(
@@ -313,11 +314,10 @@ def page_answer(
     if slot is None:
         return
     signed = [name for name, exp in explanations.items() if is_signed(exp)]
-    with slot.container():
-        if signed:
-            answer_line(selection, signed, target, contrast, params)
-        else:
-            answer_line(selection)
+    if signed:
+        answer_line(selection, signed, target, contrast, params, slot=slot)
+    else:
+        answer_line(selection, slot=slot)
 
 
 def explanation_card(exp: Explanation, level: str = "word", scale: float | None = None) -> None:

@@ -203,3 +203,10 @@ def test_explain_why_prints_the_rule_s_line_for_one_method(monkeypatch, capsys, 
     clf = Classifier.from_pretrained(tiny_bert_dir)
     expected = answer([explain(clf, "Great phone, awful battery", method="occlusion")], clf.rating_unit).words
     assert code == 0 and f"Answer: {expected}" in " ".join(out.split())
+
+
+def test_a_repeated_word_is_named_once(tiny_bert):
+    clf = lexicon(tiny_bert, {"died": -1.5}, bias=2.0)
+    text = "It died. Then it died again, and the new one died too."
+    a = answer([explain(clf, text, method="occlusion")], clf.rating_unit)
+    assert [w for w, _ in a.named] == ["died"] and a.words.count('"died"') == 1

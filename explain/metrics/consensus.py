@@ -134,7 +134,7 @@ class Consensus:
     def named(self) -> list[WordVerdict]:
         """The words the line names with an effect, in its order: up to 3 that lowered the output, then up to 3
         that raised it, most important first."""
-        clear = [w for w in self.words if w.status == "named"]
+        clear = _first_of_each([w for w in self.words if w.status == "named"])
         return [w for sign in (-1, +1) for w in [v for v in clear if v.sign == sign][:NAMED_PER_DIRECTION]]
 
     @property
@@ -156,7 +156,7 @@ class Consensus:
                 least = min(w.agreeing for w in words)
                 who = "" if least == n else f" ({least} of {n} methods)"
                 parts.append(f"{_join([self._phrase(w) for w in words])} {verb}{who}")
-        disputed = self.disputed[:NAMED_PER_DIRECTION]
+        disputed = _first_of_each(self.disputed)[:NAMED_PER_DIRECTION]
         if disputed:
             parts.append(f"methods disagree on {_join([self._quote(w) for w in disputed])}")
         if not parts:
@@ -173,6 +173,18 @@ class Consensus:
 
     def _phrase(self, verdict: WordVerdict) -> str:
         return f"{self._quote(verdict)} ({signed_amount(verdict.effect, self.unit)})"
+
+
+def _first_of_each(verdicts: Sequence[WordVerdict]) -> list[WordVerdict]:
+    """The verdicts with a word the line has not named yet (a repeated word is named once, where it matters most)."""
+    seen: set[str] = set()
+    out = []
+    for v in verdicts:
+        key = " ".join(v.word.lower().split())
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return out
 
 
 def _quote(sentence: str) -> str:

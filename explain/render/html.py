@@ -188,6 +188,8 @@ def explanation_html(
     full = display_scale(explanation, level, scale)
     pieces = _PIECES[level](explanation, full, magnitude)
     toward, away = direction_words(explanation)
+    if not explanation.class_specific:  # the header already says "where the model looked": the legend says what
+        toward = "attention weight"
     unit = f" {explanation.unit}" if explanation.unit else ""
     return render_template(
         "explanation.html.j2",
