@@ -115,7 +115,7 @@ def check_window_evaluations(method: str, cost: int, how_to_lower: str, which: s
     if not window_evaluations_allowed(cost):
         raise InputTooLargeError(
             f"{method} on {which} would evaluate about {cost:,} model windows; the limit is {limit:,} "
-            f"(about a minute on 2 CPU cores): {how_to_lower}, or set {MAX_WINDOW_EVALUATIONS.env}"
+            f"(at the limit, 0.5-5 minutes on 2 CPU cores): {how_to_lower}, or set {MAX_WINDOW_EVALUATIONS.env}"
         )
 
 
