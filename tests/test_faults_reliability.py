@@ -480,3 +480,20 @@ def test_the_dashboards_budget_boxes_carry_the_librarys_maximum(tiny_bert_dir, m
     box = at.number_input(key="attr_lime_num_samples")
     most = budget_limit(get_method("lime"), window_share(Classifier.from_pretrained(tiny_bert_dir), REVIEW))
     assert box.max == most and 1000 < most < 100_000 and box.value == 1000
+
+
+def test_predict_json_prints_null_never_nan(monkeypatch, capsys, tmp_path, tiny_bert_dir):
+    """A model whose weights are NaN (written by another tool) predicts NaN: the JSON says null, and parses."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_bert_dir)
+    with torch.no_grad():
+        model.classifier.bias.fill_(float("nan"))
+    model.save_pretrained(tmp_path / "nan")
+    AutoTokenizer.from_pretrained(tiny_bert_dir).save_pretrained(tmp_path / "nan")
+    code, out, err = run_cli(monkeypatch, capsys, "predict", "-m", tmp_path / "nan", "--json", "great phone")
+    assert code == 0, err
+    assert "NaN" not in out
+    row = json.loads(out)[0]
+    assert set(row["probabilities"].values()) == {None} and row["expected_rating"] is None
