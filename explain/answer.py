@@ -52,6 +52,9 @@ class Answer:
         how = f"{', '.join(self.methods)}, {self.seconds:.2f} s" if self.methods else ""
         return {"rating": label + expected, "certainty": certainty, "words": self.words, "method": how}
 
+    def __repr__(self) -> str:
+        return f"Answer({self.sentence()})"
+
     def sentence(self) -> str:
         p = self.parts()
         return f"{p['rating']} · {p['certainty']} · {p['words']}" + (f" · {p['method']}" if p["method"] else "")

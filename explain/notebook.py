@@ -1,9 +1,9 @@
 """Results that display themselves in a notebook (Jupyter, VS Code, Colab): IPython's rich display protocol.
 
 `register_display` (called by the package's facade on import, and a no-op outside IPython) registers an HTML
-formatter, and a short plain-text one, for every result type: `Explanation` (the coloured words with the
-question, unit and colour scale, then the top words or sentences), the `Answer`, `Consensus`, `Trace` (the three
-stages), `CorpusSummary`, `Drivers` and an `Evaluation`'s leaderboard. The types are registered by name, so
+formatter for every result type (their plain-text `repr` stays one short line): `Explanation` (the coloured words
+with the question, unit and colour scale, then the top words or sentences), the `Answer`, `Consensus`, `Trace`
+(the three stages), `CorpusSummary`, `Drivers` and an `Evaluation`'s leaderboard. The types are registered by name, so
 nothing here is imported until an object is shown, and the result types keep no import of a renderer.
 
 Every HTML is the fragment the reports draw (`explain.render.html`, `explain.render.cards`,
@@ -108,25 +108,6 @@ RENDERERS: dict[tuple[str, str], Callable[[Any], str]] = {
 }
 
 
-def _short_text(x) -> str:
-    """A plain-text line that stays short however large the object is."""
-    name = type(x).__name__
-    if name == "Trace":
-        return f"Trace({len(x.tokens)} tokens, {x.answer})"
-    if name == "CorpusSummary":
-        return f"CorpusSummary({x.n_reviews} reviews, labels {', '.join(x.labels)})"
-    if name == "Drivers":
-        return f"Drivers({x.n_reviews} reviews, {len(x.lowering)} lowering, {len(x.raising)} raising, {x.unit})"
-    if name == "Evaluation":
-        methods = ", ".join(x.summary.get("methods", [])) if isinstance(x.summary, dict) else ""
-        return f"Evaluation({x.summary.get('n_items', '?')} texts, methods {methods})"
-    if name == "Answer":
-        return f"Answer({x.sentence()})"
-    if name == "Consensus":
-        return f"Consensus({x.sentence})"
-    return repr(x)
-
-
 def to_html(x: Any) -> str:
     """The HTML a notebook shows for a result (an `Explanation`, `Answer`, `Consensus`, `Trace`, `CorpusSummary`,
     `Drivers`, `Evaluation`, or an evaluation summary dict); TypeError for anything else."""
@@ -176,7 +157,7 @@ def attention_view(
 
 
 def register_display(shell=None) -> bool:
-    """Register the HTML and plain-text formatters with IPython's display formatter (the running shell's, or
+    """Register the HTML formatters with IPython's display formatter (the running shell's, or
     `shell`'s). Returns False, doing nothing, outside IPython; IPython itself is never imported here."""
     if shell is None:
         ipython = sys.modules.get("IPython")
@@ -187,6 +168,4 @@ def register_display(shell=None) -> bool:
         return False
     for module, name in RENDERERS:
         formatters["text/html"].for_type_by_name(module, name, to_html)
-        if "text/plain" in formatters and name != "Explanation":  # Explanation's own __repr__ is short
-            formatters["text/plain"].for_type_by_name(module, name, lambda x, p, cycle: p.text(_short_text(x)))
     return True

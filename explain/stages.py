@@ -94,6 +94,10 @@ class Trace:
             return likely
         return f"{format_rating(self.expected_rating, self.rating_unit)} expected (most likely {likely})"
 
+    def __repr__(self) -> str:  # short however long the text (the token lists can run to thousands)
+        windows = f", {len(self.windows)} windows" if self.windows else ""
+        return f"Trace({len(self.tokens)} tokens{windows}, {self.answer})"
+
 
 @dataclass
 class Meter:

@@ -127,6 +127,7 @@ def test_html_stays_under_a_megabyte_for_a_500_word_review(tiny_bert):
     for name, obj in _results(tiny_bert, LONG_REVIEW, max_evals=16).items():
         size = len(to_html(obj).encode("utf-8"))
         assert size < MAX_BYTES, f"{name}: {size:,} bytes for a 500-word review"
+        assert len(repr(obj)) < 400, f"{name}'s repr is {len(repr(obj)):,} characters for a 500-word review"
 
 
 def test_the_report_draws_the_same_fragments(results, rated_classifier, tmp_path):

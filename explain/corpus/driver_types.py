@@ -163,6 +163,12 @@ class Drivers:
             "whole_sentences": self.whole_sentences,
         }
 
+    def __repr__(self) -> str:  # short: the groups, examples and surprising reviews can be large
+        return (
+            f"Drivers({self.method}, {self.n_reviews} reviews, {len(self.lowering)} lowering, "
+            f"{len(self.raising)} raising, {self.unit})"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: `lowering` and `raising` of all reviews, the settings, the groups and surprising reviews."""
         return {

@@ -58,6 +58,9 @@ class CorpusSummary:
     top_words: Mapping[str, Mapping[str, tuple[WordStat, ...]]] = field(default_factory=dict)
     confidently_wrong: tuple[WrongReview, ...] = ()
 
+    def __repr__(self) -> str:  # short however large the corpus
+        return f"CorpusSummary({self.n_reviews} reviews, methods {', '.join(self.top_words) or 'none'})"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["top_words"] = {

@@ -86,6 +86,10 @@ class Evaluation:
     records_path: Path | None
     notes: tuple[str, ...] = ()
 
+    def __repr__(self) -> str:  # short: the summary holds every curve and matrix
+        methods = ", ".join(m for m in self.summary.get("methods", {}) if m != self.summary.get("baseline"))
+        return f"Evaluation({self.summary.get('n_items', 0)} texts, methods {methods})"
+
 
 def evaluate(classifier, options: EvaluateOptions, progress: Progress | None = None) -> Evaluation:
     """Everything `explain evaluate` does after loading the model; writes the files, returns the summary."""

@@ -142,6 +142,9 @@ class Consensus:
         """Words that move the output past the floor, but the methods (or removal) disagree on which way."""
         return [w for w in self.words if w.status == "disputed"]
 
+    def __repr__(self) -> str:  # the line, not every candidate's verdict
+        return f"Consensus({self.sentence})"
+
     @property
     def sentence(self) -> str:
         """One line: the words that clear the floor with their effects, where methods disagree, or that none does."""
