@@ -497,3 +497,22 @@ def test_predict_json_prints_null_never_nan(monkeypatch, capsys, tmp_path, tiny_
     assert "NaN" not in out
     row = json.loads(out)[0]
     assert set(row["probabilities"].values()) == {None} and row["expected_rating"] is None
+
+
+def test_lime_streams_its_samples_to_the_engine(tiny_bert, monkeypatch):
+    """LIME's masked texts reach the engine as a stream, read a chunk at a time, never as one list of them all."""
+    import types
+
+    real = tiny_bert.predict_proba
+    received = []
+
+    def recording(texts):
+        received.append(texts)
+        return real(texts)
+
+    monkeypatch.setattr(tiny_bert, "predict_proba", recording)
+    from explain import explain
+
+    explain(tiny_bert, TWELVE_WORDS, "lime", num_samples=3000)
+    streamed = [t for t in received if isinstance(t, types.GeneratorType)]
+    assert len(streamed) == 1 and not [t for t in received if isinstance(t, list) and len(t) > 1]

@@ -61,6 +61,7 @@ def test_samples_go_to_the_engine_in_one_call(tiny_bert, monkeypatch):
     real = tiny_bert.predict_proba
 
     def recording(texts):
+        texts = list(texts)  # LIME's samples come as a stream (a generator): read it here to count them
         sizes.append(len(texts))
         return real(texts)
 
@@ -77,6 +78,7 @@ def test_mode_deletes_or_masks_words(tiny_bert, monkeypatch, mode):
     real = tiny_bert.predict_proba
 
     def recording(texts):
+        texts = list(texts)  # a stream of LIME's samples
         seen.extend(texts)
         return real(texts)
 

@@ -17,7 +17,9 @@ length, so "delete" also costs about half the model time of "mask".
 
 Speed: every sample goes to `predict_proba` in one call, so the engine evaluates each distinct
 variant once (short reviews repeat many: 10 words have only 1,023 subsets) and holds at most one
-batch of activations at a time whatever `num_samples` is.
+batch of activations at a time whatever `num_samples` is. The samples are streamed: LIME's own draws,
+but each masked text is made as the engine reads it, so memory holds one engine chunk of texts (and the
+(num_samples, units) 0/1 matrix the fit needs), never all the texts.
 
 Diagnostics: `score` (weighted R^2 of the target label's local fit), `intercept` and `local_pred`
 (the local model's value with no word / every word kept, for target minus contrast when one is given).
@@ -25,7 +27,7 @@ Diagnostics: `score` (weighted R^2 of the target label's local fit), `intercept`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 import numpy as np
@@ -81,8 +83,6 @@ def lime(
 ) -> Explanation:
     """Word coefficients for every label from LIME's local linear model (Ribeiro et al. 2016); `units`
     ("auto", "word", "sentence"; see `explain.words.perturbation_units`) is what one feature removes."""
-    from lime.lime_text import LimeTextExplainer
-
     _check_lime(num_samples, mode, units)
     num_samples = int(num_samples)
     mask_string = removal_string(classifier.tokenizer, mode)
@@ -96,7 +96,7 @@ def lime(
     parts = perturbation_units(text, alignment, units)
 
     splitter = word_splitter(text_seen, alignment, parts)
-    explainer = LimeTextExplainer(
+    explainer = _streamed_explainer()(
         class_names=list(classifier.labels), split_expression=splitter, bow=False, mask_string=mask_string,
         feature_selection="none", random_state=seed,
     )  # fmt: skip
@@ -140,9 +140,39 @@ def _labels_target_last(target: Target, weights: np.ndarray) -> list[int]:
     return [label for label in range(len(weights)) if label != last] + [last]
 
 
-def _predict(classifier: Classifier, texts: list[str]) -> np.ndarray:
+def _predict(classifier: Classifier, texts: Iterable[str]) -> np.ndarray:
     with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
-        return classifier.predict_proba(list(texts)).astype(np.float64)
+        return classifier.predict_proba(texts).astype(np.float64)
+
+
+def _streamed_explainer():
+    """`LimeTextExplainer` with its samples streamed: the same random draws, 0/1 matrix and distances as LIME's own
+    (its private sampler, replaced), but the masked texts are made as the engine reads them, a chunk at a time,
+    never all held at once; only the (num_samples, units) matrix the ridge fit needs stays in memory."""
+    import scipy.sparse as sp
+    from lime.lime_text import LimeTextExplainer
+    from sklearn.metrics.pairwise import pairwise_distances
+
+    class StreamedLime(LimeTextExplainer):
+        def _LimeTextExplainer__data_labels_distances(  # noqa: N802 - the name LIME calls
+            self, indexed_string, classifier_fn, num_samples, distance_metric="cosine"
+        ):
+            doc_size = indexed_string.num_words()
+            sizes = self.random_state.randint(1, doc_size + 1, num_samples - 1)
+            data = np.ones((num_samples, doc_size))
+
+            def texts() -> Iterator[str]:  # draws in LIME's order, each as its text is needed
+                yield indexed_string.raw_string()
+                for i, size in enumerate(sizes, start=1):
+                    inactive = self.random_state.choice(range(doc_size), size, replace=False)
+                    data[i, inactive] = 0
+                    yield indexed_string.inverse_removing(inactive)
+
+            labels = classifier_fn(texts())
+            matrix = sp.csr_matrix(data)
+            return data, labels, pairwise_distances(matrix, matrix[0], metric=distance_metric).ravel() * 100
+
+    return StreamedLime
 
 
 def _coefficients(result, labels: list[int], n_units: int, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
