@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import altair as alt
@@ -10,9 +9,9 @@ import numpy as np
 import pandas as pd
 from markupsafe import escape
 
-from explain.answer import Answer
 from explain.explanation import Explanation
 from explain.metrics.consensus import is_signed
+from explain.render.cards import answer_html as answer_html  # the answer line: one renderer, shared with notebooks
 from explain.render.diagnostics import Diagnostic
 from explain.render.html import NEGATIVE_RGB, POSITIVE_RGB
 from explain.render.templating import MAGNITUDE_RGB
@@ -177,33 +176,3 @@ FIT_TO_FRAME_SCRIPT = """<script>
   fit();
 })();
 </script>"""
-
-
-def answer_html(answer: Answer, note: str = "") -> str:
-    """The answer line: rating, close-call flag, the words that moved it with their effects (or that none clears
-    the noise floor), and how they were found; `note` labels a preview. The named words and the floor are data
-    attributes too (`data-named`: JSON [[word, effect], ...])."""
-    p = answer.parts()
-    flag = (
-        '<span class="rx-close-call" style="background:#fff3cd;color:#7a5a00;border-radius:4px;padding:1px 6px;'
-        f'font-weight:600">{escape(p["certainty"])}</span>'
-        if answer.close_call
-        else f'<span style="color:#555">{escape(p["certainty"])}</span>'
-    )
-    words = escape(p["words"])
-    method = f' <span style="color:#777;font-size:13px">· {escape(p["method"])}</span>' if p["method"] else ""
-    label = (
-        f'<span class="rx-preview" style="background:#eef1f5;color:#445;border-radius:4px;padding:1px 6px;'
-        f'font-size:13px;margin-left:6px">{escape(note)}</span>'
-        if note
-        else ""
-    )
-    named = json.dumps([[w, round(e, 6)] for w, e in answer.named])
-    return (
-        f'<div class="rx-answer" data-label="{escape(answer.labels[answer.predicted])}" '
-        f'data-close-call="{str(answer.close_call is not None).lower()}" data-named="{escape(named)}" '
-        f'data-floor="{answer.floor:g}" data-unit="{escape(answer.unit)}" data-preview="{str(bool(note)).lower()}" '
-        f'data-methods="{escape(",".join(answer.methods))}" style="font:17px system-ui,sans-serif;'
-        f'border-left:4px solid {BLUE};padding:6px 12px;margin:0 0 10px 0;background:#f6f8fb">'
-        f"<b>{escape(p['rating'])}</b> · {flag} · {words}{method}{label}</div>"
-    )

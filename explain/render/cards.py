@@ -8,6 +8,7 @@ autoescaping, so a review containing `<script>` shows those characters. Reports 
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup
@@ -40,16 +41,26 @@ def explanation_card_html(explanation: Explanation, top: int = 8) -> str:
     return f'<div class="rx-explanation-card">{words}{ranked}</div>'
 
 
-def answer_html(answer: Answer) -> str:
-    """The answer line as a card: rating, certainty, the words that moved it, the methods and their time."""
+def answer_html(answer: Answer, note: str = "") -> str:
+    """The answer line: rating, close-call flag, the words that moved it with their effects (or that none clears
+    the noise floor), and how they were found; `note` labels a preview. The named words and the floor are data
+    attributes too (`data-named`: JSON [[word, effect], ...]). The dashboard and notebooks draw this one."""
     parts = answer.parts()
     return render_template(
         "answer.html.j2",
-        card=_CARD,
+        label=answer.labels[answer.predicted],
+        close_call=str(answer.close_call is not None).lower(),
+        flagged=answer.close_call is not None,
+        named=json.dumps([[w, round(e, 6)] for w, e in answer.named]),
+        floor=f"{answer.floor:g}",
+        unit=answer.unit,
+        preview=str(bool(note)).lower(),
+        methods=",".join(answer.methods),
         rating=parts["rating"],
         certainty=parts["certainty"],
-        words=emphasis_html(parts["words"]) if parts["words"] else "",
-        how=parts["method"],
+        words=parts["words"],
+        method=parts["method"],
+        note=note,
     )
 
 
