@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -38,6 +39,10 @@ def _browser_missing() -> str | None:
         import selenium  # noqa: F401
     except ImportError:
         return "selenium is not installed (pip install -e '.[test]')"
+    from explain.render.attention_view import assets_present
+
+    if not assets_present() and shutil.which("npm") is None:  # why_two_stars draws the head view
+        return "npm is missing, so the attention view's libraries cannot be fetched (setup.sh fetches them)"
     return None
 
 
@@ -149,6 +154,9 @@ def _html(nb) -> str:
 @pytest.mark.default_model
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.stem for n in NOTEBOOKS])
 def test_notebook_runs_and_its_html_shows_offline(notebook, browser):
+    from explain.render.attention_view import ensure_assets
+
+    ensure_assets()  # already in the cache after setup.sh
     nb = _execute(notebook)
     for cell in nb.cells:
         for output in cell.get("outputs", []):
