@@ -75,7 +75,7 @@ def shap_values(
         )
 
     def predict(masks: np.ndarray) -> np.ndarray:
-        texts = [str(masker(mask, text_seen)[0][0]) for mask in masks]
+        texts = (str(masker(mask, text_seen)[0][0]) for mask in masks)  # made as the engine reads them
         with quiet_truncation():  # masked variants of a cut text may be cut too, as the text was
             return classifier.predict_proba(texts)
 
