@@ -48,8 +48,8 @@ __all__ = [
     "top_sign_agreement",
 ]
 
-DEFAULT_HEAD_SENTENCES = 500  # training sentences of the default model its head is fitted on...
-DEFAULT_HEAD_REVIEWS = 60  # ...and whole training reviews
+DEFAULT_HEAD_SENTENCES = 400  # training sentences of the default model its head is fitted on...
+DEFAULT_HEAD_REVIEWS = 40  # ...and whole training reviews
 DEFAULT_HEAD_SEED = 11
 
 
