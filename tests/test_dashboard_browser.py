@@ -425,3 +425,182 @@ def test_a_batch_row_opens_its_review(server, browser, tmp_path):
         json.dumps(TIMINGS | {"requests": len(requested), "outside_localhost": outside}, indent=2)
     )
     assert requested and not outside
+
+
+# ---------------------------------------------------------------- issue 22: an answer that never misleads
+SATURATED = "Absolutely perfect, best purchase I made this year, it works flawlessly and looks great."
+FLOOR_STARS = 0.05
+
+
+def _strength(style: str) -> float:
+    """How far a background is from white: 0 (none) to ~0.9 (the full colour)."""
+    found = re.search(r"background:\s*rgb\((\d+),\s*(\d+),\s*(\d+)\)", style)
+    return 0.0 if not found else (255 - min(int(c) for c in found.groups())) / 255
+
+
+def _gone(element) -> bool:
+    """Has the page replaced this element?"""
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    try:
+        return not element.is_displayed()
+    except StaleElementReferenceException:
+        return True
+
+
+def _set_review(driver, text: str) -> None:
+    """Put `text` in the review box as a paste does (one input event), then press Explain."""
+    from selenium.webdriver.common.by import By
+
+    driver.execute_script(
+        "var box = document.querySelector('textarea[aria-label=\"Review\"]');"
+        "Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(box, arguments[0]);"
+        "box.dispatchEvent(new Event('input', {bubbles: true}));",
+        text,
+    )
+    time.sleep(0.3)
+    driver.find_element(By.XPATH, "//button[normalize-space(.)='Explain']").click()
+
+
+def test_a_saturated_rating_names_no_noise_and_no_card_saturates_it(server, browser, model):
+    """The issue's review: every word's effect is a few hundredths of a star. Attributions with occlusion and
+    SHAP: the answer names only words whose removal moves the rating by the floor, the way it says; no card
+    draws an effect below the floor in more than a fifth of the full colour (read from the DOM)."""
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    _open(browser, url, "attributions", review=SATURATED, attr_methods=["occlusion", "shap"])
+    line = _wait(
+        browser,
+        lambda d: d.find_element(By.CSS_SELECTOR, '.rx-answer[data-preview="false"]'),
+        240,
+        "the answer from the page's methods",
+    )
+    _settle(browser)
+    (line,) = browser.find_elements(By.CSS_SELECTOR, ".rx-answer")  # the page's answer replaced the preview
+    assert line.get_attribute("data-methods") == "occlusion,shap"
+    rating = float(model.expected_rating([SATURATED])[0])
+    named = json.loads(line.get_attribute("data-named"))
+    values = np.asarray(model.label_values)
+    for word, effect in named:  # each named word checked by removing it, with predict_proba
+        without = model.predict_proba([re.sub(rf"\b{re.escape(word)}\b", "", SATURATED, count=1)])[0] @ values
+        removal = rating - float(without)
+        assert abs(removal) >= FLOOR_STARS and np.sign(removal) == np.sign(effect), (word, effect, removal)
+    if not named:
+        assert "no single word moves this" in line.text
+    TIMINGS["saturated_rating"] = round(rating, 3)
+    TIMINGS["saturated_named_words"] = len(named)
+    cards = browser.find_elements(By.CSS_SELECTOR, '.rx-explanation[data-signed="true"]')
+    assert [c.get_attribute("data-method") for c in cards] == ["occlusion", "shap"]
+    strongest = 0.0
+    for card in cards:
+        assert float(card.get_attribute("data-scale")) >= 0.25  # the fixed minimum range, in stars
+        for word in card.find_elements(By.CSS_SELECTOR, ".rx-word"):
+            if abs(float(word.get_attribute("data-score"))) < FLOOR_STARS:
+                strongest = max(strongest, _strength(word.get_attribute("style")))
+    TIMINGS["strongest_colour_below_floor"] = round(strongest, 3)
+    assert strongest <= 0.2 * 0.91  # at most floor / 0.25 of the darkest full colour
+    _screenshot(browser, "issue22-saturated")
+
+
+def test_an_over_limit_paste_shows_the_limit_not_the_old_review(server, browser):
+    from selenium.webdriver.common.by import By
+
+    from explain.limits import MAX_TEXT_CHARS
+
+    url, _ = server
+    _open(browser, url, "", review=NEGATIVE)
+    _answer(browser)
+    _settle(browser)
+    _set_review(browser, "word " * 40_000)  # 200,000 characters
+    error = _wait(
+        browser,
+        lambda d: d.find_element(By.XPATH, "//*[@data-testid='stAlert'][contains(., 'Not explained')]"),
+        60,
+        "the over-limit message",
+    )
+    assert f"the limit is {MAX_TEXT_CHARS.value():,}" in error.text and "200,000 characters" in error.text
+    _settle(browser)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".rx-answer, .rx-explanation")  # not the old review
+    _screenshot(browser, "issue22-over-limit")
+
+
+@pytest.mark.parametrize("n_tokens", [40, 80, 400])
+def test_attention_views_fit_their_frames(server, browser, n_tokens):
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    words = [
+        "the",
+        "sound",
+        "is",
+        "clear",
+        "but",
+        "the",
+        "battery",
+        "dies",
+        "fast",
+        "and",
+        "support",
+        "never",
+        "answers",
+    ]
+    review = " ".join(words[i % len(words)] for i in range(n_tokens - 2))  # plus [CLS] and [SEP]
+    _open(browser, url, "attention", review=review, att_layers=["0", "5"])
+    _answer(browser)
+    _settle(browser, timeout=300, what=f"the attention page at {n_tokens} tokens")
+    time.sleep(1.0)  # the views' fit-to-frame script runs after BertViz draws
+    frames = browser.find_elements(By.CSS_SELECTOR, "iframe")
+    assert len(frames) >= 2  # head view and model view
+    assert _overflowing(browser) == [], n_tokens
+    cards = browser.find_elements(By.CSS_SELECTOR, '.rx-explanation[data-method="grad_attn"]')
+    assert all(c.get_attribute("data-signed") == "false" for c in cards)  # one-sided legend
+    _screenshot(browser, f"issue22-attention-{n_tokens}")
+
+
+def test_answer_line_within_5_s_and_a_progress_bar_within_1_s(server, browser):
+    """On the loaded model: a new 30-word review's answer line after pressing Explain; then a 600-word review's
+    progress bar (work done and time left)."""
+    from selenium.webdriver.common.by import By
+
+    url, _ = server
+    _open(browser, url, "", review=NEGATIVE)
+    old = _answer(browser)
+    _settle(browser)
+    fresh = REVIEW_30.replace("Sadly", "Frankly").replace("two days", "three days")
+    t0 = time.perf_counter()
+    _set_review(browser, fresh)
+    _wait(
+        browser,
+        lambda d: _gone(old) and d.find_elements(By.CSS_SELECTOR, ".rx-answer"),
+        60,
+        "the new review's answer line",
+    )
+    TIMINGS["explain_press_to_answer_line_30_words_s"] = round(time.perf_counter() - t0 - 0.3, 2)
+    _settle(browser)
+    assert TIMINGS["explain_press_to_answer_line_30_words_s"] <= 5.0
+    sentences = [
+        "We stayed four nights in a room on the second floor facing the courtyard",
+        "the lobby has a small bar and a piano",
+        "breakfast is served from seven and the coffee is good",
+        "sadly the bathroom was dirty and the staff were rude",
+    ]
+    long_review = ". ".join(sentences[i % 4] for i in range(45)) + "."
+    assert len(long_review.split()) >= 600
+    t1 = time.perf_counter()
+    _set_review(browser, long_review)
+    bar = _wait(
+        browser,
+        lambda d: next(
+            (e for e in d.find_elements(By.CSS_SELECTOR, "[data-testid=stProgress]") if "left" in e.text), None
+        ),
+        60,
+        "a progress bar with the time left",
+    )
+    TIMINGS["explain_press_to_progress_bar_600_words_s"] = round(time.perf_counter() - t1 - 0.3, 2)
+    TIMINGS["progress_bar_text"] = bar.text
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-issue22-progress.png"))
+    assert "model evaluations" in bar.text
+    assert TIMINGS["explain_press_to_progress_bar_600_words_s"] <= 1.0
+    _settle(browser, timeout=400, what="the 600-word review")
+    (ARTIFACTS / "dashboard-issue22-timings.json").write_text(json.dumps(TIMINGS, indent=1))
