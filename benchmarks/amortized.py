@@ -13,7 +13,7 @@ default model's held-out Amazon reviews, whole (40-130 words, so the reference s
 Timing: on held-out reviews of ~150 words (130-170), per review: `predict_proba([text])`, `explain(...,
 "amortized")` (median of repeats) and SHAP at its default budget (one run each), in this one run.
 
-    flock /tmp/heavy.lock .venv/bin/python benchmarks/amortized.py [--sentences 30] [--reviews 8] [--timing 3]
+    flock /tmp/heavy.lock .venv/bin/python benchmarks/amortized.py [--sentences 20] [--reviews 6] [--timing 3]
 
 SHAP results go through the explanation cache (a re-run recomputes nothing); the summary is written to
 benchmarks/results/amortized.json.
@@ -228,8 +228,8 @@ def main() -> None:
     from explain.store import ExplanationStore
 
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sentences", type=int, default=30)
-    parser.add_argument("--reviews", type=int, default=8)
+    parser.add_argument("--sentences", type=int, default=20)
+    parser.add_argument("--reviews", type=int, default=6)
     parser.add_argument("--timing", type=int, default=3)
     parser.add_argument("--ref-evals", type=int, default=2000)
     args = parser.parse_args()
