@@ -38,16 +38,22 @@ def test_corpus_plot_renders_offline_and_an_example_opens_its_review(server, bro
     field.send_keys(str(upload))
     button = "//button[normalize-space(.)='Find drivers']"
     _wait(browser, lambda d: d.find_element(By.XPATH, button), 60, "Find drivers").click()
-    plot = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "svg.rx-drivers-plot"), 240, "the drivers plot")
+    frame = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "iframe"), 240, "the drivers plot's frame")
+    _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, ".rx-drivers"), 60, "the drivers section")
     _settle(browser)
     elapsed = time.perf_counter() - t0
-    drawn = plot.find_elements(By.CSS_SELECTOR, "g.rx-driver")
-    assert drawn, "no driver in the plot"
-    box = plot.rect
-    assert box["width"] > 300 and box["height"] > 40, box  # laid out, not an empty box
-    dots = plot.find_elements(By.CSS_SELECTOR, "g.rx-driver circle")
-    assert len(dots) == len(drawn) and all(d.rect["width"] > 0 for d in dots)  # every dot drawn
-    phrases = [g.get_attribute("data-phrase") for g in drawn]
+    browser.switch_to.frame(frame)
+    try:
+        plot = _wait(browser, lambda d: d.find_element(By.CSS_SELECTOR, "svg.rx-drivers-plot"), 60, "the plot")
+        drawn = plot.find_elements(By.CSS_SELECTOR, "g.rx-driver")
+        assert drawn, "no driver in the plot"
+        box = plot.rect
+        assert box["width"] > 300 and box["height"] > 40, box  # laid out, not an empty box
+        dots = plot.find_elements(By.CSS_SELECTOR, "g.rx-driver circle")
+        assert len(dots) == len(drawn) and all(d.rect["width"] > 0 for d in dots)  # every dot drawn
+        phrases = [g.get_attribute("data-phrase") for g in drawn]
+    finally:
+        browser.switch_to.default_content()
     assert not {"the", "and", "after"} & set(phrases), phrases  # stopwords are never drivers
     _screenshot(browser, "corpus")
 

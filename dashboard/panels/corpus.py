@@ -15,7 +15,7 @@ from explain.data import csv_header, read_review_rows
 from explain.errors import UserError
 from explain.limits import MAX_ROWS, MAX_UPLOAD_MB
 from explain.methods import methods
-from explain.render.drivers_view import drivers_html
+from explain.render.drivers_view import drivers_html, plot_document
 
 UPLOAD = "Upload a CSV"
 LAST_BATCH = "The last batch"
@@ -116,7 +116,9 @@ if found is None or found[0] != run_id:
     st.info("Choose the reviews and the method, then press Find drivers.")
     st.stop()
 drivers = found[1]
-st.html(drivers_html(drivers))
+plot, height = plot_document(drivers)
+st.iframe(plot, height=height)  # the plot in its own frame: st.html's sanitizer drops inline SVG
+st.html(drivers_html(drivers, include_plot=False))
 
 st.subheader("Open an example")
 ranked = [("lowers", d) for d in drivers.lowering] + [("raises", d) for d in drivers.raising]

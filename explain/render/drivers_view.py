@@ -92,6 +92,13 @@ def plot_svg(drivers: Any, k: int = PLOT_TOP) -> Markup:
     )
 
 
+def plot_document(drivers: Any, k: int = PLOT_TOP) -> tuple[str, int]:
+    """The plot alone as a small HTML document and its height in pixels, for a frame of its own (the dashboard:
+    its HTML sanitizer drops inline SVG)."""
+    page = render_template("drivers_plot_page.html.j2", plot=plot_svg(drivers, k))
+    return page, 48 + len(plot_rows(drivers, k)) * ROW_PX + 8
+
+
 def _example_view(example: Any, link: str | None) -> dict[str, Any]:
     text = example.text if len(example.text) <= EXAMPLE_CHARS else example.text[: EXAMPLE_CHARS - 3] + "..."
     return {
@@ -116,7 +123,7 @@ def _driver_rows(drivers: Any, link: str | None) -> list[dict[str, Any]]:
     ]
 
 
-def drivers_html(drivers: Any, *, link: str | None = None, anchor: str = "drivers") -> str:
+def drivers_html(drivers: Any, *, link: str | None = None, anchor: str = "drivers", include_plot: bool = True) -> str:
     """The drivers section as an HTML fragment (inline styles and SVG; autoescaped).
 
     `link`: a format string with `{index}` for an example's review (e.g. "#review-{index}" in a report),
@@ -136,7 +143,7 @@ def drivers_html(drivers: Any, *, link: str | None = None, anchor: str = "driver
         "drivers.html.j2",
         d=drivers,
         anchor=anchor,
-        plot=plot_svg(drivers),
+        plot=plot_svg(drivers) if include_plot else None,
         lowering=_driver_rows(drivers.lowering, link),
         raising=_driver_rows(drivers.raising, link),
         groups=groups,
