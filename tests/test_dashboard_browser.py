@@ -585,7 +585,7 @@ def test_answer_line_within_5_s_and_a_progress_bar_within_1_s(server, browser):
         "breakfast is served from seven and the coffee is good",
         "sadly the bathroom was dirty and the staff were rude",
     ]
-    long_review = ". ".join(sentences[i % 4] for i in range(45)) + "."
+    long_review = ". ".join(sentences[i % 4] for i in range(56)) + "."
     assert len(long_review.split()) >= 600
     t1 = time.perf_counter()
     _set_review(browser, long_review)
