@@ -12,7 +12,8 @@ import pytest
 from explain.answer import answer
 from explain.classifier import Classifier
 from explain.methods import explain
-from explain.metrics.consensus import CLOSE_CALL, at_most, close_call, signed_amount
+from explain.metrics.consensus import CLOSE_CALL, close_call
+from explain.metrics.effects import at_most, signed_amount
 
 LABELS = ("1 star", "2 stars", "3 stars", "4 stars", "5 stars")
 
