@@ -19,8 +19,8 @@ from explain.cli.common import (
     err,
     load_classifier,
     out,
+    progress_bar,
 )
-from explain.cli.first_use import phase_bars
 from explain.render.terminal import printable
 
 
@@ -60,7 +60,7 @@ def amortize(
     chosen_params = parse_params(param, [teacher_name]) if param else {}
     chosen = choose_teacher(teacher_name, next(iter(chosen_params.values()), None) if chosen_params else None)
     clf = load_classifier(model, trust_remote_code, label_values, allow_untrained_head)
-    with ExplanationStore(cache) as store, phase_bars() as progress:
+    with ExplanationStore(cache) as store, progress_bar(phases=True) as progress:
         result = fit_head(
             clf,
             reviews,

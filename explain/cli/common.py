@@ -95,18 +95,26 @@ def stdin_text() -> str:
         ) from None
 
 
+ProgressCallback = Callable[[int, int, str], None]
+
+
 @contextmanager
-def progress_bar(desc: str, unit: str) -> Iterator[Callable[[int, int, str], None]]:
-    """A progress callback `(done, total, what)` drawing a bar on standard error."""
+def progress_bar(desc: str = "", unit: str = "step", *, phases: bool = False) -> Iterator[ProgressCallback]:
+    """A progress callback `(done, total, what)` drawing a bar (with time left) on standard error. With
+    `phases`, one bar per phase of the work, named by the text of `what` before " (": a new bar starts when the
+    phase or its total changes."""
     from tqdm.auto import tqdm
 
-    bar = None
+    bar, phase = None, None
 
     def update(done: int, total: int, what: str) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = tqdm(total=total, unit=unit, desc=desc, dynamic_ncols=True)
-        bar.set_postfix_str(what, refresh=False)
+        nonlocal bar, phase
+        name = what.split(" (")[0] if phases else desc
+        if bar is None or (phases and (name, total) != phase):
+            if bar is not None:
+                bar.close()
+            bar, phase = tqdm(total=total, unit=unit, desc=name, dynamic_ncols=True), (name, total)
+        bar.set_postfix_str(what[len(name) :].strip(" ()") if phases else what, refresh=False)
         bar.update(done - bar.n)
 
     try:

@@ -1,4 +1,4 @@
-"""`explain evaluate`, `report` and `batch`: many reviews, cached and resumable."""
+"""`explain evaluate`, `report`, `batch` and `drivers`: many reviews, cached and resumable."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ from explain.cli.common import (
     writable_output,
 )
 from explain.errors import UserError
+
+# The per-review part of `batch` and `drivers` runs locally or on a Ray cluster, with the same options.
+EngineOpt = Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data actors, one model each).")]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--address", help="Ray cluster address (e.g. auto, ray://head:10001); default: RAY_ADDRESS or a local Ray."
+    ),
+]
+ActorsOpt = Annotated[
+    int | None, typer.Option("--actors", min=1, help="Ray actors (model replicas); default: one per cluster CPU.")
+]
+BatchSizeOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Reviews per Ray batch.")]
 
 
 @app.command()
@@ -165,18 +178,10 @@ def batch(
     file: Annotated[Path, typer.Argument(help="Reviews: a CSV (with --text-col) or a text file, one review per line.")],
     text_col: TextColOpt = None,
     methods: MethodsOpt = "occlusion",
-    engine: Annotated[str, typer.Option("--engine", help="local, or ray (Ray Data actors, one model each).")] = "local",
-    address: Annotated[
-        str | None,
-        typer.Option(
-            "--address", help="Ray cluster address (e.g. auto, ray://head:10001); default: RAY_ADDRESS or a local Ray."
-        ),
-    ] = None,
-    actors: Annotated[
-        int | None,
-        typer.Option("--actors", min=1, help="Ray actors (model replicas); default: one per cluster CPU."),
-    ] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reviews per Ray batch.")] = 4,
+    engine: EngineOpt = "local",
+    address: AddressOpt = None,
+    actors: ActorsOpt = None,
+    batch_size: BatchSizeOpt = 4,
     cache: CacheOpt = None,
     param: ParamOpt = None,
     model: ModelOpt = None,
@@ -232,10 +237,10 @@ def drivers(
         Path | None, typer.Option("--output", "-o", help="Write here (atomically) instead of printing.")
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, help="Drivers listed per direction.")] = 20,
-    engine: Annotated[str, typer.Option("--engine", help="local, or ray (as in `explain batch`).")] = "local",
-    address: Annotated[str | None, typer.Option("--address", help="Ray cluster address (with --engine ray).")] = None,
-    actors: Annotated[int | None, typer.Option("--actors", min=1, help="Ray actors (model replicas).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Reviews per Ray batch.")] = 4,
+    engine: EngineOpt = "local",
+    address: AddressOpt = None,
+    actors: ActorsOpt = None,
+    batch_size: BatchSizeOpt = 4,
     cache: CacheOpt = None,
     param: ParamOpt = None,
     model: ModelOpt = None,

@@ -1,37 +1,11 @@
 """The default model's amortized head, fitted on first use (`explain why --method amortized`, `build-default`),
-and the progress bars of a fit: one per phase, with the time left."""
+with a progress bar per phase of the fit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
-from explain.cli.common import err
-
-
-@contextmanager
-def phase_bars() -> Iterator[Callable[[int, int, str], None]]:
-    """A progress callback `(done, total, what)` drawing one bar (with time left) per phase of the work:
-    a new bar starts when the phase (the text of `what` before " (") or its total changes."""
-    from tqdm.auto import tqdm
-
-    bar, phase = None, None
-
-    def update(done: int, total: int, what: str) -> None:
-        nonlocal bar, phase
-        name = what.split(" (")[0]
-        if bar is None or (name, total) != phase:
-            if bar is not None:
-                bar.close()
-            bar, phase = tqdm(total=total, desc=name, unit="step", dynamic_ncols=True), (name, total)
-        bar.set_postfix_str(what[len(name) :].strip(" ()"), refresh=False)
-        bar.update(done - bar.n)
-
-    try:
-        yield update
-    finally:
-        if bar is not None:
-            bar.close()
+from explain.cli.common import err, progress_bar
 
 
 def ensure_default_head(clf, methods: Sequence[str] = ("amortized",)) -> None:
@@ -52,7 +26,7 @@ def ensure_default_head(clf, methods: Sequence[str] = ("amortized",)) -> None:
         f"sentences and {DEFAULT_HEAD_REVIEWS} reviews (a few minutes on 2 cores; `explain build-default` does it "
         "ahead of time)."
     )
-    with phase_bars() as progress:
+    with progress_bar(phases=True) as progress:
         result = fit_default_head(clf, progress=progress)
     if result is not None:
         err.print(f"  {result.info.description}")
