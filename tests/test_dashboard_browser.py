@@ -151,9 +151,10 @@ def _requested_urls(driver) -> list[str]:
     return urls
 
 
-def _leaves_localhost(url: str) -> bool:
+def _leaves_localhost(url: str, schemes: frozenset[str] | set[str] = LOCAL_SCHEMES) -> bool:
+    """Does this request leave the machine? (`schemes`: URL schemes that never do.)"""
     parsed = urlparse(url)
-    return parsed.scheme not in LOCAL_SCHEMES and parsed.hostname not in LOCAL_HOSTS
+    return parsed.scheme not in schemes and parsed.hostname not in LOCAL_HOSTS
 
 
 def _wait(driver, condition, timeout: float, what: str):

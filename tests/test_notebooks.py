@@ -16,16 +16,16 @@ import os
 import shutil
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
+from test_dashboard_browser import LOCAL_SCHEMES, _leaves_localhost, _requested_urls
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-LOCAL_SCHEMES = {"file", "data", "blob", "about", "chrome", "devtools", "chrome-extension"}
+NOTEBOOK_SCHEMES = LOCAL_SCHEMES | {"file"}  # the executed notebook is opened from a file
 CELL_TIMEOUT = 300  # seconds per cell (the first may build the default model)
 TIMINGS: dict[str, float] = {}
 
@@ -69,22 +69,6 @@ def browser():
         driver.quit()
 
 
-def _requests(driver) -> list[str]:
-    urls = []
-    for entry in driver.get_log("performance"):
-        message = json.loads(entry["message"])["message"]
-        if message["method"] == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-        elif message["method"] == "Network.webSocketCreated":
-            urls.append(message["params"]["url"])
-    return urls
-
-
-def _leaves_machine(url: str) -> bool:
-    parsed = urlparse(url)
-    return parsed.scheme not in LOCAL_SCHEMES and parsed.hostname not in {"127.0.0.1", "localhost", "::1"}
-
-
 COLOURED_WORDS = """
 return [...document.querySelectorAll('.rx-word, .rx-sentence')].filter(e => {
   const c = getComputedStyle(e).backgroundColor;
@@ -102,7 +86,7 @@ def check_page(driver, path: Path, min_coloured: int = 1) -> list[str]:
     time.sleep(1.0)  # let iframes (srcdoc) and their inlined scripts run
     errors = [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, f"{path.name}: console errors: {errors[:3]}"
-    outside = [u for u in _requests(driver) if _leaves_machine(u)]
+    outside = [u for u in _requested_urls(driver) if _leaves_localhost(u, NOTEBOOK_SCHEMES)]
     assert not outside, f"{path.name} asked the network for: {outside[:3]}"
     coloured = driver.execute_script(COLOURED_WORDS)
     assert len(coloured) >= min_coloured, f"{path.name}: {len(coloured)} coloured words visible"
