@@ -133,10 +133,12 @@ def browser():
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(120)
+    driver.set_script_timeout(60)
     try:
         yield driver
     finally:
         driver.quit()
+        (ARTIFACTS / "dashboard-timings.json").write_text(json.dumps(TIMINGS, indent=2))  # every test's, at the end
 
 
 def _requested_urls(driver) -> list[str]:
@@ -180,19 +182,32 @@ def model():
     return load_classifier()
 
 
-def _settle(driver, timeout: float = 180, what: str = "the page to finish running") -> None:
-    """Wait until Streamlit is not running the script any more (its status widget is gone for ~1 s)."""
+def _settle(driver, timeout: float = 180, what: str = "the page to finish running") -> float:
+    """Wait until Streamlit is not running the script any more (its status widget is gone for ~1 s).
+
+    A page still drawing (BertViz's views at 96 tokens and two layers) can hold the browser's main thread longer than the
+    driver's script timeout: that counts as busy, not as a failure. Returns the longest wait for the page to
+    answer (how long it froze), in seconds."""
+    from selenium.common.exceptions import TimeoutException
+
     deadline = time.monotonic() + timeout
     calm = 0
+    longest = 0.0
     time.sleep(0.5)
     while calm < 4:
         if time.monotonic() > deadline:
             _wait(driver, lambda d: False, 0.1, what)
-        busy = driver.execute_script(
-            "return !!document.querySelector('[data-testid=stStatusWidget], [data-testid=stSpinner]')"
-        )
+        t0 = time.monotonic()
+        try:
+            busy = driver.execute_script(
+                "return !!document.querySelector('[data-testid=stStatusWidget], [data-testid=stSpinner]')"
+            )
+        except TimeoutException:
+            busy = True
+        longest = max(longest, time.monotonic() - t0)
         calm = 0 if busy else calm + 1
         time.sleep(0.3)
+    return longest
 
 
 def _open(driver, url: str, page: str, **params: str | list[str]) -> None:
@@ -549,7 +564,10 @@ def test_attention_views_fit_their_frames(server, browser, n_tokens):
     review = " ".join(words[i % len(words)] for i in range(n_tokens - 2))  # plus [CLS] and [SEP]
     _open(browser, url, "attention", review=review, att_layers=["0", "5"])
     _answer(browser)
-    _settle(browser, timeout=300, what=f"the attention page at {n_tokens} tokens")
+    t0 = time.perf_counter()
+    froze = _settle(browser, timeout=300, what=f"the attention page at {n_tokens} tokens")
+    TIMINGS[f"attention_page_{n_tokens}_tokens_settled_s"] = round(time.perf_counter() - t0, 2)
+    TIMINGS[f"attention_page_{n_tokens}_tokens_longest_freeze_s"] = round(froze, 2)
     time.sleep(1.0)  # the views' fit-to-frame script runs after BertViz draws
     frames = browser.find_elements(By.CSS_SELECTOR, "iframe")
     assert len(frames) >= 2  # head view and model view

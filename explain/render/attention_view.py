@@ -32,7 +32,7 @@ from explain.errors import UserError
 from explain.paths import cache_dir
 
 BERTVIZ_VERSION = "1.4.1"
-MAX_TOKENS = 160  # beyond this the embedded attention data (layers x heads x seq^2) makes the page too heavy
+MAX_TOKENS = 96  # the views draw one SVG line per token pair, layer and head: 160 tokens froze Chromium for 32 s
 
 
 class AssetsUnavailableError(UserError):
