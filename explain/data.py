@@ -18,11 +18,12 @@ import tarfile
 import tempfile
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from explain.errors import DataError, DataUnavailableError, InputWarning
 from explain.paths import cache_dir
+from explain.raters import parse_votes, stars_from_rating
 
 VADER_SDIST = "vaderSentiment==3.3.2"
 CORPORA = {
@@ -32,21 +33,10 @@ CORPORA = {
     "nyt": "nytEditorialSnippets_GroundTruth.txt",
 }
 
-# Mean human rating (-4..+4) -> stars. Cut-offs: <= -2 | <= -0.5 | < 0.5 | < 2 | else.
-STAR_CUTOFFS = (-2.0, -0.5, 0.5, 2.0)
-
-
-def stars_from_rating(rating: float) -> int:
-    """Map a VADER mean rating on -4..+4 to 1-5 stars with the documented cut-offs."""
-    if rating <= STAR_CUTOFFS[0]:
-        return 1
-    if rating <= STAR_CUTOFFS[1]:
-        return 2
-    if rating < STAR_CUTOFFS[2]:
-        return 3
-    if rating < STAR_CUTOFFS[3]:
-        return 4
-    return 5
+# Each rater's own score of each sentence (id, mean, standard deviation, [20 or so integer scores on -4..+4]).
+RATER_FILES = {corpus: name.replace("_GroundTruth", "_anonDataRatings") for corpus, name in CORPORA.items()}
+# VADER's own lexicon scorer (pure standard library), kept beside the data as the baseline to beat.
+LEXICON_FILES = ("vaderSentiment.py", "vader_lexicon.txt", "emoji_utf8_lexicon.txt", "__init__.py")
 
 
 @dataclass(frozen=True)
@@ -59,16 +49,42 @@ class RatedSentence:
     position: int
     rating: float
     text: str
+    votes: tuple[int, ...] = ()  # each rater's score on -4..+4 (empty when unknown)
 
     @property
     def stars(self) -> int:
         return stars_from_rating(self.rating)
 
+    @property
+    def standard_error(self) -> float:
+        """The standard error of the raters' mean (0 when the votes are unknown)."""
+        from explain.raters import standard_error
+
+        return standard_error(self.votes)
+
+    @property
+    def star_chances(self) -> tuple[float, ...]:
+        """The soft label: the chance each star level holds the raters' mean (`explain.raters.mean_star_chances`)."""
+        from explain.raters import mean_star_chances
+
+        return mean_star_chances(self.rating, self.standard_error)
+
+    @property
+    def star_shares(self) -> tuple[float, ...]:
+        """How the raters split over 1-5 stars (each rater's score through the same cut-offs). With no votes
+        known, all of it on the stars of the mean."""
+        from explain.raters import star_shares
+
+        return star_shares(self.votes) if self.votes else tuple(float(s == self.stars) for s in range(1, 6))
+
 
 def vader_dir() -> Path:
     """Folder holding the extracted VADER ground-truth files, downloading the sdist once."""
     target = cache_dir() / "data" / "vader-3.3.2"
-    if all((target / name).exists() for name in CORPORA.values()):
+    wanted = [*CORPORA.values(), *RATER_FILES.values()]
+    if all((target / name).exists() for name in wanted) and all(
+        (target / "lexicon" / n).exists() for n in LEXICON_FILES
+    ):
         return target
     with tempfile.TemporaryDirectory() as tmp:
         cmd = [
@@ -92,15 +108,20 @@ def vader_dir() -> Path:
                 f"could not download the {VADER_SDIST} sdist with pip (is a package registry "
                 f"reachable?): {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else 'no file'}"
             )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=".vader-", dir=target.parent))
+        (partial / "lexicon").mkdir()
         with tarfile.open(sdists[0]) as outer:
             member = next(m for m in outer.getmembers() if m.name.endswith("hutto_ICWSM_2014.tar.gz"))
             inner_bytes = outer.extractfile(member).read()  # type: ignore[union-attr]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = Path(tempfile.mkdtemp(prefix=".vader-", dir=target.parent))
+            for m in outer.getmembers():
+                if Path(m.name).parent.name == "vaderSentiment" and Path(m.name).name in LEXICON_FILES:
+                    (partial / "lexicon" / Path(m.name).name).write_bytes(outer.extractfile(m).read())  # type: ignore[union-attr]
         with tarfile.open(fileobj=io.BytesIO(inner_bytes)) as inner:
             for m in inner.getmembers():
-                if Path(m.name).name in CORPORA.values():
+                if Path(m.name).name in wanted:
                     (partial / Path(m.name).name).write_bytes(inner.extractfile(m).read())  # type: ignore[union-attr]
+        shutil.rmtree(target, ignore_errors=True)  # an older cache without the raters' files
         try:
             partial.rename(target)  # atomic: a killed download leaves no half-filled target
         except OSError:  # a concurrent download finished first
@@ -139,8 +160,22 @@ def vader_sentences(corpora: Sequence[str] = ("amazon",)) -> list[RatedSentence]
     out: list[RatedSentence] = []
     for corpus in corpora:
         raw = (folder / CORPORA[corpus]).read_text(encoding="utf-8", errors="replace")
-        out.extend(parse_ground_truth(raw, corpus))
+        raw_votes = (folder / RATER_FILES[corpus]).read_text(encoding="utf-8-sig", errors="replace")
+        votes = parse_votes(raw_votes)
+        out.extend(replace(s, votes=votes.get(s.id, ())) for s in parse_ground_truth(raw, corpus))
     return out
+
+
+def vader_compound(texts: Sequence[str]) -> list[float]:
+    """VADER's lexicon-and-rules compound score (-1..+1) of each text, from the same sdist: the baseline to beat."""
+    import importlib.util
+
+    path = vader_dir() / "lexicon" / "vaderSentiment.py"
+    spec = importlib.util.spec_from_file_location("_vader_lexicon", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    analyzer = module.SentimentIntensityAnalyzer()
+    return [analyzer.polarity_scores(t)["compound"] for t in texts]
 
 
 @dataclass(frozen=True)
