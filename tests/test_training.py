@@ -267,3 +267,32 @@ def test_cli_label_mistakes_are_one_line(monkeypatch, capsys, tmp_path, rows, ar
     )
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_soft_labels_teach_how_sure_people_were(tiny_bert_dir, tmp_path):
+    """The same text labelled 4 stars, once as sure (one-hot) and once as people split 50/50 between 4 and 5 stars
+    (with class weights on, as `explain train` has them: a class only ever half-meant must still count):
+    trained to the split, the model's 4- and 5-star probabilities come out close; trained to the sure label, not."""
+    text, other = "nice enough product", "awful broken junk"
+    split = (0.0, 0.0, 0.0, 0.5, 0.5)
+    probs = {}
+    for name, soft in (("sure", (0.0, 0.0, 0.0, 1.0, 0.0)), ("split", split)):
+        train = [Example(text, 3, soft=soft), Example(other, 0, soft=(1.0, 0.0, 0.0, 0.0, 0.0))] * 16
+        cfg = TrainingConfig(max_epochs=25, learning_rate=5e-3, batch_size=8, seed=1, validation_fraction=0.0)
+        fine_tune(tiny_bert_dir, train, tmp_path / name, cfg, progress=False)
+        probs[name] = Classifier.from_pretrained(tmp_path / name).predict_proba([text])[0]
+        metrics = json.loads((tmp_path / name / "metrics.json").read_text())["training"]
+        assert metrics["targets"].startswith("soft")
+    assert abs(probs["split"][3] - probs["split"][4]) < 0.2
+    assert probs["sure"][3] - probs["sure"][4] > 0.5
+    with pytest.raises(DataError, match="soft labels must have 5 values"):
+        fine_tune(tiny_bert_dir, [Example(text, 3, soft=(0.5, 0.5))] * 4, tmp_path / "bad", progress=False)
+
+
+def test_soft_labels_change_the_data_hash():
+    from explain.training import data_hash
+
+    labels = LabelSet.stars()
+    sure = [Example("ok", 3, soft=(0.0, 0.0, 0.0, 1.0, 0.0))]
+    split = [Example("ok", 3, soft=(0.0, 0.0, 0.0, 0.5, 0.5))]
+    assert data_hash(sure, labels) != data_hash(split, labels) != data_hash([Example("ok", 3)], labels)

@@ -62,12 +62,16 @@ class TrainingConfig:
 LEGACY_DEFAULT_CONFIG = TrainingConfig(
     max_epochs=2, max_length=128, class_weighting=False, validation_fraction=0.0, patience=0
 )
-# The default model's recipe (minilm-l6-vader-stars-v2): `explain train`'s, with a validation split
-# choosing the epoch on MAE, at most 3 epochs (a build of about 4.5 minutes on 2 cores), and no class
-# weights: its classes are balanced enough (the largest holds 32 %), and weighting them cost held-out
-# Amazon accuracy (0.644 against 0.664 without).
-DEFAULT_MODEL_CONFIG = TrainingConfig(
+# The second default model's recipe (minilm-l6-vader-stars-v2): `explain train`'s, with a validation split
+# choosing the epoch on MAE, at most 3 epochs, no class weights; rounded labels of Amazon and tweet sentences.
+V2_DEFAULT_CONFIG = TrainingConfig(
     max_epochs=3, class_weighting=False, validation_fraction=0.1, patience=1, select_on="mae"
+)
+# The default model's recipe (minilm-l6-vader-stars-v3): one pass over sentences of four corpora and
+# multi-sentence passages (`explain.default_model.training_examples`) with soft labels, nothing held out
+# for validation (the held-out split scores the model), up to 160 tokens (a whole review of about 120 words).
+DEFAULT_MODEL_CONFIG = TrainingConfig(
+    max_epochs=1, class_weighting=False, validation_fraction=0.0, patience=0, max_length=160
 )
 
 
@@ -76,6 +80,7 @@ class Example:
     text: str
     label: int  # index into the LabelSet
     group: str = ""
+    soft: tuple[float, ...] | None = None  # how people split over the labels (trained on when every example has one)
 
     @property
     def stars(self) -> int:
@@ -100,7 +105,7 @@ def data_hash(examples: Sequence[Example], labels: LabelSet) -> str:
     """sha256 of the labelled texts (text and label name per example, in order)."""
     h = hashlib.sha256()
     for ex in examples:
-        h.update(json.dumps([ex.text, labels.names[ex.label]]).encode())
+        h.update(json.dumps([ex.text, labels.names[ex.label]] + ([list(ex.soft)] if ex.soft else [])).encode())
         h.update(b"\n")
     return h.hexdigest()
 
@@ -140,6 +145,9 @@ def fine_tune(
     labels = labels or LabelSet.stars()
     if not train:
         raise DataError("no training examples")
+    bad_soft = [ex.text[:40] for ex in train if ex.soft is not None and len(ex.soft) != len(labels)]
+    if bad_soft:
+        raise DataError(f"soft labels must have {len(labels)} values; {bad_soft[0]!r}... has not")
     bad = sorted({ex.label for ex in train if ex.label not in range(len(labels))})
     if bad:
         raise DataError(f"label indices must be 0-{len(labels) - 1}; got {bad[:5]}")
@@ -187,13 +195,19 @@ def _choose_max_length(tokenizer, texts: Sequence[str], config: TrainingConfig) 
     return int(min(limit, max(16, 8 * math.ceil(p95 / 8)))), f"95th percentile of training token lengths ({p95:.0f})"
 
 
-def _class_weights(labels_of: Sequence[int], k: int, enabled: bool) -> torch.Tensor | None:
-    """Inverse class frequency, mean 1 over the classes present (absent classes 0); None if disabled."""
+def _class_weights(
+    labels_of: Sequence[int], k: int, enabled: bool, soft: torch.Tensor | None = None
+) -> torch.Tensor | None:
+    """Inverse class frequency, mean 1 over the classes present (absent classes 0); None if disabled. With soft
+    labels a class's frequency is its share of the soft labels' mass (a class only ever half-meant still counts)."""
     if not enabled:
         return None
-    counts = np.bincount(np.asarray(labels_of), minlength=k).astype(float)
-    present = counts > 0
-    weights = np.where(present, len(labels_of) / (present.sum() * np.maximum(counts, 1)), 0.0)
+    if soft is not None:
+        counts = soft.double().sum(0).numpy()
+    else:
+        counts = np.bincount(np.asarray(labels_of), minlength=k).astype(float)
+    present = counts > 1e-9
+    weights = np.where(present, counts.sum() / (present.sum() * np.maximum(counts, 1e-9)), 0.0)
     return torch.tensor(weights, dtype=torch.float32)
 
 
@@ -274,8 +288,14 @@ class _Run:
         self.rng = random.Random(self.config.seed)
         self.encoded = self.tokenizer([ex.text for ex in self.fit], truncation=True, max_length=self.max_length)
         self.y = [ex.label for ex in self.fit]
+        # Soft labels (the share of raters per label) when every example has them: cross-entropy to that share.
+        self.soft = (
+            torch.tensor([ex.soft for ex in self.fit], dtype=torch.float32)
+            if all(ex.soft is not None for ex in self.fit)
+            else None
+        )
+        self.weights = _class_weights(self.y, len(self.labels), self.config.class_weighting, self.soft)
         self.lengths = [len(ids) for ids in self.encoded["input_ids"]]
-        self.weights = _class_weights(self.y, len(self.labels), self.config.class_weighting)
         total = math.ceil(len(self.fit) / self.config.batch_size) * self.config.max_epochs
         self.optimizer, self.scheduler = _optimizer(self.model, self.config, total)
         self.bar = tqdm(total=total, desc="fine-tuning", unit="step", disable=self.progress is not True)
@@ -289,7 +309,7 @@ class _Run:
         for batch_idx in _length_bucketed_batches(self.lengths, self.config.batch_size, self.rng):
             features = [{k: self.encoded[k][i] for k in self.encoded} for i in batch_idx]
             logits = self.model(**self.tokenizer.pad(features, return_tensors="pt")).logits
-            target = torch.tensor([self.y[i] for i in batch_idx])
+            target = torch.tensor([self.y[i] for i in batch_idx]) if self.soft is None else self.soft[batch_idx]
             loss = torch.nn.functional.cross_entropy(logits, target, weight=self.weights)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -361,6 +381,9 @@ def _train(start: Start, train: Sequence[Example], config: TrainingConfig, label
             if n_long
             else "no training text is cut"
         ),
+        "targets": "soft: cross-entropy to each example's share of raters per label"
+        if run.soft is not None
+        else "labels",
         "n_fit": len(fit),
         "n_validation": len(val),
         "class_weights": None if run.weights is None else dict(zip(labels.names, map(float, run.weights), strict=True)),
