@@ -33,63 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 RESULTS = Path(__file__).parent / "results" / "calibration.json"
 PLOT = Path(__file__).parents[1] / "docs" / "images" / "calibration.png"
-STAR_VALUES = np.arange(1, 6, dtype=float)
 TARGETS = {"reviews_pearson": 0.92, "reviews_accuracy": 0.65, "most_over_predicted_ratio": 1.5}
-
-
-def linear_stars(mean_rating: np.ndarray) -> np.ndarray:
-    return 1 + (np.asarray(mean_rating, dtype=float) + 4) / 2
-
-
-def calibration(probs: np.ndarray, human_mean: np.ndarray) -> dict:
-    """Pearson, MAE, most-likely-label accuracy and the predicted-vs-given star counts of one set."""
-    from explain.data import stars_from_rating
-
-    expected = probs @ STAR_VALUES
-    given = np.array([stars_from_rating(r) for r in human_mean])
-    predicted = probs.argmax(1) + 1
-    linear = linear_stars(human_mean)
-    n_given = np.bincount(given, minlength=6)[1:]
-    n_pred = np.bincount(predicted, minlength=6)[1:]
-    ratio = [float(p / g) if g else (None if not p else float("inf")) for p, g in zip(n_pred, n_given, strict=True)]
-    finite = [r for r in ratio if r is not None and np.isfinite(r)]
-    confidence = probs.max(1)
-    return {
-        "n": len(human_mean),
-        "stars": {
-            "pearson": float(np.corrcoef(expected, given)[0, 1]),
-            "mae": float(np.mean(np.abs(expected - given))),
-            "accuracy": float(np.mean(predicted == given)),
-            "mae_of_most_likely": float(np.mean(np.abs(predicted - given))),
-        },
-        "linear": {
-            "pearson": float(np.corrcoef(expected, linear)[0, 1]),
-            "mae": float(np.mean(np.abs(expected - linear))),
-        },
-        "mean_expected": float(expected.mean()),
-        "mean_human_linear": float(linear.mean()),
-        "given_per_star": n_given.tolist(),
-        "predicted_per_star": n_pred.tolist(),
-        "predicted_over_given": ratio,
-        "most_over_predicted_ratio": max(finite) if finite else None,
-        "star_never_given_but_predicted": [s + 1 for s, r in enumerate(ratio) if r == float("inf")],
-        "mean_confidence": float(confidence.mean()),
-        "ece_top_label": _ece(confidence, predicted == given),
-        "_expected": expected.tolist(),
-        "_linear": linear.tolist(),
-        "_confidence": confidence.tolist(),
-        "_correct": (predicted == given).astype(int).tolist(),
-    }
-
-
-def _ece(confidence: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error of the most likely label (10 equal-width confidence bins)."""
-    edges = np.linspace(0, 1, bins + 1)
-    which = np.clip(np.digitize(confidence, edges) - 1, 0, bins - 1)
-    return float(
-        sum(abs(confidence[which == b].mean() - correct[which == b].mean()) * np.mean(which == b)
-            for b in range(bins) if np.any(which == b))
-    )  # fmt: skip
 
 
 def binned(x, y, lo=1.0, hi=5.0, width=0.5):
@@ -149,6 +93,7 @@ def main() -> None:
     from explain import load_classifier
     from explain.data import vader_sentences
     from explain.default_model import MODEL_VERSION, TRAIN_CORPORA, default_split, heldout_reviews
+    from explain.training.scores import calibration
 
     up_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     started, cpu = time.perf_counter(), time.process_time()

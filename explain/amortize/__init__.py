@@ -72,7 +72,7 @@ def is_default_model(classifier: Classifier) -> bool:
 
 def default_head_texts(n_sentences: int = DEFAULT_HEAD_SENTENCES, n_reviews: int = DEFAULT_HEAD_REVIEWS) -> list[str]:
     """A seeded sample of the default model's training data, never its held-out reviews: single sentences
-    (Amazon and tweets) and whole Amazon reviews (their sentences joined, up to 200 words), so the head sees
+    (all four VADER corpora) and whole Amazon reviews (their sentences joined, up to 200 words), so the head sees
     both a sentence alone and words among many."""
     from collections import defaultdict
 

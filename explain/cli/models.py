@@ -185,9 +185,7 @@ def _ready_to_serve() -> None:
 
     if default_model_built():
         return
-    out.print(
-        "The default model is not built yet: building it once now, before serving (about 4-5 minutes on 2 cores)."
-    )
+    out.print("The default model is not built yet: building it once now, before serving (about 5 minutes on 2 cores).")
     default_model_dir(build=True, progress=True)
 
 
