@@ -223,8 +223,7 @@ def main() -> None:
     from explain import load_classifier
     from explain.amortize import default_head_texts, head_info
     from explain.cli.first_use import ensure_default_head
-    from explain.data import vader_sentences
-    from explain.default_model import heldout_reviews
+    from explain.default_model import heldout_reviews, heldout_sentences
     from explain.store import ExplanationStore
 
     parser = argparse.ArgumentParser()
@@ -246,7 +245,7 @@ def main() -> None:
         np.random.default_rng(0),
     )
 
-    snippets = [s.text for s in vader_sentences(("movies",)) if 8 <= len(s.text.split()) <= 25]
+    snippets = [s.text for s in heldout_sentences(("movies",)) if 8 <= len(s.text.split()) <= 25]
     sentences = random.Random(7).sample(snippets, args.sentences)
     sentence_records, teacher_rows = [], []
     for i, text in enumerate(sentences):

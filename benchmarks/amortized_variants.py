@@ -40,13 +40,12 @@ def load_everything():
     from explain.amortize import default_head_texts
     from explain.amortize.fit import _split
     from explain.amortize.teacher import choose_teacher
-    from explain.data import vader_sentences
-    from explain.default_model import heldout_reviews
+    from explain.default_model import heldout_reviews, heldout_sentences
     from explain.store import ExplanationStore
 
     clf, store = load_classifier(), ExplanationStore()
     held, train, _ = _split(clf, default_head_texts(), 2000, 0.2, 0)
-    snippets = [s.text for s in vader_sentences(("movies",)) if 8 <= len(s.text.split()) <= 25]
+    snippets = [s.text for s in heldout_sentences(("movies",)) if 8 <= len(s.text.split()) <= 25]
     whole = [r.text for r in heldout_reviews() if 40 <= len(r.text.split()) <= 130]
     return (
         clf,

@@ -84,7 +84,7 @@ def check(clf, exp, named: list[tuple[int, int]], level: str, floor: float) -> d
 def main() -> None:
     from explain import explain, load_classifier
     from explain.answer import answer
-    from explain.data import vader_sentences
+    from explain.default_model import heldout_sentences
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--saturated", type=int, default=20)
@@ -95,7 +95,7 @@ def main() -> None:
     clf = load_classifier()
     started = time.perf_counter()
 
-    snippets = [s.text for s in vader_sentences(("movies",)) if 6 <= len(s.text.split()) <= 30]
+    snippets = [s.text for s in heldout_sentences(("movies",)) if 6 <= len(s.text.split()) <= 30]
     pool = random.Random(22).sample(snippets, min(args.pool, len(snippets)))
     ratings = clf.expected_rating(pool)
     saturated = [t for t, r in zip(pool, ratings, strict=True) if r >= SATURATED_ABOVE or r <= SATURATED_BELOW]

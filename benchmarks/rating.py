@@ -76,8 +76,7 @@ def load_done(path: Path) -> dict[str, dict]:
 
 def main() -> None:
     from explain import load_classifier
-    from explain.data import vader_sentences
-    from explain.default_model import heldout_reviews
+    from explain.default_model import heldout_reviews, heldout_sentences
     from explain.metrics.plausibility import plausibility
 
     parser = argparse.ArgumentParser()
@@ -95,7 +94,7 @@ def main() -> None:
     params = {"shap": {"max_evals": args.shap_evals}, "lime": {"num_samples": args.lime_samples}}
     started = time.perf_counter()
 
-    snippets = [s.text for s in vader_sentences(("movies",)) if 8 <= len(s.text.split()) <= 25]
+    snippets = [s.text for s in heldout_sentences(("movies",)) if 8 <= len(s.text.split()) <= 25]
     sample = random.Random(7).sample(snippets, args.snippets)
     with log_path.open("a") as log:
         for i, text in enumerate(sample):

@@ -1,8 +1,11 @@
 """`explain train` from the default star model vs from MiniLM-L6, beside TF-IDF + logistic regression (issue 25).
 
-    .venv/bin/python benchmarks/train_start.py [--corpus movies] [--labels stars] [--runs minilm,star,...]
+    .venv/bin/python benchmarks/train_start.py [--corpus movies] [--labels stars] [--runs minilm,star,...] \
+        [--start-model ~/.cache/review-explainer/models/minilm-l6-vader-stars-v3-without-movies]
 
-The data is a VADER corpus the default model never saw (it was trained on Amazon sentences and tweets):
+The data is a VADER corpus the starting star model never saw: the second default model (v2) was trained on
+Amazon sentences and tweets only; the third (v3) saw all four corpora, so its runs start from its
+leave-one-corpus-out build (`--start-model`, made by benchmarks/loco.py) for the corpus asked:
 `movies` (10,605 one-sentence movie-review snippets) or `nyt` (NYT editorial snippets joined into texts of 3
 consecutive sentences of the same article, their rating the mean of the sentences' human means; split by
 article). A seeded sample of 600 texts is the training set (the recipe holds out its own validation part);
@@ -202,8 +205,19 @@ def main() -> None:
     parser.add_argument("--n-train", type=int, default=N_TRAIN)
     parser.add_argument("--n-test", type=int, default=N_TEST)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--start-model",
+        type=Path,
+        help="the star model the 'star' runs start from, instead of the default model (a leave-one-corpus-out "
+        "build from benchmarks/loco.py, so that --corpus is a domain it never saw)",
+    )
     args = parser.parse_args()
     key = f"{args.corpus}/{args.labels}"
+    if args.start_model:
+        from explain.default_model import MODEL_ENV
+
+        os.environ[MODEL_ENV] = str(args.start_model)  # `choose_start` takes the default model from there
+        key += f"/from-{args.start_model.name}"
     labels, train, test, ratings = split(args.corpus, args.labels, args.n_train, args.n_test)
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     entry = results.get(key, {})
