@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from explain.atomic import write_atomic
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 RESULTS = Path(__file__).parent / "results" / "calibration.json"
@@ -131,9 +133,7 @@ def main() -> None:
         "uptime_after": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, RESULTS)
+    write_atomic(RESULTS, json.dumps(results, indent=2))
     print(f"{MODEL_VERSION}: {results['seconds']} s, {results['uptime_after']}")
     print(f"  {'':18} {'n':>5} {'Pearson':>8} {'(stars)':>8} {'MAE':>6} {'(stars)':>8} {'acc':>6}  pred/given per star")
     for name, m in results["sets"].items():

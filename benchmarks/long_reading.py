@@ -8,7 +8,7 @@ default model (v3) was also taught whole reviews (runs of consecutive sentences 
 means). Which reads a long text closer to people? On texts the model never trained on, people's rating being
 the mean of the sentences' human means (mapped linearly onto 1-5 stars):
 
-- `whole`: the model reads the text at once (every text here fits its 512 tokens);
+- `whole`: the model reads the text at once (a text over its 512 tokens, one review here, in 512-token windows);
 - `windows-W`: the same model made to read at most W tokens at a time (W = 128, 64), its windows combined by
   the rule: what a text longer than 512 tokens gets today, at a scale where both can be compared.
 
@@ -26,6 +26,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from explain.atomic import write_atomic
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -90,9 +92,7 @@ def main() -> None:
         )
     results["uptime"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, RESULTS)
+    write_atomic(RESULTS, json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
