@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from explain.atomic import write_atomic
+
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 RESULTS = Path(__file__).parent / "results" / "loco.json"
@@ -74,14 +76,20 @@ def main() -> None:
         stars = np.arange(1, 6)
         record["n_sentences"] = len(texts)
         record["n_polar"] = int(np.sum(ratings != 0))
-        left_out = Classifier.from_pretrained(folder)
-        record["left_out_model"] = polar_scores(left_out.predict_proba(texts) @ stars, ratings)
+        expected = Classifier.from_pretrained(folder).predict_proba(texts) @ stars
+        record["left_out_model"] = polar_scores(expected, ratings)
         compound = np.array(vader_compound(texts))
         polar = ratings != 0
+        scored = polar & (compound != 0)  # where the lexicon finds a sentiment word: the fairer pair
         record["vader_lexicon"] = {
             "polar_accuracy": float(np.mean((compound[polar] > 0) == (ratings[polar] > 0))),
             "compound_zero": int(np.sum(compound[polar] == 0)),
             "pearson_linear": float(np.corrcoef(compound, 1 + (ratings + 4) / 2)[0, 1]),
+        }
+        record["where_the_lexicon_scores"] = {
+            "n": int(scored.sum()),
+            "vader_lexicon": float(np.mean((compound[scored] > 0) == (ratings[scored] > 0))),
+            "left_out_model": float(np.mean((expected[scored] > 3) == (ratings[scored] > 0))),
         }
         held = [ex for ex in test if ex.group.startswith(corpus + ":")]
         rating_of = {(s.text, s.group): s.rating for s in sentences}
@@ -100,9 +108,7 @@ def main() -> None:
             flush=True,
         )
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        tmp = RESULTS.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        os.replace(tmp, RESULTS)
+        write_atomic(RESULTS, json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
