@@ -191,9 +191,13 @@ def test_a_long_review_gets_attention_views_per_window_and_part(app):
     assert len(windows.options) > 1
     windows.set_value(len(windows.options) - 1).run()
     assert not app.exception, app.exception
-    frames = app.get("iframe")  # the tiny model's windows (128 tokens) fit the views whole: no "Part" picker
-    assert len(frames) == 2 and "never" in frames[0].proto.srcdoc  # the review's end, in its last window
-    assert not [s for s in app.selectbox if s.key == "att_part"]
+    # the tiny model's windows (128 tokens) are over the views' 96: each window is shown one part at a time
+    parts = app.selectbox(key="att_part")
+    assert len(parts.options) == 2
+    parts.set_value(parts.options[-1]).run()
+    assert not app.exception, app.exception
+    frames = app.get("iframe")
+    assert len(frames) == 2 and "never" in frames[0].proto.srcdoc  # the review's end, in its last window's last part
 
 
 def test_compare_panel(app):

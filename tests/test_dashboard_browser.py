@@ -185,9 +185,9 @@ def model():
 def _settle(driver, timeout: float = 180, what: str = "the page to finish running") -> float:
     """Wait until Streamlit is not running the script any more (its status widget is gone for ~1 s).
 
-    A page still drawing (BertViz's views at 96 tokens and two layers) can hold the browser's main thread longer than the
-    driver's script timeout: that counts as busy, not as a failure. Returns the longest wait for the page to
-    answer (how long it froze), in seconds."""
+    A page still drawing (BertViz's views at 96 tokens and two layers) can hold the browser's main thread
+    longer than the driver's script timeout: that counts as busy, not as a failure. Returns the longest wait for
+    the page to answer (how long it froze), in seconds."""
     from selenium.common.exceptions import TimeoutException
 
     deadline = time.monotonic() + timeout
