@@ -323,3 +323,38 @@ def page_answer(
 def explanation_card(exp: Explanation, level: str = "word", scale: float | None = None) -> None:
     """The coloured review; class-agnostic methods say "where the model looked", never a "why" question."""
     st.html(explanation_html(exp, level=level, scale=scale))
+
+
+NO_STARS = "(none)"  # the stars-column choice of a file without given stars
+
+
+def read_csv_upload(upload, max_mb: int) -> tuple[bytes, list[str]]:
+    """An uploaded CSV's bytes and header columns; one error line and a stopped page when it is over `max_mb` or
+    has no readable header (the Batch and Corpus pages)."""
+    from explain.data import csv_header
+
+    if upload.size > max_mb * 1024 * 1024:
+        st.error(
+            f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {max_mb} MB. Split the file "
+            "or use the command line (`explain batch`, `explain drivers`)."
+        )
+        st.stop()
+    data = upload.getvalue()
+    try:
+        return data, csv_header(data)
+    except UserError as exc:
+        st.error(f"{upload.name}: {exc}")
+        st.stop()
+        raise  # not reached: st.stop() ends the run
+
+
+def pick_text_and_stars(columns: list[str], left, right, keys: tuple[str, str]) -> tuple[str, str | None]:
+    """The text column and the optional given-stars column (None for "(none)"), guessed from the header names."""
+    from batch_io import guess_column
+
+    text_col = left.selectbox("Text column", columns, index=guess_column(columns, "text") or 0, key=keys[0])
+    options = [NO_STARS] + [c for c in columns if c != text_col]
+    stars_col = right.selectbox(
+        "Given stars column (optional)", options, index=guess_column(options, "stars") or 0, key=keys[1]
+    )
+    return text_col, None if stars_col == NO_STARS else stars_col

@@ -71,3 +71,11 @@ def test_corpus_page_uses_the_last_batch(app):
     app.button(key="corpus_run").click().run()
     assert not app.exception, app.exception
     assert any('class="rx-drivers"' in h.proto.body and "12 reviews" in h.proto.body for h in app.main.get("html"))
+
+
+def test_corpus_upload_over_the_size_limit_is_one_line(app):
+    big = b"text\n" + b"a long review line\n" * 300_000  # > 5 MB
+    app.switch_page("panels/corpus.py").run()
+    app.file_uploader(key="corpus_file").set_value(("big.csv", big, "text/csv")).run()
+    assert not app.exception and "the limit is 5 MB" in app.error[0].value
+    assert not [b for b in app.button if b.key == "corpus_run"]  # nothing to run

@@ -11,10 +11,10 @@ import controls
 import numpy as np
 import pandas as pd
 import streamlit as st
-from batch_io import BatchResult, csv_bytes, guess_column, json_bytes
+from batch_io import BatchResult, csv_bytes, json_bytes
 
 from explain.corpus import content_top_words, stars_surprise, summarize
-from explain.data import csv_header, read_review_rows
+from explain.data import read_review_rows
 from explain.errors import UserError
 from explain.explanation import Explanation
 from explain.limits import MAX_ROWS, MAX_UPLOAD_MB
@@ -22,7 +22,6 @@ from explain.methods import methods
 from explain.render.html import direction_words, explanation_html
 
 PREDICTIONS_ONLY = "(predictions only)"
-NO_STARS = "(none)"
 CHUNK = 5  # reviews per corpus run, so the progress bar moves
 OPEN_PAGE = "panels/attributions.py"
 
@@ -37,28 +36,9 @@ st.caption(
 upload = st.file_uploader("CSV file", type=["csv"], max_upload_size=max_mb, key="batch_file")
 if upload is None:
     st.stop()
-if upload.size > max_mb * 1024 * 1024:
-    st.error(
-        f"{upload.name} is {upload.size / 2**20:.1f} MB; the limit is {max_mb} MB. Split the file "
-        "or use `explain batch` on the command line."
-    )
-    st.stop()
-data = upload.getvalue()
-try:
-    columns = csv_header(data)
-except UserError as exc:
-    st.error(f"{upload.name}: {exc}")
-    st.stop()
-
+data, columns = controls.read_csv_upload(upload, max_mb)
 left, middle, right = st.columns(3)
-text_col = left.selectbox("Text column", columns, index=guess_column(columns, "text") or 0, key="batch_text_col")
-stars_options = [NO_STARS] + [c for c in columns if c != text_col]
-stars_col = middle.selectbox(
-    "Given stars column (optional)",
-    stars_options,
-    index=guess_column(stars_options, "stars") or 0,
-    key="batch_stars_col",
-)
+text_col, stars_col = controls.pick_text_and_stars(columns, left, middle, ("batch_text_col", "batch_stars_col"))
 names = [m.name for m in methods()]
 method = right.selectbox(
     "Method for the top words",
@@ -84,7 +64,7 @@ def question_text(exp: Explanation) -> str:
 def run_batch() -> BatchResult:
     """Predict (and explain) every usable row; bad rows are reported in the notes and kept, with their reason,
     in the downloads; the rest still run."""
-    _, rows = read_review_rows(data, text_col, None if stars_col == NO_STARS else stars_col)
+    _, rows = read_review_rows(data, text_col, stars_col)
     notes = [r.problem for r in rows if r.problem]
     usable = [r for r in rows if r.review is not None]
     skipped = [{"row": r.row, "skipped": r.problem or "no text"} | r.cells for r in rows if r.review is None]
@@ -112,7 +92,7 @@ def run_batch() -> BatchResult:
     for row, p, exp in zip(usable, probs, explanations, strict=True):
         predicted = int(np.argmax(p))  # results first, the file's own (often long) columns after them
         out = {"row": row.row, "predicted": classifier.labels[predicted], "confidence": float(p[predicted])}
-        if stars_col != NO_STARS:
+        if stars_col is not None:
             out["surprise"] = stars_surprise(classifier.labels, predicted, row.review.stars)
         if method != PREDICTIONS_ONLY:
             words = [] if exp is None else content_top_words(exp, k, skip_stopwords=skip)
@@ -121,7 +101,7 @@ def run_batch() -> BatchResult:
             out["method"] = method
         table.append(out | row.cells)
     summary = None
-    if method != PREDICTIONS_ONLY and stars_col != NO_STARS:
+    if method != PREDICTIONS_ONLY and stars_col is not None:
         done = [(r.review, {method: e}) for r, e in zip(usable, explanations, strict=True) if e is not None]
         summary = summarize([r for r, _ in done], [m for _, m in done], classifier.labels)
     if summary is not None and summary.accuracy is not None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 import cached
 import controls
 import streamlit as st
-from batch_io import guess_column
 
 from explain.corpus.drivers import check_method, default_method
-from explain.data import csv_header, read_review_rows
+from explain.data import read_review_rows
 from explain.errors import UserError
 from explain.limits import MAX_ROWS, MAX_UPLOAD_MB
 from explain.methods import methods
@@ -19,7 +18,6 @@ from explain.render.drivers_view import drivers_html, plot_document
 
 UPLOAD = "Upload a CSV"
 LAST_BATCH = "The last batch"
-NO_STARS = "(none)"
 OPEN_PAGE = "panels/attributions.py"
 EXAMPLE_CHARS = 90
 
@@ -51,23 +49,10 @@ else:
     )
     if upload is None:
         st.stop()
-    data = upload.getvalue()
+    data, columns = controls.read_csv_upload(upload, max_mb)
+    text_col, stars_col = controls.pick_text_and_stars(columns, *st.columns(2), ("corpus_text", "corpus_stars"))
     try:
-        columns = csv_header(data)
-    except UserError as exc:
-        st.error(f"{upload.name}: {exc}")
-        st.stop()
-    left, right = st.columns(2)
-    text_col = left.selectbox("Text column", columns, index=guess_column(columns, "text") or 0, key="corpus_text")
-    stars_options = [NO_STARS] + [c for c in columns if c != text_col]
-    stars_col = right.selectbox(
-        "Given stars column (optional)",
-        stars_options,
-        index=guess_column(stars_options, "stars") or 0,
-        key="corpus_stars",
-    )
-    try:
-        _, rows = read_review_rows(data, text_col, None if stars_col == NO_STARS else stars_col)
+        _, rows = read_review_rows(data, text_col, stars_col)
     except UserError as exc:
         st.error(f"{upload.name}: {exc}")
         st.stop()
