@@ -18,6 +18,7 @@ BertViz views and the leaderboard page inline theirs inside an `<iframe srcdoc>`
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -168,4 +169,10 @@ def register_display(shell=None) -> bool:
         return False
     for module, name in RENDERERS:
         formatters["text/html"].for_type_by_name(module, name, to_html)
+    # tqdm.auto (imported by the Hugging Face libraries) warns in a notebook without Jupyter's widgets that it
+    # falls back to its text bar; the bars work, so the warning is only noise in the analyst's notebook.
+    # It is given once, when tqdm.auto is first imported: import it now, under the filter, so that a later first
+    # import inside some library's own `warnings.catch_warnings()` cannot bring it back.
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import tqdm.auto  # noqa: F401
     return True
