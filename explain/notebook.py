@@ -175,4 +175,5 @@ def register_display(shell=None) -> bool:
     # import inside some library's own `warnings.catch_warnings()` cannot bring it back.
     warnings.filterwarnings("ignore", message="IProgress not found")
     import tqdm.auto  # noqa: F401
+
     return True
