@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/calibration.py
 
-On the default model's held-out split (grouped by review id, `explain.default_model.default_split`): the
+On the default model's held-out split (grouped by review id, `explain.default_model.heldout_sentences`): the
 held-out sentences (Amazon and tweets, each rated by about 20 people) and the held-out whole Amazon reviews
 (`heldout_reviews`: a review's sentences joined, as benchmarks/rating.py assembles them). The human rating of
 a sentence is its mean on -4..+4; of a review, the mean of its sentences' means. It is compared with the
@@ -93,17 +93,13 @@ def main() -> None:
     import torch
 
     from explain import load_classifier
-    from explain.data import vader_sentences
-    from explain.default_model import MODEL_VERSION, TRAIN_CORPORA, default_split, heldout_reviews
+    from explain.default_model import MODEL_VERSION, TRAIN_CORPORA, heldout_reviews, heldout_sentences
     from explain.training.scores import calibration
 
     up_before = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     started, cpu = time.perf_counter(), time.process_time()
     clf = load_classifier()
-    _, test = default_split()
-    test_groups = {ex.group for ex in test}
-    heldout = [s for s in vader_sentences(TRAIN_CORPORA) if s.group in test_groups]
-    assert len(heldout) == len(test)
+    heldout = heldout_sentences()
     probs = clf.predict_proba([s.text for s in heldout])
     sets = {}
     for name, corpora in (("sentences", TRAIN_CORPORA), *((f"sentences_{c}", (c,)) for c in TRAIN_CORPORA)):

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from explain.atomic import write_atomic
+from explain.training.scores import STAR_VALUES, linear_stars
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -43,7 +44,7 @@ def loco_dir(corpus: str) -> Path:
 
 
 def polar_scores(expected: np.ndarray, ratings: np.ndarray) -> dict:
-    linear = 1 + (ratings + 4) / 2
+    linear = linear_stars(ratings)
     polar = ratings != 0
     return {
         "polar_accuracy": float(np.mean((expected[polar] > 3) == (ratings[polar] > 0))),
@@ -55,14 +56,13 @@ def polar_scores(expected: np.ndarray, ratings: np.ndarray) -> dict:
 def main() -> None:
     from explain.classifier import Classifier
     from explain.data import vader_compound, vader_sentences
-    from explain.default_model import TRAIN_CORPORA, build_default_model, default_model_dir, default_split
+    from explain.default_model import TRAIN_CORPORA, build_default_model, default_model_dir, heldout_sentences
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpora", default=",".join(TRAIN_CORPORA))
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["machine"] = {"cpus": os.cpu_count()}
-    _, test = default_split()
     full = Classifier.from_pretrained(default_model_dir())
     for corpus in args.corpora.split(","):
         record: dict = {"uptime_before": uptime()}
@@ -73,10 +73,9 @@ def main() -> None:
             record["build_seconds"] = round(time.perf_counter() - started, 1)
         sentences = vader_sentences((corpus,))
         texts, ratings = [s.text for s in sentences], np.array([s.rating for s in sentences])
-        stars = np.arange(1, 6)
         record["n_sentences"] = len(texts)
         record["n_polar"] = int(np.sum(ratings != 0))
-        expected = Classifier.from_pretrained(folder).predict_proba(texts) @ stars
+        expected = Classifier.from_pretrained(folder).predict_proba(texts) @ STAR_VALUES
         record["left_out_model"] = polar_scores(expected, ratings)
         compound = np.array(vader_compound(texts))
         polar = ratings != 0
@@ -84,18 +83,16 @@ def main() -> None:
         record["vader_lexicon"] = {
             "polar_accuracy": float(np.mean((compound[polar] > 0) == (ratings[polar] > 0))),
             "compound_zero": int(np.sum(compound[polar] == 0)),
-            "pearson_linear": float(np.corrcoef(compound, 1 + (ratings + 4) / 2)[0, 1]),
+            "pearson_linear": float(np.corrcoef(compound, linear_stars(ratings))[0, 1]),
         }
         record["where_the_lexicon_scores"] = {
             "n": int(scored.sum()),
             "vader_lexicon": float(np.mean((compound[scored] > 0) == (ratings[scored] > 0))),
             "left_out_model": float(np.mean((expected[scored] > 3) == (ratings[scored] > 0))),
         }
-        held = [ex for ex in test if ex.group.startswith(corpus + ":")]
-        rating_of = {(s.text, s.group): s.rating for s in sentences}
-        held_ratings = np.array([rating_of[(ex.text, ex.group)] for ex in held])
-        held_expected = full.predict_proba([ex.text for ex in held]) @ stars
-        record["full_model_heldout_split"] = polar_scores(held_expected, held_ratings)
+        held = heldout_sentences((corpus,))
+        held_expected = full.predict_proba([s.text for s in held]) @ STAR_VALUES
+        record["full_model_heldout_split"] = polar_scores(held_expected, np.array([s.rating for s in held]))
         ours, lexicon = record["left_out_model"]["polar_accuracy"], record["vader_lexicon"]["polar_accuracy"]
         record["ahead_of_vader"] = ours > lexicon
         record["uptime_after"] = uptime()

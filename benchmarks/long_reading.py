@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from explain.atomic import write_atomic
+from explain.training.scores import STAR_VALUES, linear_stars
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -65,7 +66,7 @@ def reader(folder: Path, max_tokens: int | None):
 
 
 def scores(expected: np.ndarray, human: np.ndarray) -> dict:
-    linear = 1 + (human + 4) / 2
+    linear = linear_stars(human)
     return {"pearson": float(np.corrcoef(expected, linear)[0, 1]), "mae": float(np.mean(np.abs(expected - linear)))}
 
 
@@ -84,7 +85,7 @@ def main() -> None:
         lengths = [len(tokenizer(t)["input_ids"]) for t in texts]
         entry: dict = {"n": len(texts), "tokens_median": float(np.median(lengths)), "tokens_max": int(max(lengths))}
         for name, clf in readers.items():
-            entry[name] = scores(clf.predict_proba(texts) @ np.arange(1, 6), human)
+            entry[name] = scores(clf.predict_proba(texts) @ STAR_VALUES, human)
         results["sets"][corpus] = entry
         print(
             f"{corpus}: {entry['n']} texts, median {entry['tokens_median']:.0f} tokens: "

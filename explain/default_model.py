@@ -150,22 +150,18 @@ def training_examples(train, corpora: tuple[str, ...] = TRAIN_CORPORA) -> list:
 def heldout_sentences(corpora: tuple[str, ...] = TRAIN_CORPORA) -> list:
     """The rated sentences of `corpora` that the default model never trained on (its held-out split), in file order."""
     from explain.data import vader_sentences
+    from explain.training import grouped_split
 
-    _, test = default_split()
-    test_groups = {ex.group for ex in test}
-    return [s for s in vader_sentences(corpora) if s.group in test_groups]
+    return grouped_split(vader_sentences(corpora), TEST_FRACTION, SPLIT_SEED)[1]
 
 
 def heldout_reviews() -> list[HeldOutReview]:
     """The default model's held-out Amazon reviews, sentences in order (for examples and plausibility)."""
-    from explain.data import stars_from_rating, vader_sentences
+    from explain.data import stars_from_rating
 
-    _, test = default_split()
-    test_groups = {ex.group for ex in test}
     by_review = defaultdict(list)
-    for s in vader_sentences(("amazon",)):
-        if s.group in test_groups:
-            by_review[s.group].append(s)
+    for s in heldout_sentences(("amazon",)):
+        by_review[s.group].append(s)
     reviews = []
     for group, items in sorted(by_review.items(), key=lambda kv: int(kv[0].split(":")[1])):
         items.sort(key=lambda s: s.position)
@@ -182,26 +178,26 @@ def heldout_reviews() -> list[HeldOutReview]:
     return reviews
 
 
-def heldout_scores(clf, test) -> dict:
-    """A star model's scores on the default model's held-out split `test`: per corpus (and all) the most likely
-    label's accuracy, macro-F1 and MAE and the polar accuracy of the expected rating (people's mean above or
-    below neutral: is it above or below 3 stars?); on the held-out whole Amazon reviews, the calibration of the
-    expected rating against the mean of the sentences' human means; the seed sentences' probabilities."""
-    from explain.data import vader_sentences
+def heldout_scores(clf, sentences=None) -> dict:
+    """A star model's scores on the default model's held-out sentences (`heldout_sentences()` unless given): per
+    corpus (and all) the most likely label's accuracy, macro-F1 and MAE and the polar accuracy of the expected
+    rating (people's mean above or below neutral: is it above or below 3 stars?); on the held-out whole Amazon
+    reviews, the calibration of the expected rating against the mean of the sentences' human means; the seed
+    sentences' probabilities."""
     from explain.training import evaluate_stars
-    from explain.training.scores import calibration
+    from explain.training.scores import STAR_VALUES, calibration
 
+    sentences = heldout_sentences() if sentences is None else sentences
     metrics: dict = {}
-    by_id = {(s.text, s.group): s for s in vader_sentences(TRAIN_CORPORA)}
-    probs = clf.predict_proba([ex.text for ex in test])
-    ratings = np.array([by_id[(ex.text, ex.group)].rating for ex in test])
+    probs = clf.predict_proba([s.text for s in sentences])
+    ratings = np.array([s.rating for s in sentences])
     for corpus in ("all",) + TRAIN_CORPORA:
-        sel = np.array([corpus == "all" or ex.group.startswith(corpus + ":") for ex in test])
-        stars = [ex.stars for ex, s in zip(test, sel, strict=True) if s]
+        sel = np.array([corpus in ("all", s.corpus) for s in sentences])
+        stars = [s.stars for s, chosen in zip(sentences, sel, strict=True) if chosen]
         metrics[f"heldout_{corpus}"] = evaluate_stars((probs[sel].argmax(1) + 1).tolist(), stars)
         polar = sel & (np.abs(ratings) > 0)
         metrics[f"heldout_{corpus}"]["polar_accuracy"] = float(
-            np.mean((probs[polar] @ np.arange(1, 6) > 3) == (ratings[polar] > 0))
+            np.mean((probs[polar] @ STAR_VALUES > 3) == (ratings[polar] > 0))
         )
     reviews = heldout_reviews()
     review_probs = clf.predict_proba([r.text for r in reviews])
@@ -239,7 +235,7 @@ def build_default_model(out_dir: Path, progress=True, config=None, corpora: tupl
         split |= {"n_train_sentences": len(train), "n_test": len(test), "n_trained_on": len(examples)}
         split["n_passages"] = sum(1 for ex in examples if ex.text not in sentence_texts)
         metrics = {"model": MODEL_VERSION, "corpora": list(corpora), "split": split}
-        metrics |= heldout_scores(Classifier.from_pretrained(folder), test)
+        metrics |= heldout_scores(Classifier.from_pretrained(folder))
         metrics["build_seconds"] = round(time.perf_counter() - started, 1)
         return metrics
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -62,17 +63,16 @@ class TrainingConfig:
 LEGACY_DEFAULT_CONFIG = TrainingConfig(
     max_epochs=2, max_length=128, class_weighting=False, validation_fraction=0.0, patience=0
 )
-# The second default model's recipe (minilm-l6-vader-stars-v2): `explain train`'s, with a validation split
-# choosing the epoch on MAE, at most 3 epochs, no class weights; rounded labels of Amazon and tweet sentences.
-V2_DEFAULT_CONFIG = TrainingConfig(
-    max_epochs=3, class_weighting=False, validation_fraction=0.1, patience=1, select_on="mae"
-)
-# The default model's recipe (minilm-l6-vader-stars-v3): one pass over sentences of four corpora and
+# The default model's recipe (minilm-l6-vader-stars-v3; v2 chose up to 3 epochs on validation MAE, over rounded
+# labels of Amazon sentences and tweets only): one pass over sentences of four corpora and
 # multi-sentence passages (`explain.default_model.training_examples`) with soft labels, nothing held out
 # for validation (the held-out split scores the model), up to 160 tokens (a whole review of about 120 words).
 DEFAULT_MODEL_CONFIG = TrainingConfig(
     max_epochs=1, class_weighting=False, validation_fraction=0.0, patience=0, max_length=160
 )
+
+
+Grouped = TypeVar("Grouped")  # anything with `.group` and `.text` (an `Example`, a rated sentence)
 
 
 @dataclass
@@ -88,8 +88,10 @@ class Example:
         return self.label + 1
 
 
-def grouped_split(examples: Sequence[Example], test_fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
-    """Split by group (review id): no sentence of a test review is in training. Deterministic."""
+def grouped_split(examples: Sequence[Grouped], test_fraction: float, seed: int) -> tuple[list[Grouped], list[Grouped]]:
+    """Split by group (review id): no sentence of a test review is in training. Deterministic, and each item's side
+    depends only on its own group, so the same groups split the same way whatever else is in `examples` (training
+    `Example`s or the rated sentences they were made from)."""
 
     def bucket(group: str) -> float:
         digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
