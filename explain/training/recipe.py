@@ -80,7 +80,7 @@ class Example:
     text: str
     label: int  # index into the LabelSet
     group: str = ""
-    soft: tuple[float, ...] | None = None  # how people split over the labels (trained on when every example has one)
+    soft: tuple[float, ...] | None = None  # a distribution over the labels (trained on when every example has one)
 
     @property
     def stars(self) -> int:
@@ -290,7 +290,7 @@ class _Run:
         self.rng = random.Random(self.config.seed)
         self.encoded = self.tokenizer([ex.text for ex in self.fit], truncation=True, max_length=self.max_length)
         self.y = [ex.label for ex in self.fit]
-        # Soft labels (the share of raters per label) when every example has them: cross-entropy to that share.
+        # Soft labels (a distribution over the labels) when every example has one: cross-entropy to it.
         self.soft = (
             torch.tensor([ex.soft for ex in self.fit], dtype=torch.float32)
             if all(ex.soft is not None for ex in self.fit)
@@ -383,7 +383,7 @@ def _train(start: Start, train: Sequence[Example], config: TrainingConfig, label
             if n_long
             else "no training text is cut"
         ),
-        "targets": "soft: cross-entropy to each example's share of raters per label"
+        "targets": "soft: cross-entropy to each example's distribution over the labels"
         if run.soft is not None
         else "labels",
         "n_fit": len(fit),
